@@ -1,0 +1,103 @@
+#include "config/server_config.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace zeva::config {
+namespace {
+
+OptionSet ServerOptions(ServerConfig* c) {
+  OptionSet options(
+      "zeva-transaction-service: the ZEVA transaction gRPC service.\n"
+      "Usage: zeva-transaction-service [options]");
+  options.AddString("listen-address", "LISTEN_ADDRESS", "0.0.0.0", "Address to listen on.",
+                    &c->listen_address);
+  options.AddInt("port", "PORT", 10102, 1, 65535, "gRPC port.", &c->port);
+  options.AddChoice("log-level", "LOG_LEVEL", "info",
+                    {"trace", "debug", "info", "warn", "error", "critical", "off"},
+                    "Minimum level of log lines.", &c->log_level);
+  options.AddChoice("log-format", "LOG_FORMAT", "plain", {"plain", "json"},
+                    "Plain text or one JSON object per line.", &c->log_format);
+  options.AddSecret("database-url", "DATABASE_URL",
+                    "PostgreSQL URL, postgresql://USER:PASSWORD@HOST[:PORT]/DB. Required.",
+                    &c->database_url);
+  options.AddInt("db-pool-size", "DB_POOL_SIZE", 8, 1, 1000,
+                 "Connections to PostgreSQL held by each replica.", &c->db_pool_size);
+  options.AddInt("db-acquire-timeout-ms", "DB_ACQUIRE_TIMEOUT_MS", 2000, 1, 600000,
+                 "How long a call waits for a free connection before UNAVAILABLE.",
+                 &c->db_acquire_timeout_ms);
+  options.AddInt("db-connect-timeout-seconds", "DB_CONNECT_TIMEOUT_SECONDS", 5, 1, 600,
+                 "Timeout of one connection attempt to PostgreSQL.",
+                 &c->db_connect_timeout_seconds);
+  options.AddInt("shutdown-grace-seconds", "SHUTDOWN_GRACE_SECONDS", 20, 0, 3600,
+                 "After SIGTERM/SIGINT, how long in-flight calls may run before they are cancelled.",
+                 &c->shutdown_grace_seconds);
+  options.AddInt("max-threads", "MAX_THREADS", 256, 4, 100000,
+                 "Upper bound on the threads gRPC's synchronous server may use for calls.",
+                 &c->max_threads);
+
+  KeycloakConfig* k = &c->keycloak;
+  options.AddString("keycloak-certs-url", "KEYCLOAK_CERTS_URL", "",
+                    "JWKS URL of the Keycloak realm (used unless a fixed key is given).",
+                    &k->certs_url);
+  options.AddString("keycloak-realm", "KEYCLOAK_REALM", "", "Keycloak realm (informational).",
+                    &k->realm);
+  options.AddString("keycloak-authority", "KEYCLOAK_AUTHORITY", "",
+                    "Keycloak base URL (informational).", &k->authority);
+  options.AddString("keycloak-issuer", "KEYCLOAK_ISSUER",
+                    "http://localhost:8888/auth/realms/zeva", "Required `iss` of tokens.",
+                    &k->issuer);
+  options.AddString("keycloak-audience", "KEYCLOAK_AUDIENCE", "zeva-app",
+                    "`aud` of tokens must contain this value.", &k->audience);
+  options.AddString("keycloak-client-id", "KEYCLOAK_CLIENT_ID", "",
+                    "Keycloak client id (informational).", &k->client_id);
+  options.AddString("keycloak-rs256-public-key", "KEYCLOAK_RS256_PUBLIC_KEY", "",
+                    "A fixed RS256 public key (PEM text) that replaces the JWKS (dev and tests).",
+                    &k->rs256_public_key);
+  options.AddInt("jwt-clock-skew-seconds", "JWT_CLOCK_SKEW_SECONDS", 30, 0, 600,
+                 "Leeway applied to `exp` and `nbf`.", &k->clock_skew_seconds);
+  options.AddInt("jwks-refresh-seconds", "JWKS_REFRESH_SECONDS", 300, 5, 86400,
+                 "How often the JWKS is downloaded again.", &k->jwks_refresh_seconds);
+  options.AddInt("jwks-min-refetch-seconds", "JWKS_MIN_REFETCH_SECONDS", 10, 0, 3600,
+                 "Least time between two downloads caused by tokens naming an unknown key.",
+                 &k->jwks_min_refetch_seconds);
+  options.AddInt("jwks-timeout-ms", "JWKS_TIMEOUT_MS", 3000, 100, 60000,
+                 "Timeout of one JWKS download.", &k->jwks_timeout_ms);
+  options.AddInt("user-cache-ttl-seconds", "USER_CACHE_TTL_SECONDS", 30, 0, 3600,
+                 "How long a looked-up user (and its organization) is reused; 0 disables.",
+                 &k->user_cache_ttl_seconds);
+  options.AddInt("token-cache-size", "TOKEN_CACHE_SIZE", 10000, 0, 10000000,
+                 "Verified tokens remembered (never past their `exp`); 0 disables.",
+                 &k->token_cache_size);
+  return options;
+}
+
+}  // namespace
+
+absl::StatusOr<ParsedServerConfig> ParseServerConfig(const std::vector<std::string>& args,
+                                                     const EnvLookup& env) {
+  ParsedServerConfig parsed;
+  OptionSet options = ServerOptions(&parsed.config);
+  auto positional = options.Parse(args, env, &parsed.help_requested);
+  if (!positional.ok()) return positional.status();
+  if (parsed.help_requested) return parsed;
+  if (!positional->empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unexpected argument '", positional->front(), "'"));
+  }
+  const ServerConfig& c = parsed.config;
+  if (c.database_url.empty()) {
+    return absl::InvalidArgumentError("DATABASE_URL (or --database-url) is required");
+  }
+  if (c.keycloak.rs256_public_key.empty() && c.keycloak.certs_url.empty()) {
+    return absl::InvalidArgumentError(
+        "a token key is required: set KEYCLOAK_CERTS_URL (JWKS) or KEYCLOAK_RS256_PUBLIC_KEY");
+  }
+  return parsed;
+}
+
+std::string ServerHelp() {
+  ServerConfig scratch;
+  return ServerOptions(&scratch).Help();
+}
+
+}  // namespace zeva::config

@@ -1,0 +1,55 @@
+#pragma once
+// Everything the server reads at start-up, in one typed struct. Environment variable names
+// follow CONTRACT.md ("Configuration"); every field also has a flag (see --help).
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "config/option_set.h"
+
+namespace zeva::config {
+
+struct KeycloakConfig {
+  std::string certs_url;       // JWKS endpoint of the realm
+  std::string realm;
+  std::string authority;
+  std::string issuer;          // expected `iss`
+  std::string audience;        // `aud` must contain it
+  std::string client_id;
+  std::string rs256_public_key;  // fixed PEM key; when set, stands in for the JWKS
+  int clock_skew_seconds = 30;
+  int jwks_refresh_seconds = 300;
+  int jwks_min_refetch_seconds = 10;
+  int jwks_timeout_ms = 3000;
+  int user_cache_ttl_seconds = 30;
+  int token_cache_size = 10000;
+};
+
+struct ServerConfig {
+  std::string listen_address = "0.0.0.0";
+  int port = 10102;
+  std::string log_level = "info";
+  std::string log_format = "plain";
+  std::string database_url;
+  int db_pool_size = 8;
+  int db_acquire_timeout_ms = 2000;
+  int db_connect_timeout_seconds = 5;
+  int shutdown_grace_seconds = 20;
+  int max_threads = 256;
+  KeycloakConfig keycloak;
+};
+
+struct ParsedServerConfig {
+  ServerConfig config;
+  bool help_requested = false;
+};
+
+// Pure: the same arguments and environment always give the same result.
+absl::StatusOr<ParsedServerConfig> ParseServerConfig(const std::vector<std::string>& args,
+                                                     const EnvLookup& env);
+
+// The --help text: every option with its environment variable and default.
+std::string ServerHelp();
+
+}  // namespace zeva::config

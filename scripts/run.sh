@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Runs the service on a fresh Debian bookworm machine: installs the dependencies, builds,
+# and, when DATABASE_URL is not set, starts a throwaway PostgreSQL (stopped on exit),
+# migrates it with the test fixtures, and serves on $PORT (default 10102) with a dev
+# signing key under .dev/ (see README: "Calling the service").
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+bash scripts/build.sh
+BUILD_DIR=${BUILD_DIR:-build}
+
+# A dev RSA key pair, made once and kept out of git; tokens for it come from
+# scripts/dev-token.sh.
+mkdir -p .dev
+if [ ! -f .dev/jwt-dev-private.pem ]; then
+  openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out .dev/jwt-dev-private.pem 2>/dev/null
+  openssl pkey -in .dev/jwt-dev-private.pem -pubout -out .dev/jwt-dev-public.pem
+fi
+if [ -z "${KEYCLOAK_CERTS_URL:-}" ] && [ -z "${KEYCLOAK_RS256_PUBLIC_KEY:-}" ]; then
+  KEYCLOAK_RS256_PUBLIC_KEY=$(cat .dev/jwt-dev-public.pem)
+  export KEYCLOAK_RS256_PUBLIC_KEY
+fi
+
+pgdir=""
+server=""
+cleanup() {
+  if [ -n "$server" ]; then kill -TERM "$server" 2>/dev/null || true; wait "$server" || true; fi
+  if [ -n "$pgdir" ]; then bash scripts/pg-throwaway.sh stop "$pgdir/pg" || true; rm -rf "$pgdir"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+if [ -z "${DATABASE_URL:-}" ]; then
+  pgdir=$(mktemp -d)
+  DATABASE_URL=$(bash scripts/pg-throwaway.sh start "$pgdir/pg")
+  export DATABASE_URL
+  echo "run: throwaway PostgreSQL at $DATABASE_URL (removed on exit)"
+  export LOAD_TEST_FIXTURES=${LOAD_TEST_FIXTURES:-True}
+fi
+
+"$BUILD_DIR/migrate/zeva-migrate" current
+"$BUILD_DIR/server/zeva-transaction-service" "$@" &
+server=$!
+wait "$server"

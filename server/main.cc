@@ -1,0 +1,32 @@
+// zeva-transaction-service: reads its configuration once, sets up logging, serves.
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "config/server_config.h"
+#include "server/logging.h"
+#include "server/service_host.h"
+
+int main(int argc, char** argv) {
+  zeva::server::BlockShutdownSignals();
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  auto parsed = zeva::config::ParseServerConfig(args, zeva::config::ProcessEnv());
+  if (!parsed.ok()) {
+    std::fprintf(stderr, "zeva-transaction-service: %s\n(see --help)\n",
+                 std::string(parsed.status().message()).c_str());
+    return 2;
+  }
+  if (parsed->help_requested) {
+    std::fputs(zeva::config::ServerHelp().c_str(), stdout);
+    return 0;
+  }
+  const zeva::config::ServerConfig& config = parsed->config;
+  if (auto status = zeva::server::SetUpLogging(config.log_level, config.log_format);
+      !status.ok()) {
+    std::fprintf(stderr, "zeva-transaction-service: %s\n",
+                 std::string(status.message()).c_str());
+    return 2;
+  }
+  return zeva::server::RunServer(config);
+}

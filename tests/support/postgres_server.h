@@ -1,0 +1,35 @@
+#pragma once
+// One real PostgreSQL server per test binary run (started on first use through
+// scripts/pg-throwaway.sh, stopped at exit), and a fresh database per test.
+// If PostgreSQL cannot start, every test that needs it fails with the server's log.
+
+#include <string>
+
+namespace zeva::testing {
+
+class PostgresServer {
+ public:
+  // The process-wide server, started on first call. Throws when it cannot start.
+  static PostgresServer& Shared();
+
+  // Creates an empty database with a unique name and returns its URL.
+  std::string CreateDatabase();
+  // URL of the maintenance database `zeva`.
+  const std::string& admin_url() const { return admin_url_; }
+  // Stops and restarts the server (same port and data): for outage tests.
+  void Stop();
+  void Start();
+
+  ~PostgresServer();
+
+ private:
+  PostgresServer();
+  std::string dir_;
+  std::string admin_url_;
+  int next_database_ = 0;
+};
+
+// The project's source tree (for scripts and migrations).
+std::string SourceDir();
+
+}  // namespace zeva::testing

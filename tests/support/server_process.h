@@ -1,0 +1,54 @@
+#pragma once
+// The real zeva-transaction-service binary, started on a free port for end-to-end tests.
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+
+namespace zeva::testing {
+
+class ServerProcess {
+ public:
+  // Starts the server with `env` (on top of the test's environment, with PORT set) and extra
+  // flags. Does not wait: call WaitUntilServing or WaitForHealth.
+  ServerProcess(std::map<std::string, std::string> env, std::vector<std::string> flags = {});
+  ~ServerProcess();  // SIGKILL if still running
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+
+  int port() const { return port_; }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  std::shared_ptr<grpc::Channel> Channel() const;
+
+  // Polls grpc.health.v1.Health/Check for `service` until SERVING; throws with the server's
+  // log on timeout or if the process exits.
+  void WaitUntilServing(std::chrono::milliseconds timeout = std::chrono::seconds(20),
+                        const std::string& service = "");
+  // Current health status of `service` as the server reports it: "SERVING", "NOT_SERVING",
+  // "UNREACHABLE" (no answer) or the gRPC error code's name.
+  std::string Health(const std::string& service = "") const;
+
+  // Sends `signal` and waits up to `timeout` for exit; returns the exit code (-1 for a
+  // signal death, -2 on timeout, after which the process is killed).
+  int StopWith(int signal, std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  bool Running();
+  // Everything the server has logged so far.
+  std::string Log() const;
+
+ private:
+  pid_t pid_ = -1;
+  int port_ = 0;
+  std::string log_path_;
+};
+
+// The paths of the built binaries, known at compile time.
+std::string ServerBinary();
+std::string MigrateBinary();
+
+}  // namespace zeva::testing

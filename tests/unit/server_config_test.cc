@@ -1,0 +1,75 @@
+#include "config/server_config.h"
+
+#include <catch2/catch.hpp>
+#include <map>
+
+using zeva::config::ParseServerConfig;
+
+namespace {
+zeva::config::EnvLookup FakeEnv(std::map<std::string, std::string> values) {
+  return [values](const std::string& name) -> std::optional<std::string> {
+    auto it = values.find(name);
+    if (it == values.end()) return std::nullopt;
+    return it->second;
+  };
+}
+const std::map<std::string, std::string> kMinimalEnv = {
+    {"DATABASE_URL", "postgresql://zeva:zevadev@postgres/zeva"},
+    {"KEYCLOAK_CERTS_URL", "http://keycloak:8080/auth/realms/zeva/protocol/openid-connect/certs"},
+};
+}  // namespace
+
+TEST_CASE("server configuration comes from the contract's environment variables", "[config]") {
+  auto env = kMinimalEnv;
+  env["KEYCLOAK_ISSUER"] = "https://sso/auth/realms/zeva";
+  env["KEYCLOAK_AUDIENCE"] = "zeva-frontend";
+  env["PORT"] = "9000";
+  auto parsed = ParseServerConfig({}, FakeEnv(env));
+  REQUIRE(parsed.ok());
+  const auto& c = parsed->config;
+  CHECK(c.port == 9000);
+  CHECK(c.database_url == "postgresql://zeva:zevadev@postgres/zeva");
+  CHECK(c.keycloak.issuer == "https://sso/auth/realms/zeva");
+  CHECK(c.keycloak.audience == "zeva-frontend");
+  CHECK(c.keycloak.certs_url.find("/certs") != std::string::npos);
+}
+
+TEST_CASE("server defaults match the old deployment", "[config]") {
+  auto parsed = ParseServerConfig({}, FakeEnv(kMinimalEnv));
+  REQUIRE(parsed.ok());
+  CHECK(parsed->config.port == 10102);
+  CHECK(parsed->config.listen_address == "0.0.0.0");
+  CHECK(parsed->config.keycloak.issuer == "http://localhost:8888/auth/realms/zeva");
+  CHECK(parsed->config.keycloak.audience == "zeva-app");
+  CHECK(parsed->config.log_format == "plain");
+}
+
+TEST_CASE("server configuration refuses what cannot work", "[config]") {
+  auto no_db = ParseServerConfig({}, FakeEnv({{"KEYCLOAK_CERTS_URL", "http://k/certs"}}));
+  REQUIRE_FALSE(no_db.ok());
+  CHECK(std::string(no_db.status().message()).find("DATABASE_URL") != std::string::npos);
+
+  auto no_key = ParseServerConfig({}, FakeEnv({{"DATABASE_URL", "postgresql://x/y"}}));
+  REQUIRE_FALSE(no_key.ok());
+  CHECK(std::string(no_key.status().message()).find("KEYCLOAK") != std::string::npos);
+
+  auto bad_port = ParseServerConfig({"--port=70000"}, FakeEnv(kMinimalEnv));
+  REQUIRE_FALSE(bad_port.ok());
+  auto stray = ParseServerConfig({"serve"}, FakeEnv(kMinimalEnv));
+  REQUIRE_FALSE(stray.ok());
+  auto bad_format = ParseServerConfig({"--log-format=xml"}, FakeEnv(kMinimalEnv));
+  REQUIRE_FALSE(bad_format.ok());
+}
+
+TEST_CASE("--help needs no other configuration and lists every variable", "[config]") {
+  auto parsed = ParseServerConfig({"--help"}, FakeEnv({}));
+  REQUIRE(parsed.ok());
+  CHECK(parsed->help_requested);
+  const std::string help = zeva::config::ServerHelp();
+  for (const char* env : {"DATABASE_URL", "PORT", "KEYCLOAK_CERTS_URL", "KEYCLOAK_REALM",
+                          "KEYCLOAK_AUTHORITY", "KEYCLOAK_ISSUER", "KEYCLOAK_AUDIENCE",
+                          "KEYCLOAK_CLIENT_ID", "KEYCLOAK_RS256_PUBLIC_KEY", "LOG_LEVEL",
+                          "LOG_FORMAT"}) {
+    CHECK(help.find(std::string("[env ") + env + "]") != std::string::npos);
+  }
+}
