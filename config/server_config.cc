@@ -28,9 +28,10 @@ OptionSet ServerOptions(ServerConfig* c) {
   options.AddInt("db-connect-timeout-seconds", "DB_CONNECT_TIMEOUT_SECONDS", 5, 1, 600,
                  "Timeout of one connection attempt to PostgreSQL.",
                  &c->db_connect_timeout_seconds);
-  options.AddInt("shutdown-grace-seconds", "SHUTDOWN_GRACE_SECONDS", 20, 0, 3600,
-                 "After SIGTERM/SIGINT, how long in-flight calls may run before they are cancelled.",
-                 &c->shutdown_grace_seconds);
+  options.AddInt(
+      "shutdown-grace-seconds", "SHUTDOWN_GRACE_SECONDS", 20, 0, 3600,
+      "After SIGTERM/SIGINT, how long in-flight calls may run before they are cancelled.",
+      &c->shutdown_grace_seconds);
   options.AddInt("max-threads", "MAX_THREADS", 256, 4, 100000,
                  "Upper bound on the threads gRPC's synchronous server may use for calls.",
                  &c->max_threads);
@@ -43,10 +44,9 @@ OptionSet ServerOptions(ServerConfig* c) {
                     &k->realm);
   options.AddString("keycloak-authority", "KEYCLOAK_AUTHORITY", "",
                     "Keycloak base URL (informational).", &k->authority);
-  options.AddString("keycloak-issuer", "KEYCLOAK_ISSUER",
-                    "http://localhost:8888/auth/realms/zeva", "Required `iss` of tokens.",
-                    &k->issuer);
-  options.AddString("keycloak-audience", "KEYCLOAK_AUDIENCE", "zeva-app",
+  options.AddString("keycloak-issuer", "KEYCLOAK_ISSUER", kDefaultKeycloakIssuer,
+                    "Required `iss` of tokens.", &k->issuer);
+  options.AddString("keycloak-audience", "KEYCLOAK_AUDIENCE", kDefaultKeycloakAudience,
                     "`aud` of tokens must contain this value.", &k->audience);
   options.AddString("keycloak-client-id", "KEYCLOAK_CLIENT_ID", "",
                     "Keycloak client id (informational).", &k->client_id);

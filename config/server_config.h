@@ -10,12 +10,16 @@
 
 namespace zeva::config {
 
+// Dev defaults of the token claims (also used by the zeva-dev-token tool).
+inline constexpr char kDefaultKeycloakIssuer[] = "http://localhost:8888/auth/realms/zeva";
+inline constexpr char kDefaultKeycloakAudience[] = "zeva-app";
+
 struct KeycloakConfig {
-  std::string certs_url;       // JWKS endpoint of the realm
+  std::string certs_url;  // JWKS endpoint of the realm
   std::string realm;
   std::string authority;
-  std::string issuer;          // expected `iss`
-  std::string audience;        // `aud` must contain it
+  std::string issuer;    // expected `iss`
+  std::string audience;  // `aud` must contain it
   std::string client_id;
   std::string rs256_public_key;  // fixed PEM key; when set, stands in for the JWKS
   int clock_skew_seconds = 30;

@@ -1,0 +1,115 @@
+#include "auth/authenticator.h"
+
+#include <openssl/evp.h>
+#include <spdlog/spdlog.h>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/string_view.h"
+
+namespace zeva::auth {
+namespace {
+
+constexpr size_t kUserCacheCapacity = 10000;
+
+absl::Status NoHeader() { return absl::UnauthenticatedError("No authentication header"); }
+
+absl::Status Failed(absl::string_view reason) {
+  spdlog::debug("auth: refused: {}", std::string(reason));
+  return absl::UnauthenticatedError("Authentication failed");
+}
+
+// Cache key: the token's digest, so that the cache holds no usable tokens.
+std::string Sha256(const std::string& text) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  EVP_Digest(text.data(), text.size(), digest, &size, EVP_sha256(), nullptr);
+  return std::string(reinterpret_cast<const char*>(digest), size);
+}
+
+// The token in an `authorization` value: "Bearer <token>" (any case) or the bare token.
+std::string ExtractToken(const std::string& header) {
+  absl::string_view value = absl::StripAsciiWhitespace(header);
+  if (absl::StartsWithIgnoreCase(value, "bearer ")) {
+    value = absl::StripLeadingAsciiWhitespace(value.substr(7));
+  }
+  return std::string(value);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Authenticator>> Authenticator::Create(
+    const config::KeycloakConfig& config, UserLookup lookup) {
+  std::unique_ptr<KeyStore> keys;
+  if (!config.rs256_public_key.empty()) {
+    auto fixed = KeyStore::FromPem(config.rs256_public_key);
+    if (!fixed.ok()) return fixed.status();
+    keys = *std::move(fixed);
+    spdlog::info("auth: tokens are verified with the fixed KEYCLOAK_RS256_PUBLIC_KEY");
+  } else if (!config.certs_url.empty()) {
+    KeyStore::JwksOptions options;
+    options.url = config.certs_url;
+    options.refresh = std::chrono::seconds(config.jwks_refresh_seconds);
+    options.min_refetch = std::chrono::seconds(config.jwks_min_refetch_seconds);
+    options.timeout_ms = config.jwks_timeout_ms;
+    keys = KeyStore::FromJwksUrl(options);
+    spdlog::info("auth: tokens are verified with the JWKS at {}", config.certs_url);
+  } else {
+    return absl::InvalidArgumentError(
+        "a token key is required: set KEYCLOAK_CERTS_URL (JWKS) or KEYCLOAK_RS256_PUBLIC_KEY");
+  }
+  return std::make_unique<Authenticator>(config, std::move(lookup), std::move(keys));
+}
+
+Authenticator::Authenticator(const config::KeycloakConfig& config, UserLookup lookup,
+                             std::unique_ptr<KeyStore> keys)
+    : options_{config.issuer, config.audience, config.clock_skew_seconds},
+      user_ttl_(config.user_cache_ttl_seconds),
+      lookup_(std::move(lookup)),
+      keys_(std::move(keys)),
+      tokens_(static_cast<size_t>(std::max(config.token_cache_size, 0))),
+      users_(config.user_cache_ttl_seconds > 0 ? kUserCacheCapacity : 0) {}
+
+Authenticator::~Authenticator() { Stop(); }
+
+void Authenticator::Stop() { keys_->Stop(); }
+
+bool Authenticator::KeysLoaded() const { return keys_->KeysLoaded(); }
+
+JwksStats Authenticator::Stats() const { return keys_->Stats(); }
+
+absl::StatusOr<std::string> Authenticator::VerifiedUserId(const std::string& token) {
+  auto now = std::chrono::system_clock::now();
+  std::string digest = Sha256(token);
+  if (auto hit = tokens_.Get(digest, now)) {
+    // Served only while the key that verified it is still the one held under its kid, so
+    // that a key dropped from the JWKS stops its tokens at the next refresh.
+    auto current = keys_->Find(hit->key->kid);
+    if (current && current->pem == hit->key->pem) return hit->user_id;
+    tokens_.Erase(digest);
+  }
+  auto verified = VerifyToken(token, *keys_, options_);
+  if (!verified.ok()) return verified.status();
+  tokens_.Put(digest, CachedToken{verified->user_id, verified->key}, verified->expires_at, now);
+  return verified->user_id;
+}
+
+absl::StatusOr<Caller> Authenticator::Authenticate(const std::string* header) {
+  if (header == nullptr) return NoHeader();
+  if (header->size() > kMaxTokenBytes) return Failed("authorization value too large");
+  std::string token = ExtractToken(*header);
+  if (token.empty()) return Failed("empty token");
+
+  auto user_id = VerifiedUserId(token);
+  if (!user_id.ok()) return Failed(user_id.status().message());
+
+  auto now = std::chrono::system_clock::now();
+  if (auto cached = users_.Get(*user_id, now)) return *cached;
+  auto found = lookup_(*user_id);
+  if (!found.ok()) return found.status();
+  if (!found->has_value()) return Failed("user '" + *user_id + "' not in the database");
+  users_.Put(*user_id, **found, now + user_ttl_, now);
+  return **found;
+}
+
+}  // namespace zeva::auth

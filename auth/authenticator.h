@@ -1,0 +1,60 @@
+#pragma once
+// The one place where the `authorization` metadata becomes a Caller: token verification
+// (token_verifier), keys (key_store), and the caller's user (UserLookup), with caches for
+// verified tokens (never past their `exp`) and for users (user_cache_ttl_seconds).
+// Thread-safe: every gRPC thread may call Authenticate at once.
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "auth/caller.h"
+#include "auth/key_store.h"
+#include "auth/token_verifier.h"
+#include "auth/ttl_cache.h"
+#include "config/server_config.h"
+
+namespace zeva::auth {
+
+// Longer `authorization` values are refused before any parsing.
+inline constexpr size_t kMaxTokenBytes = 16 * 1024;
+
+class Authenticator {
+ public:
+  // A fixed PEM key when config.rs256_public_key is set (an invalid one is an error),
+  // otherwise the JWKS at config.certs_url, downloaded in the background: Create does not
+  // wait for it, and does not fail when Keycloak is down (KeysLoaded() stays false).
+  static absl::StatusOr<std::unique_ptr<Authenticator>> Create(const config::KeycloakConfig& config,
+                                                               UserLookup lookup);
+  // For tests: keys from a given store.
+  Authenticator(const config::KeycloakConfig& config, UserLookup lookup,
+                std::unique_ptr<KeyStore> keys);
+  ~Authenticator();
+
+  // header: the value of the `authorization` metadata, nullptr when absent.
+  // Absent -> UNAUTHENTICATED "No authentication header"; any token or user failure ->
+  // UNAUTHENTICATED "Authentication failed" (the reason is logged at debug level, never the
+  // token); lookup errors other than not-found pass through (e.g. UNAVAILABLE).
+  absl::StatusOr<Caller> Authenticate(const std::string* header);
+
+  bool KeysLoaded() const;  // at least one usable key (for health)
+  JwksStats Stats() const;  // JWKS download counters (for metrics)
+  void Stop();              // ends the JWKS download thread (also done by the destructor)
+
+ private:
+  struct CachedToken {
+    std::string user_id;
+    std::shared_ptr<const PublicKey> key;
+  };
+
+  absl::StatusOr<std::string> VerifiedUserId(const std::string& token);
+
+  const VerifyOptions options_;
+  const std::chrono::seconds user_ttl_;
+  UserLookup lookup_;
+  std::unique_ptr<KeyStore> keys_;
+  TtlLruCache<CachedToken> tokens_;  // by SHA-256 of the token
+  TtlLruCache<Caller> users_;        // by user_id
+};
+
+}  // namespace zeva::auth
