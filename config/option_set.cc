@@ -4,10 +4,10 @@
 #include <cstdlib>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/match.h"
 
 namespace zeva::config {
 
@@ -22,8 +22,7 @@ EnvLookup ProcessEnv() {
 absl::StatusOr<int> ParseInt(const std::string& name, const std::string& value, int min, int max) {
   int parsed = 0;
   if (!absl::SimpleAtoi(value, &parsed)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(name, ": '", value, "' is not a whole number"));
+    return absl::InvalidArgumentError(absl::StrCat(name, ": '", value, "' is not a whole number"));
   }
   if (parsed < min || parsed > max) {
     return absl::InvalidArgumentError(
@@ -92,23 +91,22 @@ void OptionSet::AddBool(std::string flag, std::string env, bool default_value, s
 }
 
 void OptionSet::AddChoice(std::string flag, std::string env, std::string default_value,
-                          std::vector<std::string> choices, std::string help,
-                          std::string* target) {
+                          std::vector<std::string> choices, std::string help, std::string* target) {
   const std::string name = "--" + flag;
   help = absl::StrCat(help, " One of: ", absl::StrJoin(choices, ", "), ".");
-  options_.push_back(Option{std::move(flag), std::move(env), default_value, std::move(help),
-                            false, false,
-                            [target, name, choices](const std::string& v) -> absl::Status {
-                              for (const auto& choice : choices) {
-                                if (choice == v) {
-                                  *target = v;
-                                  return absl::OkStatus();
-                                }
-                              }
-                              return absl::InvalidArgumentError(absl::StrCat(
-                                  name, ": '", v, "' is not one of ", absl::StrJoin(choices, ", ")));
-                            },
-                            [target, default_value] { *target = default_value; }});
+  options_.push_back(
+      Option{std::move(flag), std::move(env), default_value, std::move(help), false, false,
+             [target, name, choices](const std::string& v) -> absl::Status {
+               for (const auto& choice : choices) {
+                 if (choice == v) {
+                   *target = v;
+                   return absl::OkStatus();
+                 }
+               }
+               return absl::InvalidArgumentError(
+                   absl::StrCat(name, ": '", v, "' is not one of ", absl::StrJoin(choices, ", ")));
+             },
+             [target, default_value] { *target = default_value; }});
 }
 
 const OptionSet::Option* OptionSet::Find(const std::string& flag) const {
@@ -173,7 +171,8 @@ absl::StatusOr<std::vector<std::string>> OptionSet::Parse(const std::vector<std:
 }
 
 std::string OptionSet::Help() const {
-  std::string out = usage_ + "\n\nOptions (a flag beats its environment variable, which beats the default):\n";
+  std::string out =
+      usage_ + "\n\nOptions (a flag beats its environment variable, which beats the default):\n";
   for (const auto& option : options_) {
     absl::StrAppend(&out, "  --", option.flag, option.is_bool ? "" : "=VALUE");
     if (!option.env.empty()) absl::StrAppend(&out, "  [env ", option.env, "]");

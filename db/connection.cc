@@ -27,15 +27,13 @@ absl::StatusOr<std::unique_ptr<pqxx::connection>> Connect(const std::string& url
                                                           const std::string& application_name,
                                                           int connect_timeout_seconds) {
   // libpq reads these from the environment-independent options string appended to the URL.
-  const std::string separator = absl::StrContains(url, "://")
-                                    ? (absl::StrContains(url, '?') ? "&" : "?")
-                                    : " ";
-  const std::string options =
-      absl::StrContains(url, "://")
-          ? absl::StrCat("application_name=", application_name,
-                         "&connect_timeout=", connect_timeout_seconds)
-          : absl::StrCat("application_name=", application_name,
-                         " connect_timeout=", connect_timeout_seconds);
+  const std::string separator =
+      absl::StrContains(url, "://") ? (absl::StrContains(url, '?') ? "&" : "?") : " ";
+  const std::string options = absl::StrContains(url, "://")
+                                  ? absl::StrCat("application_name=", application_name,
+                                                 "&connect_timeout=", connect_timeout_seconds)
+                                  : absl::StrCat("application_name=", application_name,
+                                                 " connect_timeout=", connect_timeout_seconds);
   try {
     return std::make_unique<pqxx::connection>(url + separator + options);
   } catch (const pqxx::broken_connection& e) {

@@ -2,9 +2,8 @@
 // Opening PostgreSQL connections. libpqxx exceptions stop here and become absl::Status.
 
 #include <memory>
-#include <string>
-
 #include <pqxx/connection>
+#include <string>
 
 #include "absl/status/statusor.h"
 

@@ -16,8 +16,7 @@ class JsonMessageFlag : public spdlog::custom_flag_formatter {
  public:
   void format(const spdlog::details::log_msg& msg, const std::tm& /*tm*/,
               spdlog::memory_buf_t& dest) override {
-    const std::string escaped =
-        JsonEscape(std::string(msg.payload.data(), msg.payload.size()));
+    const std::string escaped = JsonEscape(std::string(msg.payload.data(), msg.payload.size()));
     dest.append(escaped.data(), escaped.data() + escaped.size());
   }
   std::unique_ptr<custom_flag_formatter> clone() const override {
@@ -32,11 +31,21 @@ std::string JsonEscape(const std::string& text) {
   out.reserve(text.size() + 8);
   for (unsigned char ch : text) {
     switch (ch) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (ch < 0x20) {
           out += absl::StrFormat("\\u%04x", ch);
@@ -54,8 +63,8 @@ absl::Status SetUpLogging(const std::string& level, const std::string& format) {
     return absl::InvalidArgumentError(absl::StrCat("unknown log level '", level, "'"));
   }
   // Logs go to stderr (unbuffered per line), the container convention.
-  auto logger = std::make_shared<spdlog::logger>(
-      "zeva", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  auto logger =
+      std::make_shared<spdlog::logger>("zeva", std::make_shared<spdlog::sinks::stderr_sink_mt>());
   auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
   if (format == "json") {
     formatter->add_flag<JsonMessageFlag>('*').set_pattern(

@@ -22,10 +22,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   const zeva::config::ServerConfig& config = parsed->config;
-  if (auto status = zeva::server::SetUpLogging(config.log_level, config.log_format);
-      !status.ok()) {
-    std::fprintf(stderr, "zeva-transaction-service: %s\n",
-                 std::string(status.message()).c_str());
+  if (auto status = zeva::server::SetUpLogging(config.log_level, config.log_format); !status.ok()) {
+    std::fprintf(stderr, "zeva-transaction-service: %s\n", std::string(status.message()).c_str());
     return 2;
   }
   return zeva::server::RunServer(config);

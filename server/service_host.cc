@@ -10,6 +10,14 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "auth/authenticator.h"
+#include "db/pool.h"
+#include "db/probe.h"
+#include "db/transaction_store.h"
+#include "db/user_store.h"
+#include "db/vehicle_store.h"
+#include "server/readiness.h"
+#include "services/call_guard.h"
 #include "services/organization_details_service.h"
 #include "services/transaction_list_service.h"
 #include "services/zev_models_service.h"
@@ -19,11 +27,24 @@ namespace zeva::server {
 namespace {
 
 // Names under which health is reported: "" for the whole server, and each contract service.
-const char* const kServiceNames[] = {
+const std::vector<std::string> kServiceNames = {
     "zeva.transactions.TransactionList",
     "zeva.organizations.OrganizationDetails",
     "zeva.transactions.ZEVModels",
 };
+
+// Users come from the database; authentication sees them as callers.
+auth::UserLookup LookupIn(db::UserStore& users) {
+  return [&users](const std::string& user_id) -> absl::StatusOr<std::optional<auth::Caller>> {
+    auto user = users.Find(user_id, db::Clock::now() + std::chrono::seconds(5));
+    if (!user.ok()) return user.status();
+    if (!user->has_value()) return std::nullopt;
+    const db::UserRecord& u = **user;
+    return auth::Caller{u.username, u.organization_id, u.organization_name,
+                        u.government ? auth::OrganizationType::kGovernment
+                                     : auth::OrganizationType::kVehicleSupplier};
+  };
+}
 
 sigset_t ShutdownSignals() {
   sigset_t set;
@@ -41,9 +62,23 @@ void BlockShutdownSignals() {
 }
 
 int RunServer(const config::ServerConfig& config) {
-  services::TransactionListService transactions;
-  services::OrganizationDetailsService organizations;
-  services::ZevModelsService models;
+  db::ConnectionPool pool(db::PoolOptions{config.database_url, config.db_pool_size,
+                                          std::chrono::milliseconds(config.db_acquire_timeout_ms),
+                                          config.db_connect_timeout_seconds,
+                                          "zeva-transaction-service"});
+  db::UserStore users(pool);
+  db::TransactionStore transaction_store(pool);
+  db::VehicleStore vehicle_store(pool);
+  auto authenticator = auth::Authenticator::Create(config.keycloak, LookupIn(users));
+  if (!authenticator.ok()) {
+    spdlog::critical("authentication set-up failed: {}",
+                     std::string(authenticator.status().message()));
+    return 2;
+  }
+  services::CallGuard guard(**authenticator, nullptr);
+  services::TransactionListService transactions(guard, transaction_store);
+  services::OrganizationDetailsService organizations(guard);
+  services::ZevModelsService models(guard, vehicle_store);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -65,8 +100,14 @@ int RunServer(const config::ServerConfig& config) {
     return 1;
   }
   grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
-  health->SetServingStatus(true);
-  for (const char* name : kServiceNames) health->SetServingStatus(name, true);
+  // NOT_SERVING until the first readiness check passes.
+  health->SetServingStatus(false);
+  for (const auto& name : kServiceNames) health->SetServingStatus(name, false);
+  auth::Authenticator* keys = authenticator->get();
+  db::Probe probe(config.database_url, config.db_connect_timeout_seconds);
+  Readiness readiness(
+      health, kServiceNames, [&probe, keys] { return keys->KeysLoaded() && probe.Check().ok(); },
+      std::chrono::seconds(1));
   spdlog::info("zeva-transaction-service listening on {}:{}", config.listen_address, bound_port);
 
   std::thread signal_waiter([&] {
@@ -76,6 +117,7 @@ int RunServer(const config::ServerConfig& config) {
     spdlog::info("received {}, draining calls for up to {} s", strsignal(signal_number),
                  config.shutdown_grace_seconds);
     // Readiness probes and Envoy see NOT_SERVING at once; no further status change sticks.
+    readiness.Stop();
     health->Shutdown();
     server->Shutdown(std::chrono::system_clock::now() +
                      std::chrono::seconds(config.shutdown_grace_seconds));

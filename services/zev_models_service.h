@@ -1,10 +1,32 @@
 #pragma once
-// zeva.transactions.ZEVModels: vehicle models of suppliers, and their credit values.
+// zeva.transactions.ZEVModels: vehicle models of suppliers, with their credit values.
 
+#include "db/vehicle_store.h"
+#include "services/call_guard.h"
 #include "zevs.grpc.pb.h"
 
 namespace zeva::services {
 
-class ZevModelsService final : public zeva::transactions::ZEVModels::Service {};
+class ZevModelsService final : public zeva::transactions::ZEVModels::Service {
+ public:
+  ZevModelsService(CallGuard& guard, db::VehicleStore& store) : guard_(guard), store_(store) {}
+
+  grpc::Status ListModels(grpc::ServerContext* context,
+                          const zeva::transactions::ModelListRequest* request,
+                          grpc::ServerWriter<zeva::transactions::ModelSummary>* writer) override;
+  grpc::Status GetModelDetails(grpc::ServerContext* context,
+                               const zeva::transactions::ModelDetailsRequest* request,
+                               zeva::transactions::ModelDetails* response) override;
+  grpc::Status CreateModelRequest(grpc::ServerContext* context,
+                                  const zeva::transactions::ModelCreateRequest* request,
+                                  zeva::transactions::ModelCreateResponse* response) override;
+  grpc::Status UpdateModelRequest(grpc::ServerContext* context,
+                                  const zeva::transactions::ModelUpdateRequest* request,
+                                  zeva::transactions::ModelUpdateResponse* response) override;
+
+ private:
+  CallGuard& guard_;
+  db::VehicleStore& store_;
+};
 
 }  // namespace zeva::services

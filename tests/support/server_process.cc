@@ -119,6 +119,20 @@ int ServerProcess::StopWith(int signal, std::chrono::milliseconds timeout) {
   return -2;
 }
 
+namespace {
+long StatusField(pid_t pid, const std::string& field) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(field + ":", 0) == 0) return std::stol(line.substr(field.size() + 1));
+  }
+  throw std::runtime_error("no " + field + " for pid " + std::to_string(pid));
+}
+}  // namespace
+
+long ServerProcess::ResidentKiB() const { return StatusField(pid_, "VmRSS"); }
+long ServerProcess::PeakResidentKiB() const { return StatusField(pid_, "VmHWM"); }
+
 std::string ServerProcess::Log() const {
   std::ifstream in(log_path_);
   std::stringstream buffer;

@@ -1,6 +1,7 @@
 #pragma once
 // The real zeva-transaction-service binary, started on a free port for end-to-end tests.
 
+#include <grpcpp/grpcpp.h>
 #include <sys/types.h>
 
 #include <chrono>
@@ -8,8 +9,6 @@
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
 
 namespace zeva::testing {
 
@@ -23,6 +22,10 @@ class ServerProcess {
   ServerProcess& operator=(const ServerProcess&) = delete;
 
   int port() const { return port_; }
+  pid_t pid() const { return pid_; }
+  // Resident memory now, and its peak since start (VmRSS / VmHWM of /proc/PID/status), KiB.
+  long ResidentKiB() const;
+  long PeakResidentKiB() const;
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   std::shared_ptr<grpc::Channel> Channel() const;
 

@@ -21,8 +21,10 @@ TEST_CASE("unknown log settings are refused", "[logging]") {
 
 TEST_CASE("database URLs are redacted before they are logged", "[logging]") {
   using zeva::db::RedactUrl;
-  CHECK(RedactUrl("postgresql://zeva:zevadev@postgres/zeva") == "postgresql://zeva:***@postgres/zeva");
-  CHECK(RedactUrl("postgresql://zeva@127.0.0.1:5432/zeva") == "postgresql://zeva@127.0.0.1:5432/zeva");
+  CHECK(RedactUrl("postgresql://zeva:zevadev@postgres/zeva") ==
+        "postgresql://zeva:***@postgres/zeva");
+  CHECK(RedactUrl("postgresql://zeva@127.0.0.1:5432/zeva") ==
+        "postgresql://zeva@127.0.0.1:5432/zeva");
   CHECK(RedactUrl("host=db user=zeva password=s3cret dbname=zeva") ==
         "host=db user=zeva password=*** dbname=zeva");
 }

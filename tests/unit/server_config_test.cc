@@ -66,10 +66,10 @@ TEST_CASE("--help needs no other configuration and lists every variable", "[conf
   REQUIRE(parsed.ok());
   CHECK(parsed->help_requested);
   const std::string help = zeva::config::ServerHelp();
-  for (const char* env : {"DATABASE_URL", "PORT", "KEYCLOAK_CERTS_URL", "KEYCLOAK_REALM",
-                          "KEYCLOAK_AUTHORITY", "KEYCLOAK_ISSUER", "KEYCLOAK_AUDIENCE",
-                          "KEYCLOAK_CLIENT_ID", "KEYCLOAK_RS256_PUBLIC_KEY", "LOG_LEVEL",
-                          "LOG_FORMAT"}) {
+  for (const char* env :
+       {"DATABASE_URL", "PORT", "KEYCLOAK_CERTS_URL", "KEYCLOAK_REALM", "KEYCLOAK_AUTHORITY",
+        "KEYCLOAK_ISSUER", "KEYCLOAK_AUDIENCE", "KEYCLOAK_CLIENT_ID", "KEYCLOAK_RS256_PUBLIC_KEY",
+        "LOG_LEVEL", "LOG_FORMAT"}) {
     CHECK(help.find(std::string("[env ") + env + "]") != std::string::npos);
   }
 }

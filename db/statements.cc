@@ -1,0 +1,21 @@
+#include "db/deadline.h"
+#include "db/statement.h"
+#include "db/transaction_store.h"
+#include "db/user_store.h"
+#include "db/vehicle_store.h"
+
+namespace zeva::db {
+
+const std::vector<Statement>& AllStatements() {
+  static const std::vector<Statement> all = [] {
+    std::vector<Statement> statements{kSetStatementTimeout};
+    for (const auto* group :
+         {&UserStore::Statements(), &VehicleStore::Statements(), &TransactionStore::Statements()}) {
+      statements.insert(statements.end(), group->begin(), group->end());
+    }
+    return statements;
+  }();
+  return all;
+}
+
+}  // namespace zeva::db

@@ -1,0 +1,67 @@
+#include "db/transaction_store.h"
+
+#include <pqxx/pqxx>
+
+#include "db/deadline.h"
+
+namespace zeva::db {
+namespace {
+
+#define ZEVA_TRANSACTION_COLUMNS \
+  "id, type::text, transaction_amount, credits, floor(extract(epoch FROM updated))::bigint "
+
+// Keyset pagination on id: each batch starts after the last row sent.
+constexpr Statement kListTransactions{"list_transactions",
+                                      "SELECT " ZEVA_TRANSACTION_COLUMNS
+                                      "FROM transactions WHERE id > $1 ORDER BY id LIMIT $2"};
+constexpr Statement kListTransactionsOfOrganization{
+    "list_transactions_of_organization",
+    "SELECT " ZEVA_TRANSACTION_COLUMNS
+    "FROM transactions WHERE organization_id = $1 AND id > $2 ORDER BY id LIMIT $3"};
+
+#undef ZEVA_TRANSACTION_COLUMNS
+
+}  // namespace
+
+const std::vector<Statement>& TransactionStore::Statements() {
+  static const std::vector<Statement> statements{kListTransactions,
+                                                 kListTransactionsOfOrganization};
+  return statements;
+}
+
+absl::Status TransactionStore::List(const Scope& scope, Clock::time_point deadline,
+                                    const RowSink<TransactionRecord>& sink) {
+  int64_t sent = 0;
+  auto status = pool_.Run<bool>(deadline, [&](pqxx::connection& c) -> absl::StatusOr<bool> {
+    if (sent > 0) {
+      // A retry after a lost connection would repeat rows the client already has.
+      return absl::UnavailableError("database connection lost mid-stream");
+    }
+    pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(c);
+    ApplyDeadline(tx, deadline);
+    int64_t after_id = 0;
+    TransactionRecord record;
+    while (true) {
+      const pqxx::result rows =
+          scope.organization_id ? tx.exec_prepared(kListTransactionsOfOrganization.name,
+                                                   *scope.organization_id, after_id, kBatchSize)
+                                : tx.exec_prepared(kListTransactions.name, after_id, kBatchSize);
+      for (const pqxx::row& row : rows) {
+        record.id = row[0].as<int64_t>();
+        record.type = row[1].as<std::string>();
+        record.amount_cents = row[2].as<int64_t>();
+        record.credits = row[3].as<int64_t>();
+        record.updated_unix_seconds = row[4].as<int64_t>();
+        if (!sink(record)) return absl::CancelledError("the client stopped reading");
+        ++sent;
+        after_id = record.id;
+      }
+      if (rows.size() < static_cast<size_t>(kBatchSize)) break;
+    }
+    tx.commit();
+    return true;
+  });
+  return status.status();
+}
+
+}  // namespace zeva::db

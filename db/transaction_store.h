@@ -1,0 +1,29 @@
+#pragma once
+// Credit transactions (table `transactions`).
+
+#include "absl/status/status.h"
+#include "db/pool.h"
+#include "db/records.h"
+#include "db/statement.h"
+#include "db/vehicle_store.h"
+
+namespace zeva::db {
+
+class TransactionStore {
+ public:
+  explicit TransactionStore(ConnectionPool& pool) : pool_(pool) {}
+
+  // The scope's transactions in id order, fetched in bounded batches inside one read-only
+  // snapshot, so memory stays flat however many rows there are. CANCELLED when the sink
+  // stops early.
+  absl::Status List(const Scope& scope, Clock::time_point deadline,
+                    const RowSink<TransactionRecord>& sink);
+
+  static const std::vector<Statement>& Statements();
+  static constexpr int kBatchSize = 500;
+
+ private:
+  ConnectionPool& pool_;
+};
+
+}  // namespace zeva::db

@@ -1,0 +1,34 @@
+#include "db/user_store.h"
+
+#include <pqxx/pqxx>
+
+namespace zeva::db {
+namespace {
+
+constexpr Statement kFindUser{"find_user",
+                              "SELECT u.username, o.id, o.name, o.organization_type = 'GOVERNMENT' "
+                              "FROM users u JOIN organizations o ON o.id = u.organization_id "
+                              "WHERE u.username = $1"};
+
+}  // namespace
+
+const std::vector<Statement>& UserStore::Statements() {
+  static const std::vector<Statement> statements{kFindUser};
+  return statements;
+}
+
+absl::StatusOr<std::optional<UserRecord>> UserStore::Find(const std::string& username,
+                                                          Clock::time_point deadline) {
+  return pool_.Run<std::optional<UserRecord>>(
+      deadline, [&](pqxx::connection& c) -> absl::StatusOr<std::optional<UserRecord>> {
+        // One statement: a nontransaction saves the BEGIN/COMMIT round trips.
+        pqxx::nontransaction tx(c);
+        const pqxx::result rows = tx.exec_prepared(kFindUser.name, username);
+        if (rows.empty()) return std::nullopt;
+        const pqxx::row row = rows[0];
+        return UserRecord{row[0].as<std::string>(), row[1].as<int64_t>(), row[2].as<std::string>(),
+                          row[3].as<bool>()};
+      });
+}
+
+}  // namespace zeva::db

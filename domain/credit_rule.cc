@@ -1,0 +1,69 @@
+#include "domain/credit_rule.h"
+
+#include <algorithm>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_format.h"
+
+namespace zeva::domain {
+namespace {
+
+constexpr int64_t kMillionthsPerKm = 6214;  // 0.006214 credits per km, in millionths
+// Rounds millionths of a credit half-up to hundredths.
+int64_t RoundToHundredths(int64_t millionths) { return (millionths + 5000) / 10000; }
+
+}  // namespace
+
+CreditClass ClassOf(const std::string& type, uint32_t range_km) {
+  if (type == "BEV" || type == "FCEV") return CreditClass::kA;
+  if (type == "EREV") return range_km >= 121 ? CreditClass::kA : CreditClass::kB;
+  if (type == "PHEV") return CreditClass::kB;
+  return CreditClass::kC;
+}
+
+int64_t CreditHundredths(const std::string& type, uint32_t range_km, bool passed_us06) {
+  const int64_t per_range = kMillionthsPerKm * static_cast<int64_t>(range_km);
+  switch (ClassOf(type, range_km)) {
+    case CreditClass::kA:
+      return std::min<int64_t>(RoundToHundredths(per_range + 500000), 400);
+    case CreditClass::kB: {
+      const int64_t base = per_range + 300000 + (passed_us06 ? 200000 : 0);
+      return std::min<int64_t>(RoundToHundredths(base), passed_us06 ? 130 : 110);
+    }
+    case CreditClass::kC:
+      break;
+  }
+  return 0;
+}
+
+std::string HundredthsToDecimal(int64_t hundredths) {
+  const bool negative = hundredths < 0;
+  const int64_t magnitude = negative ? -hundredths : hundredths;
+  return absl::StrFormat("%s%d.%02d", negative ? "-" : "", magnitude / 100, magnitude % 100);
+}
+
+bool DecimalToHundredths(const std::string& text, int64_t* hundredths) {
+  std::string digits = text;
+  bool negative = false;
+  if (!digits.empty() && digits[0] == '-') {
+    negative = true;
+    digits.erase(0, 1);
+  }
+  const auto dot = digits.find('.');
+  std::string whole = digits.substr(0, dot);
+  std::string fraction = dot == std::string::npos ? "" : digits.substr(dot + 1);
+  if (whole.empty() || fraction.size() > 2) return false;
+  for (char c : whole + fraction) {
+    if (c < '0' || c > '9') return false;
+  }
+  fraction.resize(2, '0');
+  int64_t whole_value = 0;
+  int64_t fraction_value = 0;
+  if (!absl::SimpleAtoi(whole, &whole_value) || !absl::SimpleAtoi(fraction, &fraction_value)) {
+    return false;
+  }
+  *hundredths = (whole_value * 100 + fraction_value) * (negative ? -1 : 1);
+  return true;
+}
+
+}  // namespace zeva::domain

@@ -1,0 +1,63 @@
+#include "services/call_guard.h"
+
+#include "spdlog/spdlog.h"
+
+namespace zeva::services {
+namespace {
+
+std::string Metadata(const grpc::ServerContext& context, const char* key, bool* present) {
+  const auto& metadata = context.client_metadata();
+  const auto it = metadata.find(key);
+  *present = it != metadata.end();
+  return *present ? std::string(it->second.data(), it->second.size()) : std::string();
+}
+
+}  // namespace
+
+grpc::Status CallGuard::Run(grpc::ServerContext* context, const char* method,
+                            const std::function<absl::Status(const auth::Caller&)>& body) {
+  const auto started = std::chrono::steady_clock::now();
+  bool has_request_id = false;
+  const std::string request_id = Metadata(*context, "x-request-id", &has_request_id).substr(0, 128);
+  // Echoed before the body runs: a streaming handler sends initial metadata with its first row.
+  if (has_request_id) context->AddInitialMetadata("x-request-id", request_id);
+  bool has_header = false;
+  const std::string header = Metadata(*context, "authorization", &has_header);
+  std::string caller_id = "-";
+  absl::Status status;
+  try {
+    absl::StatusOr<auth::Caller> caller =
+        authenticator_.Authenticate(has_header ? &header : nullptr);
+    if (caller.ok()) {
+      caller_id = caller->user_id;
+      status = body(*caller);
+    } else {
+      status = caller.status();
+    }
+  } catch (const std::exception& e) {
+    status = absl::InternalError(std::string("unhandled exception: ") + e.what());
+  } catch (...) {
+    status = absl::InternalError("unhandled non-standard exception");
+  }
+  if (status.ok() == false && context->IsCancelled()) {
+    status = absl::CancelledError("the client cancelled the call or its deadline passed");
+  }
+
+  const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                          std::chrono::steady_clock::now() - started)
+                          .count();
+  if (observer_) observer_(method, status.code(), static_cast<double>(micros) / 1e6);
+  const bool server_fault = status.code() == absl::StatusCode::kInternal ||
+                            status.code() == absl::StatusCode::kUnknown ||
+                            status.code() == absl::StatusCode::kDataLoss ||
+                            status.code() == absl::StatusCode::kUnavailable;
+  // Never the token: only the caller id, which the server itself established.
+  spdlog::log(server_fault ? spdlog::level::warn : spdlog::level::info,
+              "call {} status={} duration_us={} caller={} request_id={}{}{}", method,
+              absl::StatusCodeToString(status.code()), micros, caller_id,
+              has_request_id ? request_id : "-", server_fault ? " detail=" : "",
+              server_fault ? std::string(status.message()) : "");
+  return ToGrpcStatus(status);
+}
+
+}  // namespace zeva::services

@@ -1,0 +1,60 @@
+#include "domain/credit_rule.h"
+
+#include <catch2/catch.hpp>
+
+using namespace zeva::domain;
+
+TEST_CASE("class A: BEV, FCEV, and EREV from 121 km: 0.006214 * range + 0.5, at most 4",
+          "[credits]") {
+  CHECK(CreditHundredths("BEV", 100) == 112);   // 1.1214 -> 1.12
+  CHECK(CreditHundredths("BEV", 500) == 361);   // 3.607 -> 3.61
+  CHECK(CreditHundredths("FCEV", 300) == 236);  // 2.3642 -> 2.36
+  CHECK(CreditHundredths("EREV", 121) == 125);  // 1.251894 -> 1.25
+  CHECK(CreditHundredths("BEV", 563) == 400);   // 3.998482 -> 4.00
+  CHECK(CreditHundredths("BEV", 1500) == 400);  // capped
+  CHECK(ClassOf("EREV", 121) == CreditClass::kA);
+}
+
+TEST_CASE("class B: other EREV and PHEV: 0.006214 * range + 0.3, at most 1.1", "[credits]") {
+  CHECK(ClassOf("EREV", 120) == CreditClass::kB);
+  CHECK(CreditHundredths("EREV", 120) == 105);  // 1.04568 -> 1.05
+  CHECK(CreditHundredths("PHEV", 50) == 61);    // 0.6107 -> 0.61
+  CHECK(CreditHundredths("PHEV", 200) == 110);  // 1.5428 capped at 1.10
+  CHECK(CreditHundredths("PHEV", 50, /*passed_us06=*/true) == 81);
+  CHECK(CreditHundredths("PHEV", 200, /*passed_us06=*/true) == 130);
+}
+
+TEST_CASE("values round to the nearest hundredth", "[credits]") {
+  CHECK(CreditHundredths("BEV", 25) == 66);   // 0.65535 -> 0.66 (up)
+  CHECK(CreditHundredths("PHEV", 75) == 77);  // 0.76605 -> 0.77 (up)
+  CHECK(CreditHundredths("BEV", 1) == 51);    // 0.506214 -> 0.51 (up)
+  CHECK(CreditHundredths("BEV", 2) == 51);    // 0.512428 -> 0.51 (down)
+  CHECK(CreditHundredths("PHEV", 3) == 32);   // 0.318642 -> 0.32
+}
+
+TEST_CASE("class C earns nothing", "[credits]") {
+  CHECK(ClassOf("HEV", 500) == CreditClass::kC);
+  CHECK(CreditHundredths("HEV", 500) == 0);
+  CHECK(CreditHundredths("BZEV", 150) == 0);
+  CHECK(CreditHundredths("bev", 150) == 0);  // callers normalise case first
+}
+
+TEST_CASE("hundredths convert to and from PostgreSQL numeric text", "[credits]") {
+  CHECK(HundredthsToDecimal(193) == "1.93");
+  CHECK(HundredthsToDecimal(70050) == "700.50");
+  CHECK(HundredthsToDecimal(5) == "0.05");
+  CHECK(HundredthsToDecimal(-50) == "-0.50");
+  int64_t value = 0;
+  CHECK(DecimalToHundredths("100.20", &value));
+  CHECK(value == 10020);
+  CHECK(DecimalToHundredths("7", &value));
+  CHECK(value == 700);
+  CHECK(DecimalToHundredths("0.5", &value));
+  CHECK(value == 50);
+  CHECK(DecimalToHundredths("-1.25", &value));
+  CHECK(value == -125);
+  CHECK_FALSE(DecimalToHundredths("1.234", &value));
+  CHECK_FALSE(DecimalToHundredths("abc", &value));
+  CHECK_FALSE(DecimalToHundredths(".5", &value));
+  CHECK_FALSE(DecimalToHundredths("", &value));
+}
