@@ -36,6 +36,29 @@ OptionSet ServerOptions(ServerConfig* c) {
                  "Upper bound on the threads gRPC's synchronous server may use for calls.",
                  &c->max_threads);
 
+  options.AddInt("metrics-port", "METRICS_PORT", 9102, 0, 65535,
+                 "Port of the Prometheus /metrics endpoint; 0 turns it off.", &c->metrics_port);
+  options.AddString("tls-cert-file", "TLS_CERT_FILE", "",
+                    "PEM certificate chain; with --tls-key-file the gRPC port accepts TLS only.",
+                    &c->tls_cert_file);
+  options.AddString("tls-key-file", "TLS_KEY_FILE", "", "PEM private key of the certificate.",
+                    &c->tls_key_file);
+  options.AddInt("keepalive-time-ms", "GRPC_KEEPALIVE_TIME_MS", 60000, 1000, 86400000,
+                 "Server pings an idle connection after this long.", &c->keepalive_time_ms);
+  options.AddInt("keepalive-timeout-ms", "GRPC_KEEPALIVE_TIMEOUT_MS", 20000, 1000, 600000,
+                 "A ping unanswered this long closes the connection.", &c->keepalive_timeout_ms);
+  options.AddInt("max-connection-age-ms", "GRPC_MAX_CONNECTION_AGE_MS", 300000, 1000, 2147483647,
+                 "Connections are asked to close (GOAWAY) after this long, so that long-lived "
+                 "HTTP/2 connections from Envoy spread again over new replicas.",
+                 &c->max_connection_age_ms);
+  options.AddInt("max-connection-age-grace-ms", "GRPC_MAX_CONNECTION_AGE_GRACE_MS", 30000, 0,
+                 2147483647, "Time calls on an aged connection get to finish.",
+                 &c->max_connection_age_grace_ms);
+  options.AddInt("max-message-bytes", "GRPC_MAX_MESSAGE_BYTES", 4 * 1024 * 1024, 1024,
+                 256 * 1024 * 1024, "Largest request or response message.", &c->max_message_bytes);
+  options.AddInt("max-concurrent-streams", "GRPC_MAX_CONCURRENT_STREAMS", 200, 1, 100000,
+                 "Concurrent calls allowed on one HTTP/2 connection.", &c->max_concurrent_streams);
+
   KeycloakConfig* k = &c->keycloak;
   options.AddString("keycloak-certs-url", "KEYCLOAK_CERTS_URL", "",
                     "JWKS URL of the Keycloak realm (used unless a fixed key is given).",
@@ -91,6 +114,9 @@ absl::StatusOr<ParsedServerConfig> ParseServerConfig(const std::vector<std::stri
   if (c.keycloak.rs256_public_key.empty() && c.keycloak.certs_url.empty()) {
     return absl::InvalidArgumentError(
         "a token key is required: set KEYCLOAK_CERTS_URL (JWKS) or KEYCLOAK_RS256_PUBLIC_KEY");
+  }
+  if (c.tls_cert_file.empty() != c.tls_key_file.empty()) {
+    return absl::InvalidArgumentError("TLS needs both TLS_CERT_FILE and TLS_KEY_FILE");
   }
   return parsed;
 }

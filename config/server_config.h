@@ -41,6 +41,15 @@ struct ServerConfig {
   int db_connect_timeout_seconds = 5;
   int shutdown_grace_seconds = 20;
   int max_threads = 256;
+  int metrics_port = 9102;    // 0: no metrics endpoint
+  std::string tls_cert_file;  // both set: the gRPC port speaks TLS only
+  std::string tls_key_file;
+  int keepalive_time_ms = 60000;
+  int keepalive_timeout_ms = 20000;
+  int max_connection_age_ms = 300000;
+  int max_connection_age_grace_ms = 30000;
+  int max_message_bytes = 4 * 1024 * 1024;
+  int max_concurrent_streams = 200;
   KeycloakConfig keycloak;
 };
 

@@ -16,7 +16,9 @@
 #include "db/transaction_store.h"
 #include "db/user_store.h"
 #include "db/vehicle_store.h"
+#include "metrics/metrics.h"
 #include "server/readiness.h"
+#include "server/transport.h"
 #include "services/call_guard.h"
 #include "services/organization_details_service.h"
 #include "services/transaction_list_service.h"
@@ -75,7 +77,32 @@ int RunServer(const config::ServerConfig& config) {
                      std::string(authenticator.status().message()));
     return 2;
   }
-  services::CallGuard guard(**authenticator, nullptr);
+  auth::Authenticator* keys = authenticator->get();
+
+  std::unique_ptr<metrics::Metrics> metrics;
+  if (config.metrics_port != 0) {
+    auto served = metrics::Metrics::Serve(
+        absl::StrCat(config.listen_address, ":", config.metrics_port),
+        metrics::Sources{
+            [&pool] { return pool.Stats().size; }, [&pool] { return pool.Stats().in_use; },
+            [&pool] { return pool.Stats().waiting; }, [&pool] { return pool.Stats().broken; },
+            [keys] { return static_cast<int64_t>(keys->Stats().downloads_ok); },
+            [keys] { return static_cast<int64_t>(keys->Stats().download_failures); }},
+        ZEVA_VERSION);
+    if (!served.ok()) {
+      spdlog::critical("{}", std::string(served.status().message()));
+      return 1;
+    }
+    metrics = std::move(*served);
+    spdlog::info("metrics on http://{}:{}/metrics", config.listen_address, metrics->port());
+  }
+  services::CallObserver observer;
+  if (metrics) {
+    observer = [m = metrics.get()](const char* method, absl::StatusCode code, double seconds) {
+      m->ObserveCall(method, code, seconds);
+    };
+  }
+  services::CallGuard guard(**authenticator, std::move(observer));
   services::TransactionListService transactions(guard, transaction_store);
   services::OrganizationDetailsService organizations(guard);
   services::ZevModelsService models(guard, vehicle_store);
@@ -86,10 +113,10 @@ int RunServer(const config::ServerConfig& config) {
   grpc::ServerBuilder builder;
   const std::string address = absl::StrCat(config.listen_address, ":", config.port);
   int bound_port = 0;
-  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &bound_port);
-  grpc::ResourceQuota quota("zeva-transaction-service");
-  quota.SetMaxThreads(config.max_threads);
-  builder.SetResourceQuota(quota);
+  if (absl::Status status = ConfigureTransport(config, builder, &bound_port); !status.ok()) {
+    spdlog::critical("{}", std::string(status.message()));
+    return 2;
+  }
   builder.RegisterService(&transactions);
   builder.RegisterService(&organizations);
   builder.RegisterService(&models);
@@ -103,12 +130,13 @@ int RunServer(const config::ServerConfig& config) {
   // NOT_SERVING until the first readiness check passes.
   health->SetServingStatus(false);
   for (const auto& name : kServiceNames) health->SetServingStatus(name, false);
-  auth::Authenticator* keys = authenticator->get();
   db::Probe probe(config.database_url, config.db_connect_timeout_seconds);
   Readiness readiness(
       health, kServiceNames, [&probe, keys] { return keys->KeysLoaded() && probe.Check().ok(); },
       std::chrono::seconds(1));
-  spdlog::info("zeva-transaction-service listening on {}:{}", config.listen_address, bound_port);
+  spdlog::info("zeva-transaction-service {} listening on {}:{} ({})", ZEVA_VERSION,
+               config.listen_address, bound_port,
+               config.tls_cert_file.empty() ? "plaintext" : "TLS");
 
   std::thread signal_waiter([&] {
     sigset_t set = ShutdownSignals();

@@ -28,6 +28,9 @@ ServerProcess::ServerProcess(std::map<std::string, std::string> env,
   if (log_fd < 0) throw std::runtime_error("mkstemp failed");
   log_path_ = log_template;
   env["PORT"] = std::to_string(port_);
+  // Servers run side by side in tests: each gets its own metrics port too.
+  if (env.count("METRICS_PORT") == 0) env["METRICS_PORT"] = std::to_string(FreePort());
+  metrics_port_ = std::stoi(env["METRICS_PORT"]);
   pid_ = fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {

@@ -22,6 +22,7 @@ class ServerProcess {
   ServerProcess& operator=(const ServerProcess&) = delete;
 
   int port() const { return port_; }
+  int metrics_port() const { return metrics_port_; }
   pid_t pid() const { return pid_; }
   // Resident memory now, and its peak since start (VmRSS / VmHWM of /proc/PID/status), KiB.
   long ResidentKiB() const;
@@ -47,6 +48,7 @@ class ServerProcess {
  private:
   pid_t pid_ = -1;
   int port_ = 0;
+  int metrics_port_ = 0;
   std::string log_path_;
 };
 

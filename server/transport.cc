@@ -1,0 +1,57 @@
+#include "server/transport.h"
+
+#include <grpcpp/resource_quota.h>
+#include <grpcpp/security/server_credentials.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+
+namespace zeva::server {
+namespace {
+
+absl::Status ReadFile(const std::string& path, std::string* out) {
+  std::ifstream in(path);
+  if (!in) return absl::InvalidArgumentError(absl::StrCat("cannot read ", path));
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  *out = buffer.str();
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ConfigureTransport(const config::ServerConfig& config, grpc::ServerBuilder& builder,
+                                int* bound_port) {
+  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
+  if (!config.tls_cert_file.empty()) {
+    grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
+    if (absl::Status s = ReadFile(config.tls_key_file, &pair.private_key); !s.ok()) return s;
+    if (absl::Status s = ReadFile(config.tls_cert_file, &pair.cert_chain); !s.ok()) return s;
+    grpc::SslServerCredentialsOptions options;
+    options.pem_key_cert_pairs.push_back(std::move(pair));
+    credentials = grpc::SslServerCredentials(options);
+  }
+  builder.AddListeningPort(absl::StrCat(config.listen_address, ":", config.port), credentials,
+                           bound_port);
+
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, config.keepalive_time_ms);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, config.keepalive_timeout_ms);
+  // Clients (Envoy) may ping idle connections every 10 s without being sent GOAWAY.
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS, config.max_connection_age_ms);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
+                             config.max_connection_age_grace_ms);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, config.max_concurrent_streams);
+  builder.SetMaxReceiveMessageSize(config.max_message_bytes);
+  builder.SetMaxSendMessageSize(config.max_message_bytes);
+
+  grpc::ResourceQuota quota("zeva-transaction-service");
+  quota.SetMaxThreads(config.max_threads);
+  builder.SetResourceQuota(quota);
+  return absl::OkStatus();
+}
+
+}  // namespace zeva::server
