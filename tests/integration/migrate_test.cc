@@ -559,3 +559,23 @@ TEST_CASE(
     CHECK(lost.exit_code == 0);  // found the installed copy
   }
 }
+
+TEST_CASE("a migration stuck behind live traffic fails fast with --lock-timeout", "[migrate]") {
+  const std::string url = PostgresServer::Shared().CreateDatabase();
+  REQUIRE(Migrate(url, {"upgrade", "0006_organization_type"}).exit_code == 0);
+  // Live traffic: an open transaction that has read transactions (ACCESS SHARE).
+  pqxx::connection traffic(url);
+  pqxx::work reading(traffic);
+  reading.exec("SELECT count(*) FROM transactions");
+  const auto start = std::chrono::steady_clock::now();
+  CommandResult result = Migrate(url, {"upgrade", "--lock-timeout=300ms"});
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  INFO(result.output);
+  CHECK(result.exit_code == 1);
+  CHECK(result.output.find("'0007_transaction_organization'") != std::string::npos);
+  CHECK(result.output.find("lock timeout") != std::string::npos);
+  CHECK(elapsed < std::chrono::seconds(5));
+  reading.abort();
+  CHECK(Query(url, "SELECT version_num FROM alembic_version") == "0006_organization_type");
+  CHECK(Migrate(url, {"upgrade"}).exit_code == 0);
+}
