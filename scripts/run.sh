@@ -38,7 +38,7 @@ if [ -z "${DATABASE_URL:-}" ]; then
   export LOAD_TEST_FIXTURES=${LOAD_TEST_FIXTURES:-True}
 fi
 
-"$BUILD_DIR/migrate/zeva-migrate" current
+"$BUILD_DIR/migrate/zeva-migrate" upgrade head
 "$BUILD_DIR/server/zeva-transaction-service" "$@" &
 server=$!
 wait "$server"
