@@ -616,7 +616,7 @@ TEST_CASE("skaffold migrates before it rolls out, from the image it builds", "[d
   CHECK(std::find(service_manifests.begin(), service_manifests.end(),
                   "deploy/k8s/deployment.yaml") != service_manifests.end());
   // Every non-dev manifest file is deployed by exactly one of the two configs.
-  std::set<std::string> deployed(service_manifests.begin(), service_manifests.end());
+  std::multiset<std::string> deployed(service_manifests.begin(), service_manifests.end());
   deployed.insert("deploy/k8s/migrate-job.yaml");
   for (const auto& file : YamlFilesUnder(Src("deploy/k8s"))) {
     if (Contains(file, "/deploy/k8s/dev/")) continue;
