@@ -34,7 +34,6 @@ void Readiness::Loop() {
       } else {
         spdlog::warn("not ready (database unreachable or no token keys); health NOT_SERVING");
       }
-      health_->SetServingStatus(ready);
       for (const auto& name : services_) health_->SetServingStatus(name, ready);
       last_ = ready;
     }

@@ -2,6 +2,9 @@
 // Keeps grpc.health.v1 in step with what the service needs to answer calls: PostgreSQL
 // reachable and token keys loaded. Checked every `period` on its own thread, so a server
 // started before PostgreSQL reports NOT_SERVING and turns SERVING once it can work.
+// Only the named services follow readiness (readiness probes, Envoy); the server-wide ""
+// stays SERVING while the process runs, so that a liveness probe on it does not restart pods
+// during a database outage that a restart cannot fix.
 
 #include <grpcpp/health_check_service_interface.h>
 

@@ -127,8 +127,8 @@ int RunServer(const config::ServerConfig& config) {
     return 1;
   }
   grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
-  // NOT_SERVING until the first readiness check passes.
-  health->SetServingStatus(false);
+  // Live at once; the services are NOT_SERVING until the first readiness check passes.
+  health->SetServingStatus(true);
   for (const auto& name : kServiceNames) health->SetServingStatus(name, false);
   db::Probe probe(config.database_url, config.db_connect_timeout_seconds);
   Readiness readiness(

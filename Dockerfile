@@ -1,0 +1,46 @@
+# syntax=docker/dockerfile:1
+# The ZEVA transaction service image: zeva-transaction-service (the default command) and
+# zeva-migrate with its SQL files, on debian:bookworm-slim.
+#
+# The build stage uses the very scripts CI runs (scripts/install-deps.sh, scripts/build.sh),
+# so the image is built with the same packages and CMake commands as the tested binaries.
+# tests/integration/deploy_test.cc checks this file against the code; keep them in step.
+
+FROM debian:bookworm-slim AS build
+WORKDIR /src
+# Dependencies first, in their own layer: it is rebuilt only when the package list changes.
+COPY scripts/install-deps.sh scripts/install-deps.sh
+RUN bash scripts/install-deps.sh && rm -rf /var/lib/apt/lists/*
+COPY . .
+RUN bash scripts/build.sh
+# RUN_TESTS=1 (skaffold profile `test`) runs the whole suite inside the build stage, so an
+# image is only produced from binaries that passed it. CI runs the suite before building.
+ARG RUN_TESTS=0
+RUN if [ "$RUN_TESTS" = "1" ]; then cd build && ctest --output-on-failure -j 2; fi
+RUN mkdir -p /out \
+ && strip --strip-debug -o /out/zeva-transaction-service build/server/zeva-transaction-service \
+ && strip --strip-debug -o /out/zeva-migrate build/migrate/zeva-migrate
+
+FROM debian:bookworm-slim AS runtime
+# Runtime libraries only (no compilers, no -dev packages). The list is checked against the
+# binaries' NEEDED entries by the [deploy] test; libcurl4/libssl3/ca-certificates serve the
+# JWKS download, libprometheus-cpp-* the metrics endpoint.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends \
+      libgrpc++1.51 libgrpc29 libprotobuf32 libpqxx-6.4 libpq5 libabsl20220623 \
+      libspdlog1.10 libfmt9 libcurl4 libssl3 ca-certificates \
+      libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 \
+ && rm -rf /var/lib/apt/lists/*
+# A fixed numeric non-root user, so that Kubernetes' runAsNonRoot can verify it; OpenShift's
+# random UIDs work as well because nothing here writes to the filesystem.
+RUN groupadd --system --gid 10001 zeva \
+ && useradd --system --uid 10001 --gid zeva --no-create-home --shell /usr/sbin/nologin zeva
+COPY --from=build /out/zeva-transaction-service /out/zeva-migrate /usr/local/bin/
+COPY migrations/ /usr/share/zeva/migrations/
+ENV MIGRATIONS_DIR=/usr/share/zeva/migrations \
+    PORT=10102 \
+    LOG_FORMAT=json
+USER 10001:10001
+# gRPC, and the Prometheus metrics port.
+EXPOSE 10102 9102
+CMD ["zeva-transaction-service"]

@@ -1,0 +1,699 @@
+// The deployment files (Dockerfile, deploy/k8s, deploy/envoy, skaffold.yaml, the release
+// workflow) checked against the code: nothing here can run Docker, a cluster or Envoy, so
+// these tests hold the files to what the built binaries really accept (their --help, and
+// the server started with the ConfigMap's values) and to each other.
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <map>
+#include <regex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "tests/support/deploy_files.h"
+#include "tests/support/postgres_server.h"
+#include "tests/support/process.h"
+#include "tests/support/server_process.h"
+#include "tests/support/tokens.h"
+
+using namespace zeva::testing;
+
+namespace {
+
+constexpr int kGrpcPort = 10102;
+constexpr int kEnvoyPort = 10000;
+constexpr int kEnvoyAdminPort = 9901;
+// The metrics port planned for issue 6, used until the server's --help lists METRICS_PORT.
+constexpr int kPlannedMetricsPort = 9102;
+const char* const kImage = "zeva-transaction-service";
+
+std::string Src(const std::string& relative) { return SourceDir() + "/" + relative; }
+
+std::string Basename(const std::string& path) {
+  return std::filesystem::path(path).filename().string();
+}
+
+bool EndsWith(const std::string& text, const std::string& suffix) {
+  return text.size() >= suffix.size() &&
+         text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+bool Contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+std::string Help(const std::vector<std::string>& argv) {
+  const CommandResult result = RunCommand(argv);
+  INFO(result.output);
+  REQUIRE(result.exit_code == 0);
+  return result.output;
+}
+const std::vector<HelpOption>& ServerHelp() {
+  static const auto options = ParseHelp(Help({ServerBinary(), "--help"}));
+  return options;
+}
+const std::vector<HelpOption>& MigrateUpgradeHelp() {
+  static const auto options = ParseHelp(Help({MigrateBinary(), "upgrade", "--help"}));
+  return options;
+}
+
+struct Manifest {
+  std::string file;
+  YAML::Node doc;
+};
+
+// Every Kubernetes object under deploy/k8s (dev ones included, marked by their path).
+const std::vector<Manifest>& Manifests() {
+  static const std::vector<Manifest> manifests = [] {
+    std::vector<Manifest> all;
+    for (const auto& file : YamlFilesUnder(Src("deploy/k8s"))) {
+      for (const auto& doc : LoadYamlDocuments(file)) {
+        if (doc.IsMap()) all.push_back({file, doc});
+      }
+    }
+    return all;
+  }();
+  return manifests;
+}
+
+bool IsDev(const Manifest& manifest) { return Contains(manifest.file, "/deploy/k8s/dev/"); }
+
+YAML::Node Object(const std::string& kind, const std::string& name) {
+  for (const auto& m : Manifests()) {
+    if (m.doc["kind"].as<std::string>() == kind &&
+        m.doc["metadata"]["name"].as<std::string>() == name) {
+      return m.doc;
+    }
+  }
+  FAIL("no " << kind << " named " << name << " under deploy/k8s");
+  return {};
+}
+
+YAML::Node FirstContainer(const YAML::Node& workload) {
+  const YAML::Node containers = workload["spec"]["template"]["spec"]["containers"];
+  REQUIRE(containers.IsSequence());
+  REQUIRE(containers.size() >= 1);
+  return containers[0];
+}
+
+std::vector<std::string> Strings(const YAML::Node& node) {
+  std::vector<std::string> out;
+  if (!node.IsDefined() || node.IsNull()) return out;
+  REQUIRE(node.IsSequence());
+  for (const auto& item : node) out.push_back(item.as<std::string>());
+  return out;
+}
+
+// The environment a container gets: literal/secret `env` entries and every key of the
+// ConfigMaps/Secrets named in `envFrom`. Optional sources that no manifest defines are
+// skipped; `with_optional` = false leaves optional sources out entirely (production view).
+std::map<std::string, std::string> ContainerEnv(const YAML::Node& container, bool with_optional) {
+  std::map<std::string, std::string> env;
+  for (const auto& entry : container["env"]) {
+    const auto name = entry["name"].as<std::string>();
+    env[name] = entry["value"].IsDefined() ? entry["value"].as<std::string>() : "(from ref)";
+  }
+  for (const auto& source : container["envFrom"]) {
+    for (const char* kind : {"ConfigMap", "Secret"}) {
+      const YAML::Node ref =
+          source[std::string(kind) == "ConfigMap" ? "configMapRef" : "secretRef"];
+      if (!ref.IsDefined()) continue;
+      const bool optional = ref["optional"].IsDefined() && ref["optional"].as<bool>();
+      if (optional && !with_optional) continue;
+      bool found = false;
+      for (const auto& m : Manifests()) {
+        if (m.doc["kind"].as<std::string>() != kind ||
+            m.doc["metadata"]["name"].as<std::string>() != ref["name"].as<std::string>()) {
+          continue;
+        }
+        found = true;
+        const YAML::Node data = m.doc[std::string(kind) == "Secret" ? "stringData" : "data"];
+        for (const auto& item : data) {
+          env[item.first.as<std::string>()] = item.second.as<std::string>();
+        }
+      }
+      INFO("envFrom " << kind << " " << ref["name"].as<std::string>());
+      CHECK((found || optional));
+    }
+  }
+  return env;
+}
+
+int ParsePort(const std::string& text) { return std::stoi(text); }
+
+}  // namespace
+
+TEST_CASE("every deployment YAML file parses, and the Kubernetes objects are well-formed",
+          "[deploy]") {
+  std::vector<std::string> files = YamlFilesUnder(Src("deploy"));
+  const auto workflows = YamlFilesUnder(Src(".github/workflows"));
+  files.insert(files.end(), workflows.begin(), workflows.end());
+  files.push_back(Src("skaffold.yaml"));
+  for (const char* expected : {"deploy/k8s/deployment.yaml", "deploy/k8s/migrate-job.yaml",
+                               "deploy/envoy/envoy.yaml", ".github/workflows/release.yaml"}) {
+    INFO(expected);
+    CHECK(std::find(files.begin(), files.end(), Src(expected)) != files.end());
+  }
+  for (const auto& file : files) {
+    INFO(file);
+    std::vector<YAML::Node> docs;
+    REQUIRE_NOTHROW(docs = LoadYamlDocuments(file));
+    REQUIRE(!docs.empty());
+    for (const auto& doc : docs) CHECK(doc.IsMap());
+  }
+  std::set<std::string> seen;
+  for (const auto& m : Manifests()) {
+    INFO(m.file);
+    REQUIRE(m.doc["apiVersion"].IsScalar());
+    REQUIRE(m.doc["kind"].IsScalar());
+    REQUIRE(m.doc["metadata"]["name"].IsScalar());
+    const std::string key =
+        m.doc["kind"].as<std::string>() + "/" + m.doc["metadata"]["name"].as<std::string>();
+    INFO(key);
+    CHECK(seen.insert(key).second);  // no object defined twice
+  }
+  CHECK(seen.size() >= 8);
+}
+
+TEST_CASE("the Dockerfile builds with the scripts CI runs and ships only runtime pieces",
+          "[deploy]") {
+  const Dockerfile docker = ParseDockerfile(Src("Dockerfile"));
+  const int build = docker.StageIndex("build");
+  const int runtime = docker.StageIndex("runtime");
+  REQUIRE(build >= 0);
+  REQUIRE(runtime > build);
+  CHECK(docker.stage_bases[build] == "debian:bookworm-slim");
+  CHECK(docker.stage_bases[runtime] == "debian:bookworm-slim");
+  CHECK(runtime == static_cast<int>(docker.stage_names.size()) - 1);  // the default target
+
+  // The build stage runs the scripts that scripts/test.sh (CI's command) runs.
+  const std::string test_script = ReadTextFile(Src("scripts/test.sh"));
+  const std::string ci_run = ReadTextFile(Src(".ci/run"));
+  CHECK(Contains(ci_run, "scripts/test.sh"));
+  for (const char* script : {"scripts/install-deps.sh", "scripts/build.sh"}) {
+    INFO(script);
+    CHECK(Contains(test_script, std::string("bash ") + script));
+    bool runs = false;
+    for (const auto& run : docker.Find("RUN", build))
+      runs |= Contains(run.args, std::string("bash ") + script);
+    CHECK(runs);
+  }
+
+  // Every build/... path it takes binaries from is where CMake puts a real target.
+  const std::regex build_path(R"(^build/([A-Za-z0-9_./-]+)$)");
+  std::set<std::string> taken;
+  for (const auto& instruction : docker.instructions) {
+    for (const auto& word : Words(instruction.args)) {
+      std::smatch match;
+      if (!std::regex_match(word, match, build_path)) continue;
+      const std::string rel = "/" + match[1].str();
+      INFO(word);
+      CHECK((EndsWith(ServerBinary(), rel) || EndsWith(MigrateBinary(), rel)));
+      taken.insert(Basename(word));
+    }
+  }
+  CHECK(taken == std::set<std::string>{Basename(ServerBinary()), Basename(MigrateBinary())});
+
+  // The runtime stage: both binaries, the server by default, a non-root user.
+  std::string runtime_copies;
+  for (const auto& copy : docker.Find("COPY", runtime)) runtime_copies += copy.args + " ";
+  CHECK(Contains(runtime_copies, "/" + Basename(ServerBinary())));
+  CHECK(Contains(runtime_copies, "/" + Basename(MigrateBinary())));
+  const auto cmd = docker.Find("CMD", runtime);
+  REQUIRE(cmd.size() == 1);
+  CHECK(cmd[0].args == "[\"" + Basename(ServerBinary()) + "\"]");
+  const auto user = docker.Find("USER", runtime);
+  REQUIRE(user.size() == 1);
+  const int uid = std::stoi(user[0].args);
+  CHECK(uid != 0);
+  for (const auto& workload :
+       {Object("Deployment", "zeva-transaction-service"), Object("Job", "zeva-migrate")}) {
+    CHECK(workload["spec"]["template"]["spec"]["securityContext"]["runAsNonRoot"].as<bool>());
+    CHECK(workload["spec"]["template"]["spec"]["securityContext"]["runAsUser"].as<int>() == uid);
+  }
+
+  // No toolchain or -dev package in the runtime stage.
+  for (const auto& run : docker.Find("RUN", runtime)) {
+    for (const auto& word : Words(run.args)) {
+      INFO(word);
+      CHECK(!EndsWith(word, "-dev"));
+      CHECK(word != "build-essential");
+      CHECK(word != "cmake");
+    }
+  }
+}
+
+TEST_CASE("the runtime image installs a Debian package for every library the binaries need",
+          "[deploy]") {
+  const Dockerfile docker = ParseDockerfile(Src("Dockerfile"));
+  const int runtime = docker.StageIndex("runtime");
+  std::set<std::string> installed;
+  for (const auto& run : docker.Find("RUN", runtime)) {
+    const auto words = Words(run.args);
+    for (size_t i = 0; i + 1 < words.size(); ++i) {
+      if (words[i] != "apt-get" || words[i + 1] != "install") continue;
+      for (size_t j = i + 2; j < words.size() && words[j] != "&&"; ++j) {
+        if (words[j][0] != '-') installed.insert(words[j]);
+      }
+    }
+  }
+  REQUIRE(!installed.empty());
+  for (const auto& package : installed) {
+    INFO("runtime package " << package << " (must be a real Debian package, installed here)");
+    const auto status = RunCommand({"dpkg-query", "-W", "-f=${Status}", package});
+    CHECK(Contains(status.output, "install ok installed"));
+  }
+  // Present in debian:bookworm-slim itself.
+  const std::set<std::string> base = {"libc6", "libgcc-s1", "libstdc++6"};
+  for (const auto& binary : {ServerBinary(), MigrateBinary()}) {
+    const auto dump = RunCommand({"objdump", "-p", binary});
+    REQUIRE(dump.exit_code == 0);
+    const std::regex needed_line(R"(NEEDED\s+(\S+))");
+    int needed_count = 0;
+    for (std::sregex_iterator it(dump.output.begin(), dump.output.end(), needed_line), end;
+         it != end; ++it) {
+      ++needed_count;
+      const std::string soname = (*it)[1].str();
+      const auto owners = RunCommand({"dpkg", "-S", "*/" + soname});
+      INFO(Basename(binary) << " needs " << soname << "; dpkg -S says: " << owners.output);
+      REQUIRE(owners.exit_code == 0);
+      bool covered = false;
+      for (const auto& line : Words(owners.output)) {
+        // "pkg:arch:" or "pkg:" words name owners; paths follow.
+        if (line.empty() || line[0] == '/') continue;
+        std::string package = line.substr(0, line.find(':'));
+        for (const auto& one : std::vector<std::string>{package}) {
+          covered |= installed.count(one) > 0 || base.count(one) > 0;
+        }
+      }
+      CHECK(covered);
+    }
+    CHECK(needed_count >= 5);
+  }
+}
+
+TEST_CASE("ports agree between the server, the Dockerfile, the manifests and Envoy", "[deploy]") {
+  const int server_port = ParsePort(HelpDefault(ServerHelp(), "PORT"));
+  CHECK(server_port == kGrpcPort);
+  const Dockerfile docker = ParseDockerfile(Src("Dockerfile"));
+  const bool has_metrics = HelpEnvNames(ServerHelp()).count("METRICS_PORT") > 0;
+  const int metrics_port =
+      has_metrics ? ParsePort(HelpDefault(ServerHelp(), "METRICS_PORT")) : kPlannedMetricsPort;
+  CHECK(docker.ExposedPorts() == std::set<int>{server_port, metrics_port});
+  if (docker.Env().count("PORT")) CHECK(ParsePort(docker.Env().at("PORT")) == server_port);
+
+  const YAML::Node config = Object("ConfigMap", "zeva-transaction-service-config");
+  CHECK(ParsePort(config["data"]["PORT"].as<std::string>()) == server_port);
+
+  const YAML::Node deployment = Object("Deployment", "zeva-transaction-service");
+  const YAML::Node container = FirstContainer(deployment);
+  std::map<std::string, int> named_ports;
+  for (const auto& port : container["ports"]) {
+    named_ports[port["name"].as<std::string>()] = port["containerPort"].as<int>();
+  }
+  CHECK(named_ports.at("grpc") == server_port);
+  CHECK(container["readinessProbe"]["grpc"]["port"].as<int>() == server_port);
+  CHECK(container["livenessProbe"]["grpc"]["port"].as<int>() == server_port);
+
+  for (const char* name : {"zeva-transaction-service", "zeva-transaction-service-headless"}) {
+    INFO("Service " << name);
+    const YAML::Node ports = Object("Service", name)["spec"]["ports"];
+    REQUIRE(ports.size() == 1);
+    CHECK(ports[0]["port"].as<int>() == server_port);
+    const std::string target = ports[0]["targetPort"].as<std::string>();
+    CHECK((named_ports.count(target) ? named_ports.at(target) : std::stoi(target)) == server_port);
+  }
+
+  const YAML::Node envoy = LoadYamlDocuments(Src("deploy/envoy/envoy.yaml")).at(0);
+  CHECK(envoy["admin"]["address"]["socket_address"]["port_value"].as<int>() == kEnvoyAdminPort);
+  const YAML::Node listeners = envoy["static_resources"]["listeners"];
+  REQUIRE(listeners.size() == 1);
+  CHECK(listeners[0]["address"]["socket_address"]["port_value"].as<int>() == kEnvoyPort);
+  const YAML::Node envoy_container = FirstContainer(Object("Deployment", "envoy"));
+  std::set<int> envoy_ports;
+  for (const auto& port : envoy_container["ports"])
+    envoy_ports.insert(port["containerPort"].as<int>());
+  CHECK(envoy_ports == std::set<int>{kEnvoyPort, kEnvoyAdminPort});
+  CHECK(Object("Service", "envoy")["spec"]["ports"][0]["port"].as<int>() == kEnvoyPort);
+}
+
+TEST_CASE("the server's manifests use only settings the server accepts, and it serves with them",
+          "[deploy]") {
+  const auto accepted = HelpEnvNames(ServerHelp());
+  const auto flags = HelpFlags(ServerHelp());
+  const YAML::Node deployment = Object("Deployment", "zeva-transaction-service");
+  const YAML::Node container = FirstContainer(deployment);
+  REQUIRE(container["image"].as<std::string>() == kImage);
+  REQUIRE(Strings(container["command"]) == std::vector<std::string>{Basename(ServerBinary())});
+  const auto env = ContainerEnv(container, true);
+  CHECK(env.size() >= 5);
+  for (const auto& [name, value] : env) {
+    INFO("Deployment env " << name << " must be listed by zeva-transaction-service --help");
+    CHECK(accepted.count(name) == 1);
+  }
+  for (const auto& arg : Strings(container["args"])) {
+    if (arg.rfind("--", 0) == 0) CHECK(flags.count(arg.substr(2, arg.find('=') - 2)) == 1);
+  }
+  for (const auto& [name, value] : ParseDockerfile(Src("Dockerfile")).Env()) {
+    INFO("Dockerfile ENV " << name << " must be read by one of the binaries");
+    CHECK((accepted.count(name) == 1 || name == "MIGRATIONS_DIR"));
+  }
+  // The database URL comes from a Secret, never from the ConfigMap.
+  bool from_secret = false;
+  for (const auto& entry : container["env"]) {
+    if (entry["name"].as<std::string>() == "DATABASE_URL") {
+      from_secret = entry["valueFrom"]["secretKeyRef"]["key"].IsDefined();
+    }
+  }
+  CHECK(from_secret);
+  const YAML::Node config = Object("ConfigMap", "zeva-transaction-service-config");
+  CHECK(!config["data"]["DATABASE_URL"].IsDefined());
+  // The pod outlives the server's drain.
+  CHECK(deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"].as<int>() >
+        std::stoi(config["data"]["SHUTDOWN_GRACE_SECONDS"].as<std::string>()));
+
+  // The real server, configured exactly as the ConfigMap says (PORT aside: tests pick a
+  // free port), must serve; the services the probes and Envoy ask about must be SERVING.
+  std::map<std::string, std::string> run_env = ContainerEnv(container, false);
+  run_env["DATABASE_URL"] = PostgresServer::Shared().CreateDatabase();
+  // No Keycloak here: a fixed key stands in for the JWKS the ConfigMap points at.
+  run_env["KEYCLOAK_RS256_PUBLIC_KEY"] = TestKeys().public_pem;
+  ServerProcess server(run_env, Strings(container["args"]));
+  server.WaitUntilServing();
+  std::vector<std::string> probed;
+  for (const char* probe : {"readinessProbe", "livenessProbe"}) {
+    const YAML::Node service = container[probe]["grpc"]["service"];
+    probed.push_back(service.IsDefined() ? service.as<std::string>() : "");
+  }
+  const YAML::Node envoy = LoadYamlDocuments(Src("deploy/envoy/envoy.yaml")).at(0);
+  for (const auto& cluster : envoy["static_resources"]["clusters"]) {
+    for (const auto& check : cluster["health_checks"]) {
+      const YAML::Node name = check["grpc_health_check"]["service_name"];
+      probed.push_back(name.IsDefined() ? name.as<std::string>() : "");
+    }
+  }
+  CHECK(probed.size() == 3);
+  for (const auto& service : probed) {
+    INFO("grpc.health.v1.Health/Check for '" << service << "'");
+    CHECK(server.Health(service) == "SERVING");
+  }
+  if (!server.Running()) FAIL(server.Log());
+}
+
+TEST_CASE("the Deployment, Services and PDB keep every replica reachable through rollouts",
+          "[deploy]") {
+  const YAML::Node deployment = Object("Deployment", "zeva-transaction-service");
+  const YAML::Node spec = deployment["spec"];
+  CHECK(spec["replicas"].as<int>() >= 3);
+  CHECK(spec["strategy"]["type"].as<std::string>() == "RollingUpdate");
+  CHECK(spec["strategy"]["rollingUpdate"]["maxUnavailable"].as<int>() == 0);
+  const YAML::Node pod_labels = spec["template"]["metadata"]["labels"];
+  auto selects_pods = [&pod_labels](const YAML::Node& selector) {
+    if (!selector.IsMap() || selector.size() == 0) return false;
+    for (const auto& item : selector) {
+      const YAML::Node label = pod_labels[item.first.as<std::string>()];
+      if (!label.IsDefined() || label.as<std::string>() != item.second.as<std::string>())
+        return false;
+    }
+    return true;
+  };
+  CHECK(selects_pods(spec["selector"]["matchLabels"]));
+  const YAML::Node container = FirstContainer(deployment);
+  for (const char* probe : {"readinessProbe", "livenessProbe"}) {
+    INFO(probe);
+    CHECK(container[probe]["grpc"].IsMap());  // native gRPC probe, no exec helper binary
+  }
+  for (const char* kind : {"requests", "limits"}) {
+    INFO(kind);
+    CHECK(container["resources"][kind]["cpu"].IsScalar());
+    CHECK(container["resources"][kind]["memory"].IsScalar());
+  }
+  const YAML::Node pdb = Object("PodDisruptionBudget", "zeva-transaction-service");
+  CHECK(selects_pods(pdb["spec"]["selector"]["matchLabels"]));
+  CHECK(pdb["spec"]["minAvailable"].as<int>() >= 1);
+  CHECK(pdb["spec"]["minAvailable"].as<int>() < spec["replicas"].as<int>());
+  const YAML::Node headless = Object("Service", "zeva-transaction-service-headless");
+  CHECK(headless["spec"]["clusterIP"].as<std::string>() == "None");
+  CHECK(selects_pods(headless["spec"]["selector"]));
+  const YAML::Node service = Object("Service", "zeva-transaction-service");
+  CHECK(!service["spec"]["clusterIP"].IsDefined());
+  CHECK(selects_pods(service["spec"]["selector"]));
+}
+
+TEST_CASE("Envoy (v3) routes /grpc/ to every replica through the headless Service", "[deploy]") {
+  const std::string text = ReadTextFile(Src("deploy/envoy/envoy.yaml"));
+  CHECK(!Contains(text, ".v2."));  // the v2 API that current Envoy no longer loads
+  CHECK(!Contains(text, "envoy.api.v2"));
+  const std::regex type_url(R"re("@type": *type\.googleapis\.com/([A-Za-z0-9_.]+))re");
+  int typed = 0;
+  for (std::sregex_iterator it(text.begin(), text.end(), type_url), end; it != end; ++it) {
+    ++typed;
+    INFO((*it)[1].str());
+    CHECK(Contains((*it)[1].str(), ".v3."));
+  }
+  CHECK(typed >= 5);
+
+  const YAML::Node envoy = LoadYamlDocuments(Src("deploy/envoy/envoy.yaml")).at(0);
+  std::map<std::string, YAML::Node> clusters;
+  for (const auto& cluster : envoy["static_resources"]["clusters"]) {
+    clusters[cluster["name"].as<std::string>()] = static_cast<const YAML::Node&>(cluster);
+  }
+  REQUIRE(clusters.count("python_transaction_service") == 1);
+  const YAML::Node service = clusters.at("python_transaction_service");
+  CHECK(service["type"].as<std::string>() == "STRICT_DNS");  // every address DNS returns
+  CHECK(service["typed_extension_protocol_options"]
+               ["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"]["explicit_http_config"]
+               ["http2_protocol_options"]
+                   .IsDefined());
+  REQUIRE(service["health_checks"].size() >= 1);
+  CHECK(service["health_checks"][0]["grpc_health_check"].IsDefined());
+  const YAML::Node endpoints = service["load_assignment"]["endpoints"];
+  REQUIRE(endpoints.size() == 1);
+  REQUIRE(endpoints[0]["lb_endpoints"].size() == 1);
+  const YAML::Node address =
+      endpoints[0]["lb_endpoints"][0]["endpoint"]["address"]["socket_address"];
+  const std::string host = address["address"].as<std::string>();
+  const YAML::Node headless = Object("Service", "zeva-transaction-service-headless");
+  const std::string headless_name = headless["metadata"]["name"].as<std::string>();
+  CHECK((host == headless_name || host.rfind(headless_name + ".", 0) == 0));
+  CHECK(headless["spec"]["clusterIP"].as<std::string>() == "None");
+  CHECK(address["port_value"].as<int>() == headless["spec"]["ports"][0]["port"].as<int>());
+
+  const YAML::Node manager =
+      envoy["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0];
+  CHECK(manager["name"].as<std::string>() == "envoy.filters.network.http_connection_manager");
+  const YAML::Node hcm = manager["typed_config"];
+  std::vector<std::string> filters;
+  for (const auto& filter : hcm["http_filters"]) {
+    filters.push_back(filter["name"].as<std::string>());
+    CHECK(filter["typed_config"]["@type"].IsDefined());
+  }
+  CHECK(filters == std::vector<std::string>{"envoy.filters.http.grpc_web",
+                                            "envoy.filters.http.cors",
+                                            "envoy.filters.http.router"});
+  REQUIRE(hcm["route_config"]["virtual_hosts"].size() == 1);
+  const YAML::Node host_config = hcm["route_config"]["virtual_hosts"][0];
+  const YAML::Node cors = host_config["typed_per_filter_config"]["envoy.filters.http.cors"];
+  const std::string expose = cors["expose_headers"].as<std::string>();
+  const std::string allow = cors["allow_headers"].as<std::string>();
+  for (const char* header : {"grpc-status", "grpc-message"}) CHECK(Contains(expose, header));
+  for (const char* header : {"x-grpc-web", "authorization", "content-type"})
+    CHECK(Contains(allow, header));
+
+  std::map<std::string, YAML::Node> routes;
+  for (const auto& route : host_config["routes"]) {
+    routes[route["match"]["prefix"].as<std::string>()] = route["route"];
+    INFO("route " << route["match"]["prefix"].as<std::string>());
+    CHECK(clusters.count(route["route"]["cluster"].as<std::string>()) == 1);
+  }
+  REQUIRE(routes.count("/grpc/") == 1);
+  CHECK(routes["/grpc/"]["cluster"].as<std::string>() == "python_transaction_service");
+  CHECK(routes["/grpc/"]["prefix_rewrite"].as<std::string>() == "/");
+  for (const char* prefix : {"/sockjs-node/", "/"}) {
+    INFO(prefix);
+    REQUIRE(routes.count(prefix) == 1);
+    CHECK(routes[prefix]["cluster"].as<std::string>() != "python_transaction_service");
+    CHECK(routes[prefix]["upgrade_configs"][0]["upgrade_type"].as<std::string>() == "websocket");
+  }
+  // The /grpc/ route must come before the catch-all "/".
+  CHECK(host_config["routes"][0]["match"]["prefix"].as<std::string>() == "/grpc/");
+}
+
+TEST_CASE("the migration Job runs zeva-migrate as the binary accepts it, without fixtures",
+          "[deploy]") {
+  const YAML::Node job = Object("Job", "zeva-migrate");
+  CHECK(job["spec"]["backoffLimit"].as<int>() >= 1);
+  CHECK(job["spec"]["template"]["spec"]["restartPolicy"].as<std::string>() == "Never");
+  const YAML::Node container = FirstContainer(job);
+  CHECK(
+      container["image"].as<std::string>() ==
+      FirstContainer(Object("Deployment", "zeva-transaction-service"))["image"].as<std::string>());
+  REQUIRE(Strings(container["command"]) == std::vector<std::string>{Basename(MigrateBinary())});
+  const auto args = Strings(container["args"]);
+  REQUIRE(args.size() >= 2);
+  CHECK(args[0] == "upgrade");
+  CHECK(args[1] == "head");
+  CHECK(std::find(args.begin(), args.end(), "--wait") != args.end());
+  // No manifest outside deploy/k8s/dev turns fixtures on.
+  for (const auto& m : Manifests()) {
+    if (IsDev(m)) continue;
+    INFO(m.file);
+    YAML::Emitter out;
+    out << m.doc;
+    CHECK(!Contains(out.c_str(), "LOAD_TEST_FIXTURES"));
+  }
+}
+
+TEST_CASE("zeva-migrate accepts the Job's flags and environment, and the Job's command migrates",
+          "[deploy][deploy-migrate]") {
+  const auto options = MigrateUpgradeHelp();
+  const auto accepted = HelpEnvNames(options);
+  const auto flags = HelpFlags(options);
+  const YAML::Node container = FirstContainer(Object("Job", "zeva-migrate"));
+  const auto args = Strings(container["args"]);
+  for (const auto& arg : args) {
+    if (arg.rfind("--", 0) != 0) continue;
+    INFO("Job flag " << arg << " must be listed by zeva-migrate upgrade --help");
+    CHECK(flags.count(arg.substr(2, arg.find('=') - 2)) == 1);
+  }
+  for (const auto& [name, value] : ContainerEnv(container, true)) {
+    INFO("Job env " << name << " must be listed by zeva-migrate upgrade --help");
+    CHECK(accepted.count(name) == 1);
+  }
+  // The image's migrations folder is the one MIGRATIONS_DIR names, filled from migrations/.
+  const Dockerfile docker = ParseDockerfile(Src("Dockerfile"));
+  REQUIRE(docker.Env().count("MIGRATIONS_DIR") == 1);
+  CHECK(accepted.count("MIGRATIONS_DIR") == 1);
+  const std::string dir = docker.Env().at("MIGRATIONS_DIR");
+  bool copied = false;
+  for (const auto& copy : docker.Find("COPY", docker.StageIndex("runtime"))) {
+    const auto words = Words(copy.args);
+    copied |= words.size() == 2 && words[0] == "migrations/" &&
+              (words[1] == dir || words[1] == dir + "/");
+  }
+  CHECK(copied);
+  int sql_files = 0;
+  if (std::filesystem::is_directory(Src("migrations"))) {
+    for (const auto& entry : std::filesystem::directory_iterator(Src("migrations"))) {
+      sql_files += entry.path().extension() == ".sql";
+    }
+  }
+  CHECK(sql_files >= 1);
+
+  // The Job's exact command against a fresh database; twice, as a retried Job would.
+  const std::map<std::string, std::string> env = {
+      {"DATABASE_URL", PostgresServer::Shared().CreateDatabase()},
+      {"MIGRATIONS_DIR", Src("migrations")}};
+  std::vector<std::string> argv = {MigrateBinary()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    const CommandResult result = RunCommand(argv, env);
+    INFO("attempt " << attempt << ": " << result.output);
+    CHECK(result.exit_code == 0);
+  }
+}
+
+TEST_CASE("skaffold migrates before it rolls out, from the image it builds", "[deploy]") {
+  const auto configs = LoadYamlDocuments(Src("skaffold.yaml"));
+  REQUIRE(configs.size() == 2);
+  for (const auto& config : configs) {
+    CHECK(config["apiVersion"].as<std::string>().rfind("skaffold/v4beta", 0) == 0);
+    CHECK(config["kind"].as<std::string>() == "Config");
+    for (const auto& manifest : config["manifests"]["rawYaml"]) {
+      INFO(manifest.as<std::string>());
+      CHECK(std::filesystem::exists(Src(manifest.as<std::string>())));
+    }
+  }
+  const YAML::Node migrate = configs[0];
+  const YAML::Node service = configs[1];
+  const std::string migrate_name = migrate["metadata"]["name"].as<std::string>();
+  CHECK(Strings(migrate["manifests"]["rawYaml"]) ==
+        std::vector<std::string>{"deploy/k8s/migrate-job.yaml"});
+  REQUIRE(service["requires"].size() == 1);
+  CHECK(Strings(service["requires"][0]["configs"]) == std::vector<std::string>{migrate_name});
+  const auto service_manifests = Strings(service["manifests"]["rawYaml"]);
+  CHECK(std::find(service_manifests.begin(), service_manifests.end(),
+                  "deploy/k8s/deployment.yaml") != service_manifests.end());
+  // Every non-dev manifest file is deployed by exactly one of the two configs.
+  std::multiset<std::string> deployed(service_manifests.begin(), service_manifests.end());
+  deployed.insert("deploy/k8s/migrate-job.yaml");
+  for (const auto& file : YamlFilesUnder(Src("deploy/k8s"))) {
+    if (Contains(file, "/deploy/k8s/dev/")) continue;
+    INFO(file);
+    CHECK(deployed.count(file.substr(SourceDir().size() + 1)) == 1);
+  }
+
+  // The built image is the one the manifests name; the after-deploy hook waits for the Job.
+  REQUIRE(migrate["build"]["artifacts"].size() == 1);
+  CHECK(migrate["build"]["artifacts"][0]["image"].as<std::string>() == kImage);
+  const std::string job = Object("Job", "zeva-migrate")["metadata"]["name"].as<std::string>();
+  const auto wait = Strings(migrate["deploy"]["kubectl"]["hooks"]["after"][0]["host"]["command"]);
+  REQUIRE(wait.size() >= 3);
+  CHECK(wait[1] == "deploy/scripts/wait-for-job.sh");
+  CHECK(wait[2] == job);
+  const auto del = Strings(migrate["deploy"]["kubectl"]["hooks"]["before"][0]["host"]["command"]);
+  REQUIRE(del.size() >= 3);
+  CHECK(del[2] == job);
+  for (const auto& command :
+       {wait, del,
+        Strings(service["deploy"]["kubectl"]["hooks"]["before"][0]["host"]["command"])}) {
+    INFO(command[1]);
+    CHECK(std::filesystem::exists(Src(command[1])));
+  }
+
+  // Profiles: dev and test add the dev PostgreSQL; test runs the suite in the image build.
+  std::map<std::string, YAML::Node> profiles;
+  for (const auto& profile : migrate["profiles"])
+    profiles[profile["name"].as<std::string>()] = static_cast<const YAML::Node&>(profile);
+  REQUIRE(profiles.count("dev") == 1);
+  REQUIRE(profiles.count("test") == 1);
+  for (const char* name : {"dev", "test"}) {
+    const auto files = Strings(profiles[name]["manifests"]["rawYaml"]);
+    INFO(name);
+    CHECK(std::find(files.begin(), files.end(), "deploy/k8s/dev/postgres.yaml") != files.end());
+  }
+  CHECK(profiles["test"]["build"]["artifacts"][0]["docker"]["buildArgs"]["RUN_TESTS"]
+            .as<std::string>() == "1");
+  bool dockerfile_reads_it = false;
+  for (const auto& arg : ParseDockerfile(Src("Dockerfile")).Find("ARG"))
+    dockerfile_reads_it |= arg.args == "RUN_TESTS=0";
+  CHECK(dockerfile_reads_it);
+}
+
+TEST_CASE("the release workflow tests, pushes, migrates, then rolls out", "[deploy]") {
+  const YAML::Node workflow = LoadYamlDocuments(Src(".github/workflows/release.yaml")).at(0);
+  const YAML::Node jobs = workflow["jobs"];
+  auto steps_text = [&jobs](const std::string& job) {
+    std::string text;
+    for (const auto& step : jobs[job]["steps"]) {
+      if (step["run"].IsDefined()) text += step["run"].as<std::string>() + "\n";
+      if (step["uses"].IsDefined()) text += step["uses"].as<std::string>() + "\n";
+    }
+    return text;
+  };
+  auto needs = [&jobs](const std::string& job) {
+    const YAML::Node node = jobs[job]["needs"];
+    if (!node.IsDefined()) return std::vector<std::string>{};
+    if (node.IsScalar()) return std::vector<std::string>{node.as<std::string>()};
+    return Strings(node);
+  };
+  auto needs_has = [&needs](const std::string& job, const std::string& before) {
+    const auto list = needs(job);
+    return std::find(list.begin(), list.end(), before) != list.end();
+  };
+  CHECK(needs("test").empty());
+  CHECK(Contains(steps_text("test"), "bash scripts/test.sh"));
+  CHECK(needs_has("image", "test"));
+  CHECK(Contains(steps_text("image"), "docker/build-push-action"));
+  CHECK(needs_has("migrate", "image"));
+  CHECK(Contains(steps_text("migrate"), "deploy/k8s/migrate-job.yaml"));
+  CHECK(Contains(steps_text("migrate"), "deploy/scripts/wait-for-job.sh zeva-migrate"));
+  CHECK(needs_has("rollout", "migrate"));
+  CHECK(Contains(steps_text("rollout"), "deploy/k8s/deployment.yaml"));
+  CHECK(Contains(steps_text("rollout"), "rollout status deployment/zeva-transaction-service"));
+  CHECK(!Contains(steps_text("rollout"), "migrate-job"));
+}
