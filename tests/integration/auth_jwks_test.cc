@@ -20,9 +20,6 @@ using zeva::testing::TestKey;
 
 namespace {
 
-const char kIssuer[] = "https://sso.test/auth/realms/zeva";
-const char kAudience[] = "zeva-app";
-
 zeva::auth::UserLookup AnyUser() {
   return [](const std::string& user_id) -> absl::StatusOr<std::optional<Caller>> {
     return Caller{user_id, 1, "Test Vehicle Supplier 1",
@@ -33,9 +30,7 @@ zeva::auth::UserLookup AnyUser() {
 std::unique_ptr<Authenticator> JwksAuthenticator(const JwksHttpServer& server,
                                                  int min_refetch_seconds,
                                                  int refresh_seconds = 300) {
-  zeva::config::KeycloakConfig config;
-  config.issuer = kIssuer;
-  config.audience = kAudience;
+  zeva::config::KeycloakConfig config = zeva::testing::TestKeycloakConfig();
   config.certs_url = server.url();
   config.jwks_refresh_seconds = refresh_seconds;
   config.jwks_min_refetch_seconds = min_refetch_seconds;
@@ -56,8 +51,7 @@ bool Eventually(const std::function<bool()>& condition,
 }
 
 std::string Token(int key, const std::string& kid) {
-  return SignToken(zeva::testing::ValidClaims("test_vs_1", kIssuer, kAudience),
-                   TestKey(key).private_pem, kid);
+  return SignToken(zeva::testing::ValidClaims("test_vs_1"), TestKey(key).private_pem, kid);
 }
 
 bool Accepted(Authenticator& auth, const std::string& token) {
@@ -142,7 +136,7 @@ TEST_CASE("when Keycloak goes away, the last good keys keep serving", "[auth]") 
   CHECK(auth->KeysLoaded());
   CHECK(auth->Stats().keys == 1);
   CHECK(Accepted(*auth, token));
-  auto claims = zeva::testing::ValidClaims("test_vs_2", kIssuer, kAudience);
+  auto claims = zeva::testing::ValidClaims("test_vs_2");
   CHECK(Accepted(*auth, SignToken(claims, TestKey(0).private_pem, "k0")));
 }
 

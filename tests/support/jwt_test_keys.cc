@@ -67,6 +67,14 @@ std::string JwksBody(const std::vector<std::pair<std::string, const TestRsaKey*>
   return jwks.dump();
 }
 
+config::KeycloakConfig TestKeycloakConfig() {
+  config::KeycloakConfig config;
+  config.issuer = kTestIssuer;
+  config.audience = kTestAudience;
+  config.clock_skew_seconds = 30;
+  return config;
+}
+
 int64_t NowSeconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(
              std::chrono::system_clock::now().time_since_epoch())

@@ -7,7 +7,15 @@
 #include <utility>
 #include <vector>
 
+#include "config/server_config.h"
+
 namespace zeva::testing {
+
+// The issuer and audience tests sign for, and a Keycloak configuration that expects them
+// (no key source set; clock skew 30 s).
+inline constexpr char kTestIssuer[] = "https://sso.test/auth/realms/zeva";
+inline constexpr char kTestAudience[] = "zeva-app";
+config::KeycloakConfig TestKeycloakConfig();
 
 struct TestRsaKey {
   std::string private_pem;
@@ -24,8 +32,8 @@ std::string JwksBody(const std::vector<std::pair<std::string, const TestRsaKey*>
 
 // Claims a verifier configured with `issuer` and `audience` accepts: user_id, iss, aud
 // (a string), iat, exp in 5 minutes.
-nlohmann::json ValidClaims(const std::string& user_id, const std::string& issuer,
-                           const std::string& audience);
+nlohmann::json ValidClaims(const std::string& user_id, const std::string& issuer = kTestIssuer,
+                           const std::string& audience = kTestAudience);
 
 // Seconds since the epoch, now.
 int64_t NowSeconds();

@@ -26,21 +26,14 @@ using zeva::testing::SignToken;
 using zeva::testing::TestKey;
 using zeva::testing::UnsignedToken;
 
+using zeva::testing::kTestAudience;
+using zeva::testing::kTestIssuer;
+using zeva::testing::TestKeycloakConfig;
+
 namespace {
 
-const char kIssuer[] = "https://sso.test/auth/realms/zeva";
-const char kAudience[] = "zeva-app";
-
-zeva::config::KeycloakConfig TestConfig() {
-  zeva::config::KeycloakConfig config;
-  config.issuer = kIssuer;
-  config.audience = kAudience;
-  config.clock_skew_seconds = 30;
-  return config;
-}
-
 nlohmann::json Claims(const std::string& user = "test_vs_1") {
-  return zeva::testing::ValidClaims(user, kIssuer, kAudience);
+  return zeva::testing::ValidClaims(user);
 }
 
 // A user table of two users; counts lookups.
@@ -65,7 +58,7 @@ struct FakeUsers {
 
 // An Authenticator with key 0 as the fixed KEYCLOAK_RS256_PUBLIC_KEY.
 std::unique_ptr<Authenticator> FixedKeyAuthenticator(
-    FakeUsers& users, zeva::config::KeycloakConfig config = TestConfig()) {
+    FakeUsers& users, zeva::config::KeycloakConfig config = TestKeycloakConfig()) {
   config.rs256_public_key = TestKey(0).public_pem;
   auto auth = Authenticator::Create(config, users.Lookup());
   REQUIRE(auth.ok());
@@ -76,7 +69,7 @@ std::unique_ptr<Authenticator> FixedKeyAuthenticator(
 std::unique_ptr<Authenticator> JwksAuthenticator(FakeUsers& users) {
   auto keys = zeva::auth::ParseJwks(JwksBody({{"k0", &TestKey(0)}, {"k1", &TestKey(1)}}));
   REQUIRE(keys.ok());
-  return std::make_unique<Authenticator>(TestConfig(), users.Lookup(),
+  return std::make_unique<Authenticator>(TestKeycloakConfig(), users.Lookup(),
                                          KeyStore::FromKeySet(*std::move(keys)));
 }
 
@@ -132,7 +125,7 @@ TEST_CASE("the fixed key is accepted as PEM, escaped PEM or bare base64", "[auth
   CHECK_FALSE(NormalizeRsaPublicKeyPem(TestKey(1).private_pem).ok());
 
   FakeUsers users;
-  auto config = TestConfig();
+  auto config = TestKeycloakConfig();
   config.rs256_public_key = "not a key";
   CHECK(Authenticator::Create(config, users.Lookup()).status().code() ==
         absl::StatusCode::kInvalidArgument);
@@ -191,9 +184,9 @@ TEST_CASE("the audience may be a string or an array that contains it", "[auth]")
   FakeUsers users;
   auto auth = FixedKeyAuthenticator(users);
   auto claims = Claims();
-  claims["aud"] = nlohmann::json::array({"account", kAudience});
+  claims["aud"] = nlohmann::json::array({"account", kTestAudience});
   CHECK(Call(*auth, SignToken(claims, TestKey(0).private_pem, "")).ok());
-  claims["aud"] = kAudience;
+  claims["aud"] = kTestAudience;
   CHECK(Call(*auth, SignToken(claims, TestKey(0).private_pem, "")).ok());
   claims["aud"] = nlohmann::json::array({"account", "other"});
   RequireFailed(Call(*auth, SignToken(claims, TestKey(0).private_pem, "")));
@@ -310,7 +303,7 @@ TEST_CASE("a wrong issuer is refused", "[auth]") {
   RequireFailed(Call(*auth, SignToken(claims, TestKey(0).private_pem, "")));
   claims.erase("iss");
   RequireFailed(Call(*auth, SignToken(claims, TestKey(0).private_pem, "")));
-  claims["iss"] = nlohmann::json::array({kIssuer});
+  claims["iss"] = nlohmann::json::array({kTestIssuer});
   RequireFailed(Call(*auth, SignToken(claims, TestKey(0).private_pem, "")));
 }
 
@@ -371,7 +364,7 @@ TEST_CASE("users are cached for the TTL; 0 disables the cache", "[auth]") {
     CHECK(users.lookups == 1);
   }
   SECTION("TTL 0: a lookup per call") {
-    auto config = TestConfig();
+    auto config = TestKeycloakConfig();
     config.user_cache_ttl_seconds = 0;
     auto auth = FixedKeyAuthenticator(users, config);
     for (int i = 0; i < 3; ++i) REQUIRE(Call(*auth, token).ok());
@@ -388,7 +381,7 @@ TEST_CASE("users are cached for the TTL; 0 disables the cache", "[auth]") {
 
 TEST_CASE("a cached token is never accepted past its exp", "[auth]") {
   FakeUsers users;
-  auto config = TestConfig();
+  auto config = TestKeycloakConfig();
   config.clock_skew_seconds = 0;
   config.user_cache_ttl_seconds = 0;
   auto auth = FixedKeyAuthenticator(users, config);
