@@ -12,20 +12,12 @@
 #include "tests/support/jwt_test_keys.h"
 
 using zeva::auth::Authenticator;
-using zeva::auth::Caller;
 using zeva::testing::JwksBody;
 using zeva::testing::JwksHttpServer;
 using zeva::testing::SignToken;
 using zeva::testing::TestKey;
 
 namespace {
-
-zeva::auth::UserLookup AnyUser() {
-  return [](const std::string& user_id) -> absl::StatusOr<std::optional<Caller>> {
-    return Caller{user_id, 1, "Test Vehicle Supplier 1",
-                  zeva::auth::OrganizationType::kVehicleSupplier};
-  };
-}
 
 std::unique_ptr<Authenticator> JwksAuthenticator(const JwksHttpServer& server,
                                                  int min_refetch_seconds,
@@ -35,7 +27,7 @@ std::unique_ptr<Authenticator> JwksAuthenticator(const JwksHttpServer& server,
   config.jwks_refresh_seconds = refresh_seconds;
   config.jwks_min_refetch_seconds = min_refetch_seconds;
   config.jwks_timeout_ms = 1000;
-  auto auth = Authenticator::Create(config, AnyUser());
+  auto auth = Authenticator::Create(config, zeva::testing::AnyUserLookup());
   REQUIRE(auth.ok());
   return *std::move(auth);
 }

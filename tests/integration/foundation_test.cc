@@ -16,8 +16,7 @@ namespace {
 
 // A throwaway but well-formed configuration for a server that needs no real tokens.
 std::map<std::string, std::string> BaseEnv(const std::string& database_url) {
-  return {{"DATABASE_URL", database_url},
-          {"KEYCLOAK_CERTS_URL", "http://127.0.0.1:9/certs"}};
+  return {{"DATABASE_URL", database_url}, {"KEYCLOAK_CERTS_URL", "http://127.0.0.1:9/certs"}};
 }
 
 // Asks the reflection service for its list of services; returns the raw response bytes,
@@ -60,14 +59,13 @@ std::string ReflectionListServices(const std::shared_ptr<grpc::Channel>& channel
 
 }  // namespace
 
-TEST_CASE("the server reports SERVING for itself and each contract service",
-          "[foundation]") {
+TEST_CASE("the server reports SERVING for itself and each contract service", "[foundation]") {
   const std::string url = PostgresServer::Shared().CreateDatabase();
   ServerProcess server(BaseEnv(url));
   server.WaitUntilServing();
-  for (const char* name : {"", "zeva.transactions.TransactionList",
-                           "zeva.organizations.OrganizationDetails",
-                           "zeva.transactions.ZEVModels"}) {
+  for (const char* name :
+       {"", "zeva.transactions.TransactionList", "zeva.organizations.OrganizationDetails",
+        "zeva.transactions.ZEVModels"}) {
     INFO("service '" << name << "'");
     CHECK(server.Health(name) == "SERVING");
   }
@@ -93,8 +91,7 @@ TEST_CASE("SIGTERM stops the server with exit status 0", "[foundation]") {
   CHECK(server.Log().find("stopped") != std::string::npos);
 }
 
-TEST_CASE("--help lists every setting; bad configuration exits 2 with a reason",
-          "[foundation]") {
+TEST_CASE("--help lists every setting; bad configuration exits 2 with a reason", "[foundation]") {
   CommandResult help = RunCommand({ServerBinary(), "--help"});
   CHECK(help.exit_code == 0);
   CHECK(help.output.find("[env DATABASE_URL]") != std::string::npos);
@@ -104,8 +101,7 @@ TEST_CASE("--help lists every setting; bad configuration exits 2 with a reason",
   CHECK(missing.exit_code == 2);
   CHECK(missing.output.find("DATABASE_URL") != std::string::npos);
 
-  CommandResult bad_port =
-      RunCommand({ServerBinary(), "--port=http"}, BaseEnv("postgresql://x/y"));
+  CommandResult bad_port = RunCommand({ServerBinary(), "--port=http"}, BaseEnv("postgresql://x/y"));
   CHECK(bad_port.exit_code == 2);
   CHECK(bad_port.output.find("--port") != std::string::npos);
 }
@@ -128,9 +124,8 @@ TEST_CASE("zeva-migrate connects and reports the alembic revision", "[foundation
   CHECK(result.exit_code == 0);
   CHECK(result.output.find("alembic revision: (none)") != std::string::npos);
 
-  CommandResult unreachable =
-      RunCommand({MigrateBinary(), "current"},
-                 {{"DATABASE_URL", "postgresql://zeva:pw@127.0.0.1:1/zeva"}});
+  CommandResult unreachable = RunCommand(
+      {MigrateBinary(), "current"}, {{"DATABASE_URL", "postgresql://zeva:pw@127.0.0.1:1/zeva"}});
   CHECK(unreachable.exit_code != 0);
   CHECK(unreachable.output.find("pw@") == std::string::npos);
 }

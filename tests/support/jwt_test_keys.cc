@@ -75,6 +75,13 @@ config::KeycloakConfig TestKeycloakConfig() {
   return config;
 }
 
+auth::UserLookup AnyUserLookup() {
+  return [](const std::string& user_id) -> absl::StatusOr<std::optional<auth::Caller>> {
+    return auth::Caller{user_id, 1, "Test Vehicle Supplier 1",
+                        auth::OrganizationType::kVehicleSupplier};
+  };
+}
+
 int64_t NowSeconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(
              std::chrono::system_clock::now().time_since_epoch())

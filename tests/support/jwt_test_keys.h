@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "auth/caller.h"
 #include "config/server_config.h"
 
 namespace zeva::testing {
@@ -16,6 +17,9 @@ namespace zeva::testing {
 inline constexpr char kTestIssuer[] = "https://sso.test/auth/realms/zeva";
 inline constexpr char kTestAudience[] = "zeva-app";
 config::KeycloakConfig TestKeycloakConfig();
+
+// A user lookup for which every user exists, in vehicle supplier 1.
+auth::UserLookup AnyUserLookup();
 
 struct TestRsaKey {
   std::string private_pem;
