@@ -8,6 +8,15 @@
 #include "auth/rsa_key.h"
 
 namespace zeva::auth {
+namespace {
+
+std::string KidList(const KeySet& keys) {
+  std::string list;
+  for (const auto& [kid, key] : keys) list += (list.empty() ? "" : ", ") + kid;
+  return list;
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<KeyStore>> KeyStore::FromPem(const std::string& pem) {
   auto normalized = NormalizeRsaPublicKeyPem(pem);
@@ -103,17 +112,24 @@ void KeyStore::Run() {
     lock.lock();
     in_progress_ = false;
     if (keys.ok()) {
-      if (stats_.keys != keys->size() || stats_.downloads_ok == 0) {
-        spdlog::info("auth: JWKS loaded, {} key(s)", keys->size());
+      std::string kids = KidList(*keys);
+      if (kids != loaded_kids_) {
+        spdlog::info("auth: JWKS loaded, key ids: {}", kids);
+        loaded_kids_ = kids;
       }
       stats_.keys = keys->size();
       keys_ = std::make_shared<const KeySet>(*std::move(keys));
       ++stats_.downloads_ok;
+      if (failing_) spdlog::info("auth: JWKS download works again");
+      failing_ = false;
       next = *last_start_ + options_->refresh;
     } else {
       ++stats_.download_failures;
-      spdlog::warn("auth: JWKS download from {} failed ({}); {} key(s) still in use", options_->url,
-                   std::string(keys.status().message()), stats_.keys);
+      // Warn once per outage; the retries of a long outage go to debug.
+      auto level = failing_ ? spdlog::level::debug : spdlog::level::warn;
+      spdlog::log(level, "auth: JWKS download from {} failed ({}); {} key(s) still in use",
+                  options_->url, std::string(keys.status().message()), stats_.keys);
+      failing_ = true;
       // Retry sooner than the regular refresh, but not in a tight loop.
       auto retry =
           std::max<std::chrono::milliseconds>(options_->min_refetch, std::chrono::seconds(1));

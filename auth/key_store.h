@@ -83,6 +83,8 @@ class KeyStore {
   std::optional<Clock::time_point> last_start_;
   uint64_t generation_ = 0;  // downloads finished
   JwksStats stats_;
+  std::string loaded_kids_;  // for logging changes only
+  bool failing_ = false;     // the last download failed
   std::thread thread_;
 };
 

@@ -9,6 +9,7 @@
 
 #include <memory>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "auth/base64url.h"
@@ -83,7 +84,14 @@ absl::StatusOr<std::string> RsaPublicKeyPemFromJwk(const std::string& n_b64url,
 absl::StatusOr<std::string> NormalizeRsaPublicKeyPem(const std::string& text) {
   std::string pem = absl::StrReplaceAll(text, {{"\\n", "\n"}});
   if (pem.find("-----BEGIN") == std::string::npos) {
-    pem = absl::StrCat("-----BEGIN PUBLIC KEY-----\n", pem, "\n-----END PUBLIC KEY-----\n");
+    // Bare base64 (often one line): re-wrap at 64 columns, as PEM readers expect.
+    std::string body;
+    for (char c : pem) {
+      if (!absl::ascii_isspace(static_cast<unsigned char>(c))) body.push_back(c);
+    }
+    pem = "-----BEGIN PUBLIC KEY-----\n";
+    for (size_t i = 0; i < body.size(); i += 64) absl::StrAppend(&pem, body.substr(i, 64), "\n");
+    pem += "-----END PUBLIC KEY-----\n";
   }
   BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   if (!bio) return absl::InternalError("cannot read the public key");

@@ -15,10 +15,10 @@
 #include <vector>
 
 #include "tests/support/deploy_files.h"
+#include "tests/support/jwt_test_keys.h"
 #include "tests/support/postgres_server.h"
 #include "tests/support/process.h"
 #include "tests/support/server_process.h"
-#include "tests/support/tokens.h"
 
 using namespace zeva::testing;
 
@@ -381,7 +381,7 @@ TEST_CASE("the server's manifests use only settings the server accepts, and it s
   std::map<std::string, std::string> run_env = ContainerEnv(container, false);
   run_env["DATABASE_URL"] = PostgresServer::Shared().CreateDatabase();
   // No Keycloak here: a fixed key stands in for the JWKS the ConfigMap points at.
-  run_env["KEYCLOAK_RS256_PUBLIC_KEY"] = TestKeys().public_pem;
+  run_env["KEYCLOAK_RS256_PUBLIC_KEY"] = TestKey(0).public_pem;
   ServerProcess server(run_env, Strings(container["args"]));
   server.WaitUntilServing();
   std::vector<std::string> probed;

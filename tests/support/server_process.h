@@ -31,9 +31,10 @@ class ServerProcess {
   std::shared_ptr<grpc::Channel> Channel() const;
 
   // Polls grpc.health.v1.Health/Check for `service` until SERVING; throws with the server's
-  // log on timeout or if the process exits.
+  // log on timeout or if the process exits. The default is a contract service, which turns
+  // SERVING only when the server is ready (database reachable, keys loaded); "" is liveness.
   void WaitUntilServing(std::chrono::milliseconds timeout = std::chrono::seconds(20),
-                        const std::string& service = "");
+                        const std::string& service = "zeva.transactions.TransactionList");
   // Current health status of `service` as the server reports it: "SERVING", "NOT_SERVING",
   // "UNREACHABLE" (no answer) or the gRPC error code's name.
   std::string Health(const std::string& service = "") const;

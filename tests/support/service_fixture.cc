@@ -21,7 +21,7 @@ std::string MigratedDatabase(bool fixtures) {
 
 std::map<std::string, std::string> ServerEnv(const std::string& database_url) {
   return {{"DATABASE_URL", database_url},
-          {"KEYCLOAK_RS256_PUBLIC_KEY", TestKeys().public_pem},
+          {"KEYCLOAK_RS256_PUBLIC_KEY", TestKey(0).public_pem},
           {"KEYCLOAK_CERTS_URL", ""},
           {"KEYCLOAK_ISSUER", kTestIssuer},
           {"KEYCLOAK_AUDIENCE", kTestAudience}};
@@ -36,7 +36,8 @@ ServiceFixture::ServiceFixture(std::vector<std::string> flags, bool fixtures)
 
 std::unique_ptr<grpc::ClientContext> ServiceFixture::ContextFor(const std::string& user_id) {
   auto context = std::make_unique<grpc::ClientContext>();
-  context->AddMetadata("authorization", "Bearer " + TokenFor(user_id));
+  context->AddMetadata("authorization",
+                       "Bearer " + SignToken(ValidClaims(user_id), TestKey(0).private_pem, ""));
   context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
   return context;
 }

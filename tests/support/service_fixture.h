@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "tests/support/server_process.h"
-#include "tests/support/tokens.h"
+#include "tests/support/jwt_test_keys.h"
 
 namespace zeva::testing {
 
