@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <ctime>
+#include <functional>
 #include <memory>
 
 #include "absl/status/statusor.h"
@@ -154,14 +155,16 @@ int Execute(const Chain& chain, const Plan& plan, Database* database) {
   return kExitOk;
 }
 
-int Upgrade(const Settings& settings, const Chain& chain) {
-  if (settings.args.size() > 1) return Fail(absl::InvalidArgumentError("upgrade takes one target"));
-  auto target = ResolveTarget(chain.migrations, settings.args.empty() ? "head" : settings.args[0]);
-  if (!target.ok()) return Fail(target.status());
+using Planner = std::function<absl::StatusOr<Plan>(const Assessment&)>;
+
+// upgrade and downgrade: print the plan's SQL (--sql), or take the lock and carry it out.
+// `script_start` is where --sql assumes the database is when no database is given.
+int Change(const Settings& settings, const Chain& chain, int script_start,
+           const Planner& plan_for) {
   if (settings.sql) {
-    auto at = AssessForScript(settings, chain, 0);
+    auto at = AssessForScript(settings, chain, script_start);
     if (!at.ok()) return Fail(at.status());
-    auto plan = PlanUpgrade(chain.migrations, *at, *target, settings.fixtures);
+    auto plan = plan_for(*at);
     if (!plan.ok()) return Fail(plan.status());
     std::fputs(RenderScript(chain.migrations, *plan, "zeva-migrate --sql").c_str(), stdout);
     return kExitOk;
@@ -170,9 +173,18 @@ int Upgrade(const Settings& settings, const Chain& chain) {
   if (!database.ok()) return Fail(database.status());
   auto at = LockAndAssess(settings, chain, database->get());
   if (!at.ok()) return Fail(at.status());
-  auto plan = PlanUpgrade(chain.migrations, *at, *target, settings.fixtures);
+  auto plan = plan_for(*at);
   if (!plan.ok()) return Fail(plan.status());
   return Execute(chain, *plan, database->get());
+}
+
+int Upgrade(const Settings& settings, const Chain& chain) {
+  if (settings.args.size() > 1) return Fail(absl::InvalidArgumentError("upgrade takes one target"));
+  auto target = ResolveTarget(chain.migrations, settings.args.empty() ? "head" : settings.args[0]);
+  if (!target.ok()) return Fail(target.status());
+  return Change(settings, chain, 0, [&](const Assessment& at) {
+    return PlanUpgrade(chain.migrations, at, *target, settings.fixtures);
+  });
 }
 
 int Downgrade(const Settings& settings, const Chain& chain) {
@@ -181,21 +193,8 @@ int Downgrade(const Settings& settings, const Chain& chain) {
   }
   auto target = ResolveTarget(chain.migrations, settings.args[0]);
   if (!target.ok()) return Fail(target.status());
-  if (settings.sql) {
-    auto at = AssessForScript(settings, chain, static_cast<int>(chain.migrations.size()));
-    if (!at.ok()) return Fail(at.status());
-    auto plan = PlanDowngrade(chain.migrations, *at, *target);
-    if (!plan.ok()) return Fail(plan.status());
-    std::fputs(RenderScript(chain.migrations, *plan, "zeva-migrate --sql").c_str(), stdout);
-    return kExitOk;
-  }
-  auto database = OpenDatabase(settings);
-  if (!database.ok()) return Fail(database.status());
-  auto at = LockAndAssess(settings, chain, database->get());
-  if (!at.ok()) return Fail(at.status());
-  auto plan = PlanDowngrade(chain.migrations, *at, *target);
-  if (!plan.ok()) return Fail(plan.status());
-  return Execute(chain, *plan, database->get());
+  return Change(settings, chain, static_cast<int>(chain.migrations.size()),
+                [&](const Assessment& at) { return PlanDowngrade(chain.migrations, at, *target); });
 }
 
 // Reads the state without the lock (current, history, check are read-only).
