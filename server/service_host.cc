@@ -145,10 +145,18 @@ int RunServer(const config::ServerConfig& config) {
     spdlog::info("received {}, draining calls for up to {} s", strsignal(signal_number),
                  config.shutdown_grace_seconds);
     // Readiness probes and Envoy see NOT_SERVING at once; no further status change sticks.
+    const auto deadline =
+        std::chrono::system_clock::now() + std::chrono::seconds(config.shutdown_grace_seconds);
     readiness.Stop();
     health->Shutdown();
-    server->Shutdown(std::chrono::system_clock::now() +
-                     std::chrono::seconds(config.shutdown_grace_seconds));
+    // New contract calls get UNAVAILABLE (retry elsewhere) while those in flight finish; only
+    // then does gRPC stop: it sends GOAWAY and waits for clients to read what was sent.
+    const int unfinished = guard.gate().CloseAndWait(deadline);
+    if (unfinished > 0) {
+      spdlog::warn("{} calls still running after {} s; cancelling them", unfinished,
+                   config.shutdown_grace_seconds);
+    }
+    server->Shutdown(deadline);
   });
   server->Wait();
   signal_waiter.join();
