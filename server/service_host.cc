@@ -147,7 +147,8 @@ int RunServer(const config::ServerConfig& config) {
     // Readiness probes and Envoy see NOT_SERVING at once; no further status change sticks.
     const auto deadline =
         std::chrono::system_clock::now() + std::chrono::seconds(config.shutdown_grace_seconds);
-    readiness.Stop();
+    // Shutdown() also freezes health: the readiness thread (perhaps busy probing a hung
+    // database) can no longer turn it back to SERVING, so it is stopped after the server.
     health->Shutdown();
     // New contract calls get UNAVAILABLE (retry elsewhere) while those in flight finish; only
     // then does gRPC stop: it sends GOAWAY and waits for clients to read what was sent.
@@ -160,6 +161,7 @@ int RunServer(const config::ServerConfig& config) {
   });
   server->Wait();
   signal_waiter.join();
+  readiness.Stop();
   spdlog::info("zeva-transaction-service stopped");
   return 0;
 }

@@ -1,7 +1,10 @@
 // Production behaviour through real processes: a small pool under many concurrent calls,
 // graceful shutdown on SIGTERM, TLS, Prometheus metrics and the per-call log line.
 
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <catch2/catch.hpp>
@@ -364,4 +367,45 @@ TEST_CASE("LOG_FORMAT=json: every line is a JSON object, calls included", "[prod
     }
   }
   CHECK(call_lines == 1);
+}
+
+TEST_CASE("a database that accepts but never answers: calls end UNAVAILABLE in bounded time",
+          "[production]") {
+  // A listening socket nobody accepts on: the kernel completes the TCP handshake and libpq
+  // then waits for an answer that never comes (a hung server, or a black-holed failover).
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  REQUIRE(listen(fd, 64) == 0);
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  const std::string url =
+      "postgresql://zeva@127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/zeva";
+
+  ServerProcess server(ServerEnv(url),
+                       {"--db-connect-timeout-seconds=30", "--db-acquire-timeout-ms=1000"});
+  server.WaitUntilServing(std::chrono::seconds(20), "");  // alive
+  CHECK(server.Health(kContractService) == "NOT_SERVING");
+  auto stub = ZEVModels::NewStub(server.Channel());
+  grpc::ClientContext context;
+  context.AddMetadata("authorization",
+                      "Bearer " + SignToken(ValidClaims("test_vs_1"), TestKey(0).private_pem, ""));
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+  zeva::transactions::ModelDetailsRequest request;
+  request.set_id(1);
+  zeva::transactions::ModelDetails details;
+  const auto started = Steady::now();
+  const grpc::Status status = stub->GetModelDetails(&context, request, &details);
+  const double took = Seconds(Steady::now() - started);
+  WARN("call against a hung database ended " << status.error_code() << " after " << took << " s");
+  INFO(status.error_message() << "\n" << server.Log());
+  // The user lookup needs the database too: UNAVAILABLE, not UNAUTHENTICATED.
+  CHECK(status.error_code() == grpc::StatusCode::UNAVAILABLE);
+  CHECK(took < 5.0);  // the acquire timeout (1 s) rounded up to libpq's 2 s, not 30 s
+  const auto signalled = Steady::now();
+  CHECK(server.StopWith(SIGTERM, std::chrono::seconds(20)) == 0);
+  CHECK(Seconds(Steady::now() - signalled) < 10.0);
+  close(fd);
 }
