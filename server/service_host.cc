@@ -16,6 +16,7 @@
 #include "db/transaction_store.h"
 #include "db/user_store.h"
 #include "db/vehicle_store.h"
+#include "grpc/health/v1/health.pb.h"
 #include "metrics/metrics.h"
 #include "server/readiness.h"
 #include "server/transport.h"
@@ -108,6 +109,9 @@ int RunServer(const config::ServerConfig& config) {
   services::ZevModelsService models(guard, vehicle_store);
 
   grpc::EnableDefaultHealthCheckService(true);
+  // gRPC's health service carries no protobuf descriptor of its own; touching ours links it
+  // into the binary so that reflection clients (buf curl, grpcurl) can describe and call it.
+  grpc::health::v1::HealthCheckRequest::descriptor();
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 
   grpc::ServerBuilder builder;
