@@ -32,8 +32,10 @@ OptionSet ServerOptions(ServerConfig* c) {
       "shutdown-grace-seconds", "SHUTDOWN_GRACE_SECONDS", 20, 0, 3600,
       "After SIGTERM/SIGINT, how long in-flight calls may run before they are cancelled.",
       &c->shutdown_grace_seconds);
-  options.AddInt("max-threads", "MAX_THREADS", 256, 4, 100000,
-                 "Upper bound on the threads gRPC's synchronous server may use for calls.",
+  options.AddInt("max-threads", "MAX_THREADS", 1024, 16, 100000,
+                 "Cap on the threads of gRPC's synchronous server: one per call in flight plus "
+                 "its pollers. Calls beyond it are refused RESOURCE_EXHAUSTED by gRPC, so keep it "
+                 "well above the expected concurrency; the database pool bounds the real work.",
                  &c->max_threads);
 
   options.AddInt("metrics-port", "METRICS_PORT", 9102, 0, 65535,

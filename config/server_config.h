@@ -40,7 +40,7 @@ struct ServerConfig {
   int db_acquire_timeout_ms = 2000;
   int db_connect_timeout_seconds = 5;
   int shutdown_grace_seconds = 20;
-  int max_threads = 256;
+  int max_threads = 1024;
   int metrics_port = 9102;    // 0: no metrics endpoint
   std::string tls_cert_file;  // both set: the gRPC port speaks TLS only
   std::string tls_key_file;
