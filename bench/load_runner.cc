@@ -1,5 +1,7 @@
 #include "bench/load_runner.h"
 
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
 #include <memory>
@@ -7,6 +9,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "bench/proc_stats.h"
 #include "bench/scenarios.h"
 
 namespace zeva::bench {
@@ -102,6 +105,12 @@ std::vector<std::shared_ptr<grpc::Channel>> MakeChannels(const BenchOptions& o) 
   return channels;
 }
 
+// CPU microseconds per call, or null when unknown.
+nlohmann::json PerCallMicros(double cpu_seconds, int64_t calls) {
+  if (cpu_seconds < 0 || calls == 0) return nullptr;
+  return cpu_seconds * 1e6 / static_cast<double>(calls);
+}
+
 }  // namespace
 
 absl::StatusOr<RunResult> RunLoad(const BenchOptions& o) {
@@ -130,16 +139,26 @@ absl::StatusOr<RunResult> RunLoad(const BenchOptions& o) {
                          static_cast<int64_t>(o.calls), &tallies[i]);
   }
   auto window_end = window_start;
+  // CPU used by the client (this process) and the server, sampled at the window's edges.
+  double cpu_start[2] = {CpuSeconds(getpid()), o.server_pid > 0 ? CpuSeconds(o.server_pid) : -1};
+  double cpu_end[2] = {-1, -1};
+  auto sample = [&](double* into) {
+    into[0] = CpuSeconds(getpid());
+    into[1] = o.server_pid > 0 ? CpuSeconds(o.server_pid) : -1;
+  };
   if (fixed_calls) {
     for (auto& t : threads) t.join();
     window_end = SteadyClock::now();
+    sample(cpu_end);
   } else {
     std::this_thread::sleep_for(std::chrono::milliseconds(o.warmup_ms));
     window_start = SteadyClock::now();
+    sample(cpu_start);
     phase.store(kMeasure, std::memory_order_release);
     std::this_thread::sleep_for(std::chrono::milliseconds(o.duration_ms));
     phase.store(kStop, std::memory_order_release);
     window_end = SteadyClock::now();
+    sample(cpu_end);
     for (auto& t : threads) t.join();
   }
 
@@ -149,6 +168,8 @@ absl::StatusOr<RunResult> RunLoad(const BenchOptions& o) {
   result.concurrency = o.concurrency;
   result.channels = o.channels;
   result.seconds = std::chrono::duration<double>(window_end - window_start).count();
+  if (cpu_start[0] >= 0 && cpu_end[0] >= 0) result.client_cpu_seconds = cpu_end[0] - cpu_start[0];
+  if (cpu_start[1] >= 0 && cpu_end[1] >= 0) result.server_cpu_seconds = cpu_end[1] - cpu_start[1];
   std::vector<int64_t> micros;
   for (CallerTally& tally : tallies) {
     micros.insert(micros.end(), tally.micros.begin(), tally.micros.end());
@@ -182,6 +203,8 @@ nlohmann::json ToJson(const RunResult& r) {
       {"p999_ms", r.latency.p999_ms},
       {"max_ms", r.latency.max_ms},
       {"mean_ms", r.latency.mean_ms},
+      {"client_cpu_us_per_call", PerCallMicros(r.client_cpu_seconds, r.calls)},
+      {"server_cpu_us_per_call", PerCallMicros(r.server_cpu_seconds, r.calls)},
   };
 }
 

@@ -26,6 +26,9 @@ struct RunResult {
   std::map<std::string, int64_t> errors_by_code;
   std::string first_error;
   LatencySummary latency;
+  // CPU seconds used in the window by this process and (with --server-pid) the server.
+  double client_cpu_seconds = -1;
+  double server_cpu_seconds = -1;
 };
 
 absl::StatusOr<RunResult> RunLoad(const BenchOptions& options);

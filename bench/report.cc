@@ -43,13 +43,15 @@ std::string ErrorsText(const json& r) {
 }
 
 void ScenarioTable(std::ostream& out, const std::vector<json>& rows) {
-  out << "| scenario | callers | calls/s | p50 ms | p99 ms | p99.9 ms | rows/s | errors |\n"
-      << "|---|---:|---:|---:|---:|---:|---:|---|\n";
+  out << "| scenario | callers | calls/s | p50 ms | p99 ms | p99.9 ms | rows/s "
+         "| server CPU µs/call | client CPU µs/call | errors |\n"
+      << "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n";
   for (const json& r : rows) {
     out << "| " << r.value("scenario", "") << " | " << r.value("concurrency", 0) << " | "
         << Number(r["calls_per_second"], 0) << " | " << Number(r["p50_ms"], 2) << " | "
         << Number(r["p99_ms"], 2) << " | " << Number(r["p999_ms"], 2) << " | "
-        << Number(r["rows_per_second"], 0) << " | " << ErrorsText(r) << " |\n";
+        << Number(r["rows_per_second"], 0) << " | " << Number(r["server_cpu_us_per_call"], 0)
+        << " | " << Number(r["client_cpu_us_per_call"], 0) << " | " << ErrorsText(r) << " |\n";
   }
 }
 

@@ -95,7 +95,7 @@ writer_token=$(token bench_writer)
 start_server() {
   port=$((20000 + RANDOM % 40000))
   # shellcheck disable=SC2086
-  env PORT="$port" METRICS_PORT=0 LOG_LEVEL=warn KEYCLOAK_CERTS_URL= \
+  env PORT="$port" METRICS_PORT=$((port + 1)) LOG_LEVEL=warn KEYCLOAK_CERTS_URL= \
     KEYCLOAK_RS256_PUBLIC_KEY="$KEYCLOAK_RS256_PUBLIC_KEY" KEYCLOAK_ISSUER="$ISSUER" \
     KEYCLOAK_AUDIENCE="$AUDIENCE" "$server_bin" $SERVER_FLAGS >>"$work/server.log" 2>&1 &
   server=$!
@@ -115,7 +115,7 @@ bench() {
   echo "bench: $label $scenario $*" >&2
   ZEVA_BENCH_TOKEN=${stream_token:-$reader_token} ZEVA_BENCH_WRITER_TOKEN=$writer_token \
     "$bench_bin" --target "127.0.0.1:$port" --label "$label" --scenario "$scenario" \
-    --warmup-ms "$WARMUP_MS" --duration-ms "$DURATION_MS" "$@" >>"$results"
+    --warmup-ms "$WARMUP_MS" --duration-ms "$DURATION_MS" --server-pid "$server" "$@" >>"$results"
 }
 
 start_server
@@ -134,7 +134,7 @@ stop_server
 for n in $STREAM_SIZES; do
   start_server
   stream_token=$(token "bench_stream_$n")
-  bench stream transactions --concurrency 1 --calls "$STREAM_CALLS" --server-pid "$server"
+  bench stream transactions --concurrency 1 --calls "$STREAM_CALLS"
   stream_token=""
   stop_server
 done

@@ -1,5 +1,7 @@
 #include "bench/scenarios.h"
 
+#include <unistd.h>
+
 #include <chrono>
 #include <random>
 #include <thread>
