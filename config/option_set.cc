@@ -39,7 +39,7 @@ absl::StatusOr<bool> ParseBool(const std::string& name, const std::string& value
       absl::StrCat(name, ": '", value, "' is not a boolean (true/false)"));
 }
 
-void OptionSet::AddString(std::string flag, std::string env, std::string default_value,
+void OptionSet::AddString(std::string flag, std::string env, const std::string& default_value,
                           std::string help, std::string* target) {
   options_.push_back(Option{std::move(flag), std::move(env),
                             default_value.empty() ? "(empty)" : default_value, std::move(help),
@@ -90,8 +90,9 @@ void OptionSet::AddBool(std::string flag, std::string env, bool default_value, s
                             [target, default_value] { *target = default_value; }});
 }
 
-void OptionSet::AddChoice(std::string flag, std::string env, std::string default_value,
-                          std::vector<std::string> choices, std::string help, std::string* target) {
+void OptionSet::AddChoice(std::string flag, std::string env, const std::string& default_value,
+                          const std::vector<std::string>& choices, std::string help,
+                          std::string* target) {
   const std::string name = "--" + flag;
   help = absl::StrCat(help, " One of: ", absl::StrJoin(choices, ", "), ".");
   options_.push_back(

@@ -24,8 +24,8 @@ class OptionSet {
   explicit OptionSet(std::string usage) : usage_(std::move(usage)) {}
 
   // `env` may be empty when the option has no environment variable.
-  void AddString(std::string flag, std::string env, std::string default_value, std::string help,
-                 std::string* target);
+  void AddString(std::string flag, std::string env, const std::string& default_value,
+                 std::string help, std::string* target);
   // A secret's value is never printed (help shows only whether it has a default).
   void AddSecret(std::string flag, std::string env, std::string help, std::string* target);
   void AddInt(std::string flag, std::string env, int default_value, int min, int max,
@@ -34,8 +34,8 @@ class OptionSet {
   void AddBool(std::string flag, std::string env, bool default_value, std::string help,
                bool* target);
   // One of a fixed set of words.
-  void AddChoice(std::string flag, std::string env, std::string default_value,
-                 std::vector<std::string> choices, std::string help, std::string* target);
+  void AddChoice(std::string flag, std::string env, const std::string& default_value,
+                 const std::vector<std::string>& choices, std::string help, std::string* target);
 
   // Applies defaults, then the environment, then `args` (which exclude argv[0]). Returns the
   // positional arguments in order. `--help` / `-h` sets *help_requested and stops validation of

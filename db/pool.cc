@@ -2,6 +2,7 @@
 
 #include <poll.h>
 
+#include <algorithm>
 #include <pqxx/pqxx>
 
 #include "absl/strings/match.h"
@@ -43,9 +44,14 @@ ConnectionPool::ConnectionPool(PoolOptions options) : options_(std::move(options
 
 ConnectionPool::~ConnectionPool() = default;
 
-absl::StatusOr<std::unique_ptr<pqxx::connection>> ConnectionPool::Open() {
-  auto connection =
-      Connect(options_.url, options_.application_name, options_.connect_timeout_seconds);
+absl::StatusOr<std::unique_ptr<pqxx::connection>> ConnectionPool::Open(Clock::time_point limit) {
+  // A PostgreSQL that accepts connections but never answers (hung, or an address black-holed
+  // by a failover) must not hold the caller past its wait for a connection. libpq counts
+  // connect_timeout in whole seconds, at least 2.
+  const auto left = std::chrono::ceil<std::chrono::seconds>(limit - Clock::now()).count();
+  const int seconds = static_cast<int>(
+      std::min<int64_t>(options_.connect_timeout_seconds, std::max<int64_t>(2, left)));
+  auto connection = Connect(options_.url, options_.application_name, seconds);
   if (!connection.ok()) return connection.status();
   try {
     for (const Statement& statement : AllStatements()) {
@@ -80,7 +86,7 @@ absl::StatusOr<std::unique_ptr<pqxx::connection>> ConnectionPool::Acquire(
       ++open_;
       --waiting_;
       lock.unlock();
-      auto opened = Open();
+      auto opened = Open(limit);
       if (!opened.ok()) {
         lock.lock();
         --open_;

@@ -73,7 +73,7 @@ class ConnectionPool {
                          const std::function<absl::Status(pqxx::connection&)>& work);
   absl::StatusOr<std::unique_ptr<pqxx::connection>> Acquire(Clock::time_point deadline);
   void Release(std::unique_ptr<pqxx::connection> connection, bool broken);
-  absl::StatusOr<std::unique_ptr<pqxx::connection>> Open();
+  absl::StatusOr<std::unique_ptr<pqxx::connection>> Open(Clock::time_point limit);
 
   const PoolOptions options_;
   mutable std::mutex mutex_;

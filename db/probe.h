@@ -19,6 +19,9 @@ class Probe {
   absl::Status Check();
 
  private:
+  static constexpr int kMaxProbeConnectSeconds = 3;
+  absl::Status CheckOnce();
+
   const std::string url_;
   const int connect_timeout_seconds_;
   std::unique_ptr<pqxx::connection> connection_;

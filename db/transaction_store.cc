@@ -2,7 +2,7 @@
 
 #include <pqxx/pqxx>
 
-#include "db/deadline.h"
+#include "db/snapshot_stream.h"
 
 namespace zeva::db {
 namespace {
@@ -38,37 +38,25 @@ const std::vector<Statement>& TransactionStore::Statements() {
 
 absl::Status TransactionStore::List(const Scope& scope, Clock::time_point deadline,
                                     const RowSink<TransactionRecord>& sink) {
-  int64_t sent = 0;
-  auto status = pool_.Run<bool>(deadline, [&](pqxx::connection& c) -> absl::StatusOr<bool> {
-    if (sent > 0) {
-      // A retry after a lost connection would repeat rows the client already has.
-      return absl::UnavailableError("database connection lost mid-stream");
-    }
-    pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(c);
-    ApplyDeadline(tx, deadline);
-    int64_t after_id = 0;
-    TransactionRecord record;
-    while (true) {
-      const pqxx::result rows =
-          scope.organization_id ? tx.exec_prepared(kListTransactionsOfOrganization.name,
-                                                   *scope.organization_id, after_id, kBatchSize)
-                                : tx.exec_prepared(kListTransactions.name, after_id, kBatchSize);
-      for (const pqxx::row& row : rows) {
+  int64_t after_id = 0;
+  TransactionRecord record;  // reused: no allocation per row
+  return StreamInSnapshot(
+      pool_, deadline,
+      [&](pqxx::transaction_base& tx) {
+        return scope.organization_id
+                   ? tx.exec_prepared(kListTransactionsOfOrganization.name, *scope.organization_id,
+                                      after_id, kStreamBatchSize)
+                   : tx.exec_prepared(kListTransactions.name, after_id, kStreamBatchSize);
+      },
+      [&](const pqxx::row& row) -> absl::StatusOr<bool> {
         record.id = row[0].as<int64_t>();
         record.type = row[1].as<std::string>();
         record.amount_cents = row[2].as<int64_t>();
         record.credits = row[3].as<int64_t>();
         record.updated_unix_seconds = row[4].as<int64_t>();
-        if (!sink(record)) return absl::CancelledError("the client stopped reading");
-        ++sent;
         after_id = record.id;
-      }
-      if (rows.size() < static_cast<size_t>(kBatchSize)) break;
-    }
-    tx.commit();
-    return true;
-  });
-  return status.status();
+        return sink(record);
+      });
 }
 
 }  // namespace zeva::db

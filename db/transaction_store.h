@@ -20,7 +20,6 @@ class TransactionStore {
                     const RowSink<TransactionRecord>& sink);
 
   static const std::vector<Statement>& Statements();
-  static constexpr int kBatchSize = 500;
 
  private:
   ConnectionPool& pool_;

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "db/deadline.h"
+#include "db/snapshot_stream.h"
 #include "domain/credit_rule.h"
 
 namespace zeva::db {
@@ -65,36 +66,23 @@ const std::vector<Statement>& VehicleStore::Statements() {
 
 absl::Status VehicleStore::List(const Scope& scope, Clock::time_point deadline,
                                 const RowSink<VehicleRecord>& sink) {
-  int64_t sent = 0;
-  auto status = pool_.Run<bool>(deadline, [&](pqxx::connection& c) -> absl::StatusOr<bool> {
-    if (sent > 0) {
-      // A retry after a lost connection would repeat rows the client already has.
-      return absl::UnavailableError("database connection lost mid-stream");
-    }
-    pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(c);
-    ApplyDeadline(tx, deadline);
-    int32_t after_range = std::numeric_limits<int32_t>::max();
-    int64_t after_id = std::numeric_limits<int64_t>::max();
-    while (true) {
-      const pqxx::result rows =
-          scope.organization_id
-              ? tx.exec_prepared(kListVehiclesOfOrganization.name, *scope.organization_id,
-                                 after_range, after_id, kBatchSize)
-              : tx.exec_prepared(kListVehicles.name, after_range, after_id, kBatchSize);
-      for (const pqxx::row& row : rows) {
+  int32_t after_range = std::numeric_limits<int32_t>::max();
+  int64_t after_id = std::numeric_limits<int64_t>::max();
+  return StreamInSnapshot(
+      pool_, deadline,
+      [&](pqxx::transaction_base& tx) {
+        return scope.organization_id
+                   ? tx.exec_prepared(kListVehiclesOfOrganization.name, *scope.organization_id,
+                                      after_range, after_id, kStreamBatchSize)
+                   : tx.exec_prepared(kListVehicles.name, after_range, after_id, kStreamBatchSize);
+      },
+      [&](const pqxx::row& row) -> absl::StatusOr<bool> {
         auto record = ToRecord(row);
         if (!record.ok()) return record.status();
-        if (!sink(*record)) return absl::CancelledError("the client stopped reading");
-        ++sent;
         after_range = record->range_km;
         after_id = record->id;
-      }
-      if (rows.size() < static_cast<size_t>(kBatchSize)) break;
-    }
-    tx.commit();
-    return true;
-  });
-  return status.status();
+        return sink(*record);
+      });
 }
 
 absl::StatusOr<std::optional<VehicleRecord>> VehicleStore::Find(int64_t id, const Scope& scope,

@@ -38,9 +38,6 @@ class VehicleStore {
 
   static const std::vector<Statement>& Statements();
 
-  // Rows fetched per round trip while streaming.
-  static constexpr int kBatchSize = 500;
-
  private:
   ConnectionPool& pool_;
 };

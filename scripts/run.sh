@@ -39,6 +39,24 @@ if [ -z "${DATABASE_URL:-}" ]; then
 fi
 
 "$BUILD_DIR/migrate/zeva-migrate" upgrade head
+
+# How to call it: buf (npm's @bufbuild/buf) reads the API through server reflection.
+port=${PORT:-10102}
+if [ -n "${KEYCLOAK_RS256_PUBLIC_KEY:-}" ] && [ -f .dev/jwt-dev-private.pem ]; then
+  token=$("$BUILD_DIR/tools/zeva-dev-token" test_vs_1 2>/dev/null || true)
+fi
+cat <<EOT
+run: zeva-transaction-service on localhost:$port (Ctrl-C stops it and the throwaway database)
+run: a dev token for test_vs_1, valid for an hour (new ones: scripts/dev-token.sh USER;
+     fixture users: test_vs_1, test_vs_2, test_gov_1):
+TOKEN=${token:-<set KEYCLOAK_RS256_PUBLIC_KEY to the dev key to get one>}
+run: call it, e.g.
+  npx -y @bufbuild/buf curl --protocol grpc --http2-prior-knowledge --list-methods http://localhost:$port
+  npx -y @bufbuild/buf curl --protocol grpc --http2-prior-knowledge -H "authorization: Bearer \$TOKEN" \\
+    http://localhost:$port/zeva.organizations.OrganizationDetails/GetMyOrganization
+  npx -y @bufbuild/buf curl --protocol grpc --http2-prior-knowledge -H "authorization: Bearer \$TOKEN" \\
+    -d '{"organization": 0}' http://localhost:$port/zeva.transactions.ZEVModels/ListModels
+EOT
 "$BUILD_DIR/server/zeva-transaction-service" "$@" &
 server=$!
 wait "$server"

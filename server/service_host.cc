@@ -16,6 +16,7 @@
 #include "db/transaction_store.h"
 #include "db/user_store.h"
 #include "db/vehicle_store.h"
+#include "grpc/health/v1/health.pb.h"
 #include "metrics/metrics.h"
 #include "server/readiness.h"
 #include "server/transport.h"
@@ -108,6 +109,9 @@ int RunServer(const config::ServerConfig& config) {
   services::ZevModelsService models(guard, vehicle_store);
 
   grpc::EnableDefaultHealthCheckService(true);
+  // gRPC's health service carries no protobuf descriptor of its own; touching ours links it
+  // into the binary so that reflection clients (buf curl, grpcurl) can describe and call it.
+  grpc::health::v1::HealthCheckRequest::descriptor();
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 
   grpc::ServerBuilder builder;
@@ -145,13 +149,23 @@ int RunServer(const config::ServerConfig& config) {
     spdlog::info("received {}, draining calls for up to {} s", strsignal(signal_number),
                  config.shutdown_grace_seconds);
     // Readiness probes and Envoy see NOT_SERVING at once; no further status change sticks.
-    readiness.Stop();
+    const auto deadline =
+        std::chrono::system_clock::now() + std::chrono::seconds(config.shutdown_grace_seconds);
+    // Shutdown() also freezes health: the readiness thread (perhaps busy probing a hung
+    // database) can no longer turn it back to SERVING, so it is stopped after the server.
     health->Shutdown();
-    server->Shutdown(std::chrono::system_clock::now() +
-                     std::chrono::seconds(config.shutdown_grace_seconds));
+    // New contract calls get UNAVAILABLE (retry elsewhere) while those in flight finish; only
+    // then does gRPC stop: it sends GOAWAY and waits for clients to read what was sent.
+    const int unfinished = guard.gate().CloseAndWait(deadline);
+    if (unfinished > 0) {
+      spdlog::warn("{} calls still running after {} s; cancelling them", unfinished,
+                   config.shutdown_grace_seconds);
+    }
+    server->Shutdown(deadline);
   });
   server->Wait();
   signal_waiter.join();
+  readiness.Stop();
   spdlog::info("zeva-transaction-service stopped");
   return 0;
 }

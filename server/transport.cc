@@ -45,6 +45,12 @@ absl::Status ConfigureTransport(const config::ServerConfig& config, grpc::Server
   builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
                              config.max_connection_age_grace_ms);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, config.max_concurrent_streams);
+  // Request headers up to Envoy's default cap (max_request_headers_kb: 60 KiB) reach the
+  // handlers, so an oversized `authorization` is answered UNAUTHENTICATED by the
+  // authenticator. gRPC's default (8 KiB) would instead refuse such a call with
+  // RESOURCE_EXHAUSTED and close the HTTP/2 connection, failing the other calls Envoy
+  // multiplexes on it. Larger headers (direct clients only) still get that treatment.
+  builder.AddChannelArgument(GRPC_ARG_MAX_METADATA_SIZE, kMaxRequestMetadataBytes);
   builder.SetMaxReceiveMessageSize(config.max_message_bytes);
   builder.SetMaxSendMessageSize(config.max_message_bytes);
 

@@ -10,6 +10,9 @@
 
 namespace zeva::server {
 
+// The largest request header block (all metadata of one call) the server accepts.
+inline constexpr int kMaxRequestMetadataBytes = 64 * 1024;
+
 // Adds the listening port and the transport settings to `builder`. `bound_port` receives the
 // port once the server is built. Fails when TLS files cannot be read.
 absl::Status ConfigureTransport(const config::ServerConfig& config, grpc::ServerBuilder& builder,

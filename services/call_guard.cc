@@ -21,23 +21,13 @@ grpc::Status CallGuard::Run(grpc::ServerContext* context, const char* method,
   const std::string request_id = Metadata(*context, "x-request-id", &has_request_id).substr(0, 128);
   // Echoed before the body runs: a streaming handler sends initial metadata with its first row.
   if (has_request_id) context->AddInitialMetadata("x-request-id", request_id);
-  bool has_header = false;
-  const std::string header = Metadata(*context, "authorization", &has_header);
   std::string caller_id = "-";
   absl::Status status;
-  try {
-    absl::StatusOr<auth::Caller> caller =
-        authenticator_.Authenticate(has_header ? &header : nullptr);
-    if (caller.ok()) {
-      caller_id = caller->user_id;
-      status = body(*caller);
-    } else {
-      status = caller.status();
-    }
-  } catch (const std::exception& e) {
-    status = absl::InternalError(std::string("unhandled exception: ") + e.what());
-  } catch (...) {
-    status = absl::InternalError("unhandled non-standard exception");
+  if (gate_.Enter()) {
+    status = Authenticated(context, &caller_id, body);
+    gate_.Leave();
+  } else {
+    status = absl::UnavailableError("the server is shutting down");
   }
   if (status.ok() == false && context->IsCancelled()) {
     status = absl::CancelledError("the client cancelled the call or its deadline passed");
@@ -58,6 +48,24 @@ grpc::Status CallGuard::Run(grpc::ServerContext* context, const char* method,
               has_request_id ? request_id : "-", server_fault ? " detail=" : "",
               server_fault ? std::string(status.message()) : "");
   return ToGrpcStatus(status);
+}
+
+absl::Status CallGuard::Authenticated(
+    grpc::ServerContext* context, std::string* caller_id,
+    const std::function<absl::Status(const auth::Caller&)>& body) {
+  bool has_header = false;
+  const std::string header = Metadata(*context, "authorization", &has_header);
+  try {
+    absl::StatusOr<auth::Caller> caller =
+        authenticator_.Authenticate(has_header ? &header : nullptr);
+    if (!caller.ok()) return caller.status();
+    *caller_id = caller->user_id;
+    return body(*caller);
+  } catch (const std::exception& e) {
+    return absl::InternalError(std::string("unhandled exception: ") + e.what());
+  } catch (...) {
+    return absl::InternalError("unhandled non-standard exception");
+  }
 }
 
 }  // namespace zeva::services

@@ -15,6 +15,7 @@
 
 #include "absl/status/status.h"
 #include "auth/authenticator.h"
+#include "services/call_gate.h"
 #include "services/grpc_status.h"
 
 namespace zeva::services {
@@ -30,9 +31,16 @@ class CallGuard {
   grpc::Status Run(grpc::ServerContext* context, const char* method,
                    const std::function<absl::Status(const auth::Caller&)>& body);
 
+  // Closed on shutdown: later calls end UNAVAILABLE at once.
+  CallGate& gate() { return gate_; }
+
  private:
+  absl::Status Authenticated(grpc::ServerContext* context, std::string* caller_id,
+                             const std::function<absl::Status(const auth::Caller&)>& body);
+
   auth::Authenticator& authenticator_;
   CallObserver observer_;
+  CallGate gate_;
 };
 
 }  // namespace zeva::services

@@ -5,7 +5,8 @@ namespace zeva::services {
 std::string ClientMessage(const absl::Status& status) {
   switch (status.code()) {
     case absl::StatusCode::kUnavailable:
-      return "service temporarily unavailable (database unreachable or busy); retry later";
+      return "service temporarily unavailable (database unreachable or busy, or this replica is "
+             "shutting down); retry later";
     case absl::StatusCode::kInternal:
     case absl::StatusCode::kUnknown:
     case absl::StatusCode::kDataLoss:

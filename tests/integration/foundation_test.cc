@@ -19,9 +19,10 @@ std::map<std::string, std::string> BaseEnv(const std::string& database_url) {
   return ServerEnv(database_url);
 }
 
-// Asks the reflection service for its list of services; returns the raw response bytes,
-// in which each service name appears as a string field.
-std::string ReflectionListServices(const std::shared_ptr<grpc::Channel>& channel) {
+// Sends one serialized ServerReflectionRequest and returns the raw response bytes, in which
+// names appear as string fields.
+std::string ReflectionCall(const std::shared_ptr<grpc::Channel>& channel,
+                           const std::string& request_bytes) {
   grpc::GenericStub stub(channel);
   grpc::CompletionQueue cq;
   grpc::ClientContext context;
@@ -36,8 +37,6 @@ std::string ReflectionListServices(const std::shared_ptr<grpc::Channel>& channel
   };
   call->StartCall(reinterpret_cast<void*>(1));
   REQUIRE(wait());
-  // ServerReflectionRequest{list_services: ""}: field 7, length-delimited, empty.
-  const std::string request_bytes("\x3a\x00", 2);
   grpc::Slice slice(request_bytes);
   grpc::ByteBuffer request(&slice, 1);
   call->Write(request, reinterpret_cast<void*>(2));
@@ -55,6 +54,11 @@ std::string ReflectionListServices(const std::shared_ptr<grpc::Channel>& channel
   std::string bytes;
   for (const auto& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
   return bytes;
+}
+
+std::string ReflectionListServices(const std::shared_ptr<grpc::Channel>& channel) {
+  // ServerReflectionRequest{list_services: ""}: field 7, length-delimited, empty.
+  return ReflectionCall(channel, std::string("\x3a\x00", 2));
 }
 
 }  // namespace
@@ -81,6 +85,20 @@ TEST_CASE("server reflection lists the contract services", "[foundation]") {
   CHECK(listing.find("zeva.organizations.OrganizationDetails") != std::string::npos);
   CHECK(listing.find("zeva.transactions.ZEVModels") != std::string::npos);
   CHECK(listing.find("grpc.health.v1.Health") != std::string::npos);
+}
+
+TEST_CASE("reflection describes the health service too, so reflection clients can call it",
+          "[foundation]") {
+  const std::string url = PostgresServer::Shared().CreateDatabase();
+  ServerProcess server(BaseEnv(url));
+  server.WaitUntilServing();
+  // ServerReflectionRequest{file_containing_symbol (4): "grpc.health.v1.Health"}
+  const std::string symbol = "grpc.health.v1.Health";
+  const std::string request = std::string("\x22") + static_cast<char>(symbol.size()) + symbol;
+  const std::string response = ReflectionCall(server.Channel(), request);
+  // A FileDescriptorResponse names the file and its messages; an error response would not.
+  CHECK(response.find("grpc/health/v1/health.proto") != std::string::npos);
+  CHECK(response.find("HealthCheckRequest") != std::string::npos);
 }
 
 TEST_CASE("SIGTERM stops the server with exit status 0", "[foundation]") {

@@ -89,3 +89,29 @@ TEST_CASE("a cancelled stream frees its database connection at once", "[stream]"
             "SELECT count(*) FROM pg_stat_activity WHERE application_name = "
             "'zeva-transaction-service' AND state = 'active'") == "0");
 }
+
+TEST_CASE("a stream past its deadline ends DEADLINE_EXCEEDED and frees its connection",
+          "[stream]") {
+  ServiceFixture service({"--db-pool-size=1", "--db-acquire-timeout-ms=1500"});
+  AddTransactions(service.database_url(), 50000, "Test Vehicle Supplier 1");
+  auto stub = TransactionList::NewStub(service.channel());
+  auto context = service.ContextFor("test_vs_1");
+  context->set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(300));
+  auto reader = stub->GetTransactions(context.get(), {});
+  zeva::transactions::TransactionSummary row;
+  int read = 0;
+  while (reader->Read(&row)) {
+    // A slow reader: the deadline passes long before 50 000 rows.
+    if (++read % 100 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  CHECK(reader->Finish().error_code() == grpc::StatusCode::DEADLINE_EXCEEDED);
+  CHECK(read < 50003);
+
+  // The only connection is free again: the next call gets it at once.
+  auto next = service.ContextFor("test_vs_1");
+  auto again = stub->GetTransactions(next.get(), {});
+  int rows = 0;
+  while (again->Read(&row)) ++rows;
+  CHECK(again->Finish().ok());
+  CHECK(rows == 50003);
+}

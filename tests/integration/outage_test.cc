@@ -1,0 +1,222 @@
+// Database outages through real processes: PostgreSQL stopped under load and started again,
+// and a server started while PostgreSQL is down. These stop the shared PostgreSQL server of
+// the test binary, so they run as their own CTest group ([outage]) with a server of their own.
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <sstream>
+#include <thread>
+
+#include "tests/support/metrics_scrape.h"
+#include "tests/support/postgres_server.h"
+#include "tests/support/service_fixture.h"
+#include "zevs.grpc.pb.h"
+
+using namespace zeva::testing;
+using zeva::transactions::ZEVModels;
+using Steady = std::chrono::steady_clock;
+
+namespace {
+
+const char kContractService[] = "zeva.transactions.TransactionList";
+
+// Stops the shared PostgreSQL for the scope; whatever happens, it runs again afterwards.
+class Outage {
+ public:
+  Outage() { PostgresServer::Shared().Stop(); }
+  ~Outage() { End(); }
+  // Starts PostgreSQL again (at most once) and returns when it accepts connections.
+  void End() {
+    if (ended_) return;
+    ended_ = true;
+    PostgresServer::Shared().Start();
+  }
+
+ private:
+  bool ended_ = false;
+};
+
+struct Outcome {
+  Steady::time_point started;
+  Steady::time_point ended;
+  grpc::StatusCode code;
+  std::string message;
+};
+
+double Seconds(Steady::duration d) { return std::chrono::duration<double>(d).count(); }
+
+grpc::Status GetModel(ServiceFixture& service, uint64_t id, std::chrono::milliseconds deadline) {
+  auto stub = ZEVModels::NewStub(service.channel());
+  auto context = service.ContextFor("test_vs_1");
+  context->set_deadline(std::chrono::system_clock::now() + deadline);
+  zeva::transactions::ModelDetailsRequest request;
+  request.set_id(id);
+  zeva::transactions::ModelDetails details;
+  return stub->GetModelDetails(context.get(), request, &details);
+}
+
+std::string PoolBackends(const std::string& url) {
+  return Sql(url,
+             "SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+             "'zeva-transaction-service' AND datname = current_database()");
+}
+
+// The server's log without the per-call lines (thousands under load).
+std::string LogWithoutCalls(const std::string& log) {
+  std::istringstream in(log);
+  std::string out;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.find("] call ") == std::string::npos) out += line + "\n";
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("PostgreSQL restarted under load: UNAVAILABLE during the outage, back within 5 s",
+          "[outage]") {
+  ServiceFixture service({"--db-pool-size=4"});
+  const uint64_t id = std::stoull(Sql(service.database_url(), "SELECT min(id) FROM vehicles"));
+  constexpr auto kDeadline = std::chrono::milliseconds(3000);
+
+  std::mutex mutex;
+  std::vector<Outcome> outcomes;
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> load;
+  for (int i = 0; i < 6; ++i) {
+    load.emplace_back([&] {
+      while (!stop) {
+        const auto started = Steady::now();
+        const grpc::Status status = GetModel(service, id, kDeadline);
+        const auto ended = Steady::now();
+        std::lock_guard<std::mutex> lock(mutex);
+        outcomes.push_back({started, ended, status.error_code(), status.error_message()});
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  Steady::time_point stopped;
+  Steady::time_point restarted;
+  std::string health_during_outage;
+  {
+    stopped = Steady::now();  // PostgreSQL starts refusing from here on
+    Outage outage;
+    std::this_thread::sleep_for(std::chrono::seconds(3));
+    health_during_outage = service.server().Health(kContractService);
+    outage.End();
+    restarted = Steady::now();
+  }
+  std::this_thread::sleep_for(std::chrono::seconds(7));
+  stop = true;
+  for (auto& t : load) t.join();
+
+  std::map<grpc::StatusCode, int> codes;
+  int ok_before = 0;
+  int failed_before = 0;
+  int unavailable_in_outage = 0;
+  int failed_late = 0;
+  std::optional<Steady::time_point> first_ok_after_restart;
+  double slowest = 0;
+  for (const Outcome& o : outcomes) {
+    ++codes[o.code];
+    slowest = std::max(slowest, Seconds(o.ended - o.started));
+    if (o.ended < stopped) (o.code == grpc::StatusCode::OK ? ok_before : failed_before)++;
+    if (o.code == grpc::StatusCode::UNAVAILABLE && o.started >= stopped && o.ended <= restarted) {
+      ++unavailable_in_outage;
+    }
+    if (o.code == grpc::StatusCode::OK && o.started >= restarted &&
+        (!first_ok_after_restart || o.ended < *first_ok_after_restart)) {
+      first_ok_after_restart = o.ended;
+    }
+    if (o.started > restarted + std::chrono::seconds(5) && o.code != grpc::StatusCode::OK) {
+      ++failed_late;
+    }
+    if (o.code != grpc::StatusCode::OK && o.code != grpc::StatusCode::UNAVAILABLE) {
+      FAIL_CHECK("call ended " << o.code << ": " << o.message);
+    }
+  }
+  std::string summary;
+  for (const auto& [code, n] : codes)
+    summary += " " + std::to_string(code) + ":" + std::to_string(n);
+  INFO("codes (gRPC code:count):" << summary << "\n" << LogWithoutCalls(service.server().Log()));
+  CHECK(ok_before > 0);
+  CHECK(failed_before == 0);
+  CHECK(unavailable_in_outage > 0);  // the outage was seen, as UNAVAILABLE
+  CHECK(health_during_outage == "NOT_SERVING");
+  REQUIRE(first_ok_after_restart.has_value());
+  const double recovery = Seconds(*first_ok_after_restart - restarted);
+  WARN("outage: " << outcomes.size() << " calls, codes" << summary << "; slowest call " << slowest
+                  << " s; first OK " << recovery << " s after PostgreSQL accepted connections");
+  CHECK(recovery < 5.0);
+  CHECK(failed_late == 0);
+  CHECK(slowest < Seconds(kDeadline) + 0.5);  // nothing hung past its deadline
+
+  // No dead connection left in the pool: a burst that needs every connection succeeds, and
+  // each connection the pool counts is a live backend in PostgreSQL.
+  std::vector<std::thread> burst;
+  std::atomic<int> burst_ok{0};
+  for (int i = 0; i < 16; ++i) {
+    burst.emplace_back([&] { burst_ok += GetModel(service, id, kDeadline).ok() ? 1 : 0; });
+  }
+  for (auto& t : burst) t.join();
+  CHECK(burst_ok == 16);
+  const std::string metrics = ScrapeMetrics(service.server().metrics_port());
+  const double open = MetricValue(metrics, "zeva_db_pool_connections");
+  CHECK(open >= 1);
+  CHECK(open <= 4);
+  CHECK(PoolBackends(service.database_url()) == std::to_string(static_cast<int>(open)));
+  CHECK(MetricValue(metrics, "zeva_db_pool_in_use") == 0);
+  CHECK(MetricValue(metrics, "zeva_db_pool_broken_total") >= 1);
+  CHECK(service.server().Health(kContractService) == "SERVING");
+}
+
+TEST_CASE("a server started before PostgreSQL is NOT_SERVING, then SERVING once it is up",
+          "[outage]") {
+  const std::string url = MigratedDatabase();
+  const uint64_t id = std::stoull(Sql(url, "SELECT min(id) FROM vehicles"));
+  Outage outage;
+  ServerProcess server(ServerEnv(url));
+  // Alive at once ("" is liveness), not ready while the database is away.
+  server.WaitUntilServing(std::chrono::seconds(20), "");
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // more than one check period
+  INFO(server.Log());
+  CHECK(server.Running());
+  CHECK(server.Health("") == "SERVING");
+  for (const char* service :
+       {"zeva.transactions.TransactionList", "zeva.organizations.OrganizationDetails",
+        "zeva.transactions.ZEVModels"}) {
+    CHECK(server.Health(service) == "NOT_SERVING");
+  }
+  auto stub = ZEVModels::NewStub(server.Channel());
+  auto call = [&] {
+    grpc::ClientContext context;
+    context.AddMetadata("authorization", "Bearer " + SignToken(ValidClaims("test_vs_1"),
+                                                               TestKey(0).private_pem, ""));
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    zeva::transactions::ModelDetailsRequest request;
+    request.set_id(id);
+    zeva::transactions::ModelDetails details;
+    return stub->GetModelDetails(&context, request, &details);
+  };
+  const grpc::Status down = call();
+  INFO(down.error_message());
+  CHECK(down.error_code() == grpc::StatusCode::UNAVAILABLE);
+
+  outage.End();
+  const auto up = Steady::now();
+  server.WaitUntilServing(std::chrono::seconds(10));
+  const double ready_after = Seconds(Steady::now() - up);
+  WARN("SERVING " << ready_after << " s after PostgreSQL came up");
+  CHECK(ready_after < 5.0);
+  for (const char* service :
+       {"zeva.organizations.OrganizationDetails", "zeva.transactions.ZEVModels"}) {
+    CHECK(server.Health(service) == "SERVING");
+  }
+  const grpc::Status served = call();
+  INFO(served.error_message());
+  CHECK(served.ok());
+}
