@@ -14,17 +14,10 @@ namespace {
 constexpr Statement kListTransactions{"list_transactions",
                                       "SELECT " ZEVA_TRANSACTION_COLUMNS
                                       "FROM transactions WHERE id > $1 ORDER BY id LIMIT $2"};
-// Written as a row comparison on (organization_id, id) on purpose: after five executions
-// PostgreSQL may switch to a generic plan, and for `organization_id = $1 AND id > $2 ORDER BY
-// id` that plan walked the primary key and filtered out every other organization's rows
-// (a 100-row list took 30 ms beside a 10^5-row organization; see the README, "Performance").
-// The row comparison is an index condition only on (organization_id, id), so every plan uses
-// that index and reads just the caller's rows.
 constexpr Statement kListTransactionsOfOrganization{
     "list_transactions_of_organization",
     "SELECT " ZEVA_TRANSACTION_COLUMNS
-    "FROM transactions WHERE (organization_id, id) > ($1, $2) AND organization_id = $1 "
-    "ORDER BY organization_id, id LIMIT $3"};
+    "FROM transactions WHERE organization_id = $1 AND id > $2 ORDER BY id LIMIT $3"};
 
 #undef ZEVA_TRANSACTION_COLUMNS
 
