@@ -18,6 +18,7 @@ absl::Status StreamInSnapshot(
                      return absl::UnavailableError("database connection lost mid-stream");
                    pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(c);
                    ApplyDeadline(tx, deadline);
+                   tx.exec_prepared(kCustomPlans.name);
                    while (true) {
                      const pqxx::result rows = next_batch(tx);
                      for (const pqxx::row& row : rows) {

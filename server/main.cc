@@ -4,11 +4,17 @@
 #include <string>
 #include <vector>
 
+#include "absl/synchronization/mutex.h"
 #include "config/server_config.h"
 #include "server/logging.h"
 #include "server/service_host.h"
 
 int main(int argc, char** argv) {
+  // Debian builds Abseil without NDEBUG, so every absl::Mutex (gRPC's own locks included)
+  // kept a lock-order graph behind one global lock on every acquisition: a few percent of
+  // each call and a point of contention between threads, for a debugging aid (README,
+  // "Performance"). Off before any thread starts.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   zeva::server::BlockShutdownSignals();
   const std::vector<std::string> args(argv + 1, argv + argc);
   auto parsed = zeva::config::ParseServerConfig(args, zeva::config::ProcessEnv());
