@@ -21,9 +21,8 @@ struct UserRecord {
   bool government = false;
 };
 
-struct VehicleRecord {
-  int64_t id = 0;
-  int64_t organization_id = 0;
+// A vehicle model's fields, as written by create and update.
+struct VehicleWrite {
   std::string make;
   std::string model;
   std::string type;
@@ -32,13 +31,10 @@ struct VehicleRecord {
   int64_t credit_hundredths = 0;
 };
 
-struct VehicleWrite {
-  std::string make;
-  std::string model;
-  std::string type;
-  std::string trim;
-  int32_t range_km = 0;
-  int64_t credit_hundredths = 0;
+// A stored vehicle: its fields plus where it lives.
+struct VehicleRecord : VehicleWrite {
+  int64_t id = 0;
+  int64_t organization_id = 0;
 };
 
 struct TransactionRecord {

@@ -44,10 +44,14 @@ constexpr Statement kUpdateVehicle{
 #undef ZEVA_VEHICLE_COLUMNS
 
 absl::StatusOr<VehicleRecord> ToRecord(const pqxx::row& row) {
-  VehicleRecord v{row[0].as<int64_t>(),     row[1].as<int64_t>(),
-                  row[2].as<std::string>(), row[3].as<std::string>(),
-                  row[4].as<std::string>(), row[5].as<std::string>(),
-                  row[6].as<int32_t>(),     0};
+  VehicleRecord v;
+  v.id = row[0].as<int64_t>();
+  v.organization_id = row[1].as<int64_t>();
+  v.make = row[2].as<std::string>();
+  v.model = row[3].as<std::string>();
+  v.type = row[4].as<std::string>();
+  v.trim = row[5].as<std::string>();
+  v.range_km = row[6].as<int32_t>();
   if (!domain::DecimalToHundredths(row[7].as<std::string>(), &v.credit_hundredths)) {
     return absl::InternalError(
         absl::StrCat("vehicle ", v.id, " has unreadable credits ", row[7].as<std::string>()));
