@@ -137,11 +137,7 @@ TEST_CASE("SIGTERM during a long stream: the stream completes, new calls are ref
           "[production]") {
   ServiceFixture service({"--shutdown-grace-seconds=20"});
   constexpr int kRows = 100000;
-  Sql(service.database_url(),
-      "INSERT INTO transactions (type, credits, transaction_amount, organization_id) "
-      "SELECT 'VALIDATION', i % 1000, i, (SELECT id FROM organizations WHERE name = "
-      "'Test Vehicle Supplier 1') FROM generate_series(1, " +
-          std::to_string(kRows) + ") i");
+  AddTransactions(service.database_url(), kRows, "Test Vehicle Supplier 1");
   auto stub = TransactionList::NewStub(service.channel());
   auto context = service.ContextFor("test_vs_1");
   auto reader = stub->GetTransactions(context.get(), {});

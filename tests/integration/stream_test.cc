@@ -11,17 +11,6 @@
 using namespace zeva::testing;
 using zeva::transactions::TransactionList;
 
-namespace {
-
-void AddTransactions(const std::string& url, int count, const std::string& organization) {
-  Sql(url,
-      "INSERT INTO transactions (type, credits, transaction_amount, organization_id) "
-      "SELECT 'VALIDATION', i % 1000, i, (SELECT id FROM organizations WHERE name = '" +
-          organization + "') FROM generate_series(1, " + std::to_string(count) + ") i");
-}
-
-}  // namespace
-
 TEST_CASE("streaming 100 000 transactions keeps resident memory growth under 64 MiB", "[stream]") {
   ServiceFixture service;
   AddTransactions(service.database_url(), 100000, "Test Vehicle Supplier 1");

@@ -51,4 +51,11 @@ std::string Sql(const std::string& database_url, const std::string& statement) {
   return rows[0][0].as<std::string>();
 }
 
+void AddTransactions(const std::string& database_url, int count, const std::string& organization) {
+  Sql(database_url,
+      "INSERT INTO transactions (type, credits, transaction_amount, organization_id) "
+      "SELECT 'VALIDATION', i % 1000, i, (SELECT id FROM organizations WHERE name = '" +
+          organization + "') FROM generate_series(1, " + std::to_string(count) + ") i");
+}
+
 }  // namespace zeva::testing

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "tests/support/server_process.h"
 #include "tests/support/jwt_test_keys.h"
+#include "tests/support/server_process.h"
 
 namespace zeva::testing {
 
@@ -41,5 +41,9 @@ class ServiceFixture {
 // Runs one SQL statement (or several) on `database_url` and returns the first column of the
 // first row as text ("" when there is none).
 std::string Sql(const std::string& database_url, const std::string& statement);
+
+// Adds `count` VALIDATION transactions (credits i % 1000, amount i) owned by the organization
+// named `organization`: bulk data for streaming tests.
+void AddTransactions(const std::string& database_url, int count, const std::string& organization);
 
 }  // namespace zeva::testing
