@@ -14,8 +14,24 @@
 
 namespace zeva::testing {
 
+ExecArgs::ExecArgs(std::vector<std::string> argv, const std::map<std::string, std::string>& env)
+    : strings_(std::move(argv)) {
+  const size_t argc = strings_.size();
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    const std::string variable = *entry;
+    if (env.count(variable.substr(0, variable.find('='))) == 0) strings_.push_back(variable);
+  }
+  for (const auto& [key, value] : env) strings_.push_back(key + "=" + value);
+  for (size_t i = 0; i < strings_.size(); ++i) {
+    (i < argc ? argv_ : envp_).push_back(strings_[i].data());
+  }
+  argv_.push_back(nullptr);
+  envp_.push_back(nullptr);
+}
+
 CommandResult RunCommand(const std::vector<std::string>& argv,
                          const std::map<std::string, std::string>& env) {
+  ExecArgs exec_args(argv, env);
   int pipe_fds[2];
   if (pipe(pipe_fds) != 0) throw std::runtime_error("pipe failed");
   const pid_t pid = fork();
@@ -25,12 +41,10 @@ CommandResult RunCommand(const std::vector<std::string>& argv,
     dup2(pipe_fds[1], STDERR_FILENO);
     close(pipe_fds[0]);
     close(pipe_fds[1]);
-    for (const auto& [key, value] : env) setenv(key.c_str(), value.c_str(), 1);
-    std::vector<char*> args;
-    for (const auto& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
-    args.push_back(nullptr);
-    execvp(args[0], args.data());
-    std::fprintf(stderr, "exec %s: %s\n", args[0], std::strerror(errno));
+    // glibc's execvpe searches PATH on the stack, without allocating.
+    execvpe(exec_args.argv()[0], exec_args.argv(), exec_args.envp());
+    constexpr char kFailed[] = "exec failed\n";
+    [[maybe_unused]] auto written = write(STDERR_FILENO, kFailed, sizeof kFailed - 1);
     _exit(127);
   }
   close(pipe_fds[1]);

@@ -14,6 +14,22 @@ struct CommandResult {
   std::string output;  // stdout and stderr, interleaved
 };
 
+// An argv and environment for exec, built before fork: the child of a multi-threaded test
+// process may only make async-signal-safe calls until exec. An allocation there can wait
+// forever on a lock that another thread held at fork (ASan's allocator did, in [outage]).
+class ExecArgs {
+ public:
+  // `env` adds to (or overrides) the test's environment.
+  ExecArgs(std::vector<std::string> argv, const std::map<std::string, std::string>& env);
+  char* const* argv() { return argv_.data(); }
+  char* const* envp() { return envp_.data(); }
+
+ private:
+  std::vector<std::string> strings_;
+  std::vector<char*> argv_;
+  std::vector<char*> envp_;
+};
+
 // Runs a command to completion. `env` adds to (or overrides) the test's environment.
 CommandResult RunCommand(const std::vector<std::string>& argv,
                          const std::map<std::string, std::string>& env = {});

@@ -29,8 +29,16 @@ ServerProcess::ServerProcess(std::map<std::string, std::string> env,
   log_path_ = log_template;
   env["PORT"] = std::to_string(port_);
   // Servers run side by side in tests: each gets its own metrics port too.
-  if (env.count("METRICS_PORT") == 0) env["METRICS_PORT"] = std::to_string(FreePort());
+  // Two FreePort calls in a row can return the same port (seen in the ASan run).
+  if (env.count("METRICS_PORT") == 0) {
+    int metrics_port = FreePort();
+    while (metrics_port == port_) metrics_port = FreePort();
+    env["METRICS_PORT"] = std::to_string(metrics_port);
+  }
   metrics_port_ = std::stoi(env["METRICS_PORT"]);
+  std::vector<std::string> argv{ServerBinary()};
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  ExecArgs exec_args(std::move(argv), env);
   pid_ = fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
@@ -41,15 +49,8 @@ ServerProcess::ServerProcess(std::map<std::string, std::string> env,
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
-    for (const auto& [key, value] : env) setenv(key.c_str(), value.c_str(), 1);
-    std::vector<std::string> argv_strings{ServerBinary()};
-    argv_strings.insert(argv_strings.end(), flags.begin(), flags.end());
-    std::vector<char*> argv;
-    for (auto& arg : argv_strings) argv.push_back(arg.data());
-    argv.push_back(nullptr);
-    execv(argv[0], argv.data());
-    std::fprintf(stderr, "exec %s: %s\n", argv[0], std::strerror(errno));
-    _exit(127);
+    execve(exec_args.argv()[0], exec_args.argv(), exec_args.envp());
+    _exit(127);  // the test sees the server exit during start-up
   }
   close(log_fd);
 }
