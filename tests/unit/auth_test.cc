@@ -231,7 +231,7 @@ TEST_CASE("garbage and oversized headers are refused", "[auth]") {
   auto auth = FixedKeyAuthenticator(users);
   for (const std::string& garbage : std::vector<std::string>{
            "garbage", "a.b.c", "a.b", "....", "Bearer x.y.z", "eyJhbGciOiJSUzI1NiJ9..",
-           "eyJhbGciOjF9.e30.c2ln", "bnVsbA.e30.c2ln", std::string("\xff\xfe.\x80.\x01", 7),
+           "eyJhbGciOjF9.e30.c2ln", "bnVsbA.e30.c2ln", std::string("\xff\xfe.\x80.\x01\0", 7),
            "eyJhbGciOiJSUzI1NiJ9.bm90IGpzb24.c2ln"}) {
     RequireFailed(Call(*auth, garbage));
   }
