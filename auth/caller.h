@@ -7,6 +7,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 
@@ -19,6 +20,8 @@ struct Caller {
   int64_t organization_id = 0;
   std::string organization_name;
   OrganizationType organization_type = OrganizationType::kVehicleSupplier;
+  std::vector<std::string> roles;  // as stored (SIGNING_AUTHORITY, DIRECTOR, ...), sorted
+  std::string email;               // "" when none
 };
 
 // Looks a user up with its organization, giving up at `deadline` (the call's). nullopt: no

@@ -64,7 +64,8 @@ bool IsBidiControl(char32_t c) {
 }
 
 absl::Status Refuse(absl::string_view field, absl::string_view what) {
-  return Refusal(absl::StatusCode::kInvalidArgument, absl::StrCat(field, " ", what));
+  return Refusal(absl::StatusCode::kInvalidArgument, absl::StrCat(field, " ", what),
+                 "INVALID_ARGUMENT", field);
 }
 
 }  // namespace

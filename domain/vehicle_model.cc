@@ -32,8 +32,9 @@ absl::StatusOr<VehicleModel> ValidateVehicleModel(std::string make, std::string 
   if (out.credit_hundredths <= 0) {
     return Refusal(
         absl::StatusCode::kInvalidArgument,
-        absl::StrCat("type '", out.type,
-                     "' earns no credit (class C); ZEV types are BEV, FCEV, EREV and PHEV"));
+        absl::StrCat(
+            "type '", out.type,
+            "' earns no credit (class C); ZEV types are BEV (also BZEV), FCEV, EREV and PHEV"));
   }
   return out;
 }

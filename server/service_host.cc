@@ -15,6 +15,7 @@
 #include "auth/authenticator.h"
 #include "db/pool.h"
 #include "db/probe.h"
+#include "db/ledger_store.h"
 #include "db/transaction_store.h"
 #include "db/user_store.h"
 #include "db/vehicle_store.h"
@@ -23,6 +24,9 @@
 #include "server/readiness.h"
 #include "server/transport.h"
 #include "services/call_guard.h"
+#include "services/credit_admin_service.h"
+#include "services/credit_ledger_service.h"
+#include "services/identity_service.h"
 #include "services/organization_details_service.h"
 #include "services/transaction_list_service.h"
 #include "services/unparsed_request.h"
@@ -37,6 +41,9 @@ const std::vector<std::string> kServiceNames = {
     "zeva.transactions.TransactionList",
     "zeva.organizations.OrganizationDetails",
     "zeva.transactions.ZEVModels",
+    "zeva.credits.v1.IdentityService",
+    "zeva.credits.v1.CreditLedgerService",
+    "zeva.credits.v1.CreditAdminService",
 };
 
 // Users come from the database; authentication sees them as callers.
@@ -48,9 +55,13 @@ auth::UserLookup LookupIn(db::UserStore& users) {
     if (!user.ok()) return user.status();
     if (!user->has_value()) return std::nullopt;
     const db::UserRecord& u = **user;
-    return auth::Caller{u.username, u.organization_id, u.organization_name,
+    return auth::Caller{u.username,
+                        u.organization_id,
+                        u.organization_name,
                         u.government ? auth::OrganizationType::kGovernment
-                                     : auth::OrganizationType::kVehicleSupplier};
+                                     : auth::OrganizationType::kVehicleSupplier,
+                        u.roles,
+                        u.email};
   };
 }
 
@@ -81,6 +92,7 @@ int RunServer(const config::ServerConfig& config) {
   db::UserStore users(pool);
   db::TransactionStore transaction_store(pool);
   db::VehicleStore vehicle_store(pool);
+  db::LedgerStore ledger_store(pool);
   auto authenticator = auth::Authenticator::Create(config.keycloak, LookupIn(users));
   if (!authenticator.ok()) {
     spdlog::critical("authentication set-up failed: {}",
@@ -120,6 +132,9 @@ int RunServer(const config::ServerConfig& config) {
   services::TransactionListService transactions(guard, transaction_store);
   services::OrganizationDetailsService organizations(guard);
   services::ZevModelsService models(guard, vehicle_store);
+  services::IdentityService identity(guard);
+  services::CreditLedgerService ledger(guard, ledger_store);
+  services::CreditAdminService admin(guard, ledger_store);
 
   grpc::EnableDefaultHealthCheckService(true);
   // gRPC's health service carries no protobuf descriptor of its own; touching ours links it
@@ -138,6 +153,9 @@ int RunServer(const config::ServerConfig& config) {
   builder.RegisterService(&transactions);
   builder.RegisterService(&organizations);
   builder.RegisterService(&models);
+  builder.RegisterService(&identity);
+  builder.RegisterService(&ledger);
+  builder.RegisterService(&admin);
 
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server || bound_port == 0) {

@@ -18,7 +18,8 @@ std::string Metadata(const grpc::ServerContext& context, const char* key, bool* 
 }  // namespace
 
 grpc::Status CallGuard::Run(grpc::ServerContext* context, const char* method,
-                            const std::function<absl::Status(const Call&)>& body) {
+                            const std::function<absl::Status(const Call&)>& body,
+                            const char* error_domain) {
   const auto started = std::chrono::steady_clock::now();
   // gRPC reports "no deadline" as a time point decades away.
   const auto now = db::Clock::now();
@@ -58,7 +59,7 @@ grpc::Status CallGuard::Run(grpc::ServerContext* context, const char* method,
               absl::StatusCodeToString(status.code()), micros, caller_id,
               has_request_id ? request_id : "-", server_fault ? " detail=" : "",
               server_fault ? std::string(status.message()) : "");
-  return ToGrpcStatus(status);
+  return ToGrpcStatus(status, error_domain);
 }
 
 absl::Status CallGuard::Authenticated(grpc::ServerContext* context, db::Clock::time_point deadline,

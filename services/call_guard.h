@@ -40,8 +40,10 @@ class CallGuard {
         observer_(std::move(observer)),
         default_deadline_(default_deadline) {}
 
+  // `error_domain`: see ToGrpcStatus (the credits API's errors carry details).
   grpc::Status Run(grpc::ServerContext* context, const char* method,
-                   const std::function<absl::Status(const Call&)>& body);
+                   const std::function<absl::Status(const Call&)>& body,
+                   const char* error_domain = nullptr);
 
   // Closed on shutdown: later calls end UNAVAILABLE at once.
   CallGate& gate() { return gate_; }

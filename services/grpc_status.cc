@@ -1,6 +1,8 @@
 #include "services/grpc_status.h"
 
 #include "domain/refusal.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
 
 namespace zeva::services {
 namespace {
@@ -47,9 +49,27 @@ std::string ClientMessage(const absl::Status& status) {
   return FixedMessage(status.code());
 }
 
-grpc::Status ToGrpcStatus(const absl::Status& status) {
+grpc::Status ToGrpcStatus(const absl::Status& status, const char* error_domain) {
   if (status.ok()) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), ClientMessage(status));
+  const auto code = static_cast<grpc::StatusCode>(status.code());
+  const std::string message = ClientMessage(status);
+  if (error_domain == nullptr) return grpc::Status(code, message);
+  google::rpc::Status details;
+  details.set_code(static_cast<int32_t>(status.code()));
+  details.set_message(message);
+  google::rpc::ErrorInfo info;
+  const std::string reason = domain::RefusalReason(status);
+  info.set_reason(!reason.empty() ? reason : absl::StatusCodeToString(status.code()));
+  info.set_domain(error_domain);
+  details.add_details()->PackFrom(info);
+  if (const std::string field = domain::RefusalField(status); !field.empty()) {
+    google::rpc::BadRequest bad_request;
+    auto* violation = bad_request.add_field_violations();
+    violation->set_field(field);
+    violation->set_description(message);
+    details.add_details()->PackFrom(bad_request);
+  }
+  return grpc::Status(code, message, details.SerializeAsString());
 }
 
 }  // namespace zeva::services

@@ -10,7 +10,8 @@ namespace zeva::services {
 absl::StatusOr<int64_t> OptionalId(absl::string_view field, uint64_t value) {
   if (value > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
     return domain::Refusal(absl::StatusCode::kInvalidArgument,
-                           absl::StrCat(field, " must be at most 9223372036854775807"));
+                           absl::StrCat(field, " must be at most 9223372036854775807"),
+                           "INVALID_ARGUMENT", field);
   }
   return static_cast<int64_t>(value);
 }
@@ -18,7 +19,7 @@ absl::StatusOr<int64_t> OptionalId(absl::string_view field, uint64_t value) {
 absl::StatusOr<int64_t> RequiredId(absl::string_view field, uint64_t value) {
   if (value == 0) {
     return domain::Refusal(absl::StatusCode::kInvalidArgument,
-                           absl::StrCat(field, " must be given"));
+                           absl::StrCat(field, " must be given"), "INVALID_ARGUMENT", field);
   }
   return OptionalId(field, value);
 }

@@ -46,11 +46,15 @@ struct FakeUsers {
       ++lookups;
       if (database_down) return absl::UnavailableError("database unavailable");
       if (user_id == "test_vs_1") {
-        return Caller{"test_vs_1", 1, "Test Vehicle Supplier 1",
-                      zeva::auth::OrganizationType::kVehicleSupplier};
+        return Caller{"test_vs_1",
+                      1,
+                      "Test Vehicle Supplier 1",
+                      zeva::auth::OrganizationType::kVehicleSupplier,
+                      {},
+                      ""};
       }
       if (user_id == "gov_1") {
-        return Caller{"gov_1", 7, "Government", zeva::auth::OrganizationType::kGovernment};
+        return Caller{"gov_1", 7, "Government", zeva::auth::OrganizationType::kGovernment, {}, ""};
       }
       return std::optional<Caller>();
     };
