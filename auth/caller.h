@@ -2,6 +2,7 @@
 // The authenticated caller handed to every handler, and the user lookup the authenticator
 // needs (implemented in db/, injected so that auth/ knows nothing about PostgreSQL).
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -20,8 +21,10 @@ struct Caller {
   OrganizationType organization_type = OrganizationType::kVehicleSupplier;
 };
 
-// Looks a user up with its organization. nullopt: no such user. An error Status (e.g.
-// UNAVAILABLE when the database is down) is passed through by Authenticate unchanged.
-using UserLookup = std::function<absl::StatusOr<std::optional<Caller>>(const std::string& user_id)>;
+// Looks a user up with its organization, giving up at `deadline` (the call's). nullopt: no
+// such user. An error Status (e.g. UNAVAILABLE when the database is down) is passed through
+// by Authenticate unchanged.
+using UserLookup = std::function<absl::StatusOr<std::optional<Caller>>(
+    const std::string& user_id, std::chrono::system_clock::time_point deadline)>;
 
 }  // namespace zeva::auth

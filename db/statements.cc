@@ -1,5 +1,4 @@
-#include "db/deadline.h"
-#include "db/snapshot_stream.h"
+#include "db/session.h"
 #include "db/statement.h"
 #include "db/transaction_store.h"
 #include "db/user_store.h"

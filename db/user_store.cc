@@ -18,9 +18,9 @@ const std::vector<Statement>& UserStore::Statements() {
 }
 
 absl::StatusOr<std::optional<UserRecord>> UserStore::Find(const std::string& username,
-                                                          Clock::time_point deadline) {
+                                                          const Budget& budget) {
   return pool_.Run<std::optional<UserRecord>>(
-      deadline, [&](pqxx::connection& c) -> absl::StatusOr<std::optional<UserRecord>> {
+      budget, [&](pqxx::connection& c) -> absl::StatusOr<std::optional<UserRecord>> {
         // One statement: a nontransaction saves the BEGIN/COMMIT round trips.
         pqxx::nontransaction tx(c);
         const pqxx::result rows = tx.exec_prepared(kFindUser.name, username);

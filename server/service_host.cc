@@ -5,7 +5,9 @@
 #include <grpcpp/health_check_service_interface.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <memory>
 #include <thread>
 
@@ -23,6 +25,7 @@
 #include "services/call_guard.h"
 #include "services/organization_details_service.h"
 #include "services/transaction_list_service.h"
+#include "services/unparsed_request.h"
 #include "services/zev_models_service.h"
 #include "spdlog/spdlog.h"
 
@@ -38,8 +41,10 @@ const std::vector<std::string> kServiceNames = {
 
 // Users come from the database; authentication sees them as callers.
 auth::UserLookup LookupIn(db::UserStore& users) {
-  return [&users](const std::string& user_id) -> absl::StatusOr<std::optional<auth::Caller>> {
-    auto user = users.Find(user_id, db::Clock::now() + std::chrono::seconds(5));
+  return [&users](const std::string& user_id,
+                  db::Clock::time_point deadline) -> absl::StatusOr<std::optional<auth::Caller>> {
+    // Not counted against the user's share: the lookup runs before the caller is known.
+    auto user = users.Find(user_id, db::Budget{deadline, ""});
     if (!user.ok()) return user.status();
     if (!user->has_value()) return std::nullopt;
     const db::UserRecord& u = **user;
@@ -48,6 +53,9 @@ auth::UserLookup LookupIn(db::UserStore& users) {
                                      : auth::OrganizationType::kVehicleSupplier};
   };
 }
+
+// How long past the shutdown grace the process waits for stuck calls before it exits anyway.
+constexpr std::chrono::seconds kForcedExitMargin{3};
 
 sigset_t ShutdownSignals() {
   sigset_t set;
@@ -65,10 +73,11 @@ void BlockShutdownSignals() {
 }
 
 int RunServer(const config::ServerConfig& config) {
-  db::ConnectionPool pool(db::PoolOptions{config.database_url, config.db_pool_size,
-                                          std::chrono::milliseconds(config.db_acquire_timeout_ms),
-                                          config.db_connect_timeout_seconds,
-                                          "zeva-transaction-service"});
+  db::ConnectionPool pool(db::PoolOptions{
+      config.database_url, config.db_pool_size,
+      std::chrono::milliseconds(config.db_acquire_timeout_ms), config.db_connect_timeout_seconds,
+      "zeva-transaction-service",
+      std::max(1, config.db_pool_size * config.db_pool_caller_share_percent / 100)});
   db::UserStore users(pool);
   db::TransactionStore transaction_store(pool);
   db::VehicleStore vehicle_store(pool);
@@ -87,6 +96,7 @@ int RunServer(const config::ServerConfig& config) {
         metrics::Sources{
             [&pool] { return pool.Stats().size; }, [&pool] { return pool.Stats().in_use; },
             [&pool] { return pool.Stats().waiting; }, [&pool] { return pool.Stats().broken; },
+            [&pool] { return pool.Stats().owner_refusals; },
             [keys] { return static_cast<int64_t>(keys->Stats().downloads_ok); },
             [keys] { return static_cast<int64_t>(keys->Stats().download_failures); }},
         ZEVA_VERSION);
@@ -103,7 +113,10 @@ int RunServer(const config::ServerConfig& config) {
       m->ObserveCall(method, code, seconds);
     };
   }
-  services::CallGuard guard(**authenticator, std::move(observer));
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(std::make_unique<services::UnparsedRequestInterceptorFactory>(observer));
+  services::CallGuard guard(**authenticator, std::move(observer),
+                            std::chrono::milliseconds(config.default_deadline_ms));
   services::TransactionListService transactions(guard, transaction_store);
   services::OrganizationDetailsService organizations(guard);
   services::ZevModelsService models(guard, vehicle_store);
@@ -121,6 +134,7 @@ int RunServer(const config::ServerConfig& config) {
     spdlog::critical("{}", std::string(status.message()));
     return 2;
   }
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   builder.RegisterService(&transactions);
   builder.RegisterService(&organizations);
   builder.RegisterService(&models);
@@ -134,7 +148,7 @@ int RunServer(const config::ServerConfig& config) {
   // Live at once; the services are NOT_SERVING until the first readiness check passes.
   health->SetServingStatus(true);
   for (const auto& name : kServiceNames) health->SetServingStatus(name, false);
-  db::Probe probe(config.database_url, config.db_connect_timeout_seconds);
+  db::Probe probe(config.database_url, std::chrono::milliseconds(config.db_probe_timeout_ms));
   Readiness readiness(
       health, kServiceNames, [&probe, keys] { return keys->KeysLoaded() && probe.Check().ok(); },
       std::chrono::seconds(1));
@@ -148,6 +162,16 @@ int RunServer(const config::ServerConfig& config) {
     sigwait(&set, &signal_number);
     spdlog::info("received {}, draining calls for up to {} s", strsignal(signal_number),
                  config.shutdown_grace_seconds);
+    // A call stuck on a database that stopped answering (a frozen server acknowledges TCP
+    // but never replies, and only it could cancel the statement) would hold Shutdown, and the
+    // process, forever: past the grace and a margin, the process exits regardless.
+    std::thread([grace = config.shutdown_grace_seconds] {
+      std::this_thread::sleep_for(std::chrono::seconds(grace) + kForcedExitMargin);
+      spdlog::error("calls still stuck {} s after the grace period; exiting without them",
+                    kForcedExitMargin.count());
+      spdlog::default_logger()->flush();
+      std::_Exit(1);
+    }).detach();
     // Readiness probes and Envoy see NOT_SERVING at once; no further status change sticks.
     const auto deadline =
         std::chrono::system_clock::now() + std::chrono::seconds(config.shutdown_grace_seconds);

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -14,8 +15,55 @@
 
 namespace zeva::testing {
 
+extern "C" char** environ;
+
+namespace {
+
+std::string FindInPath(const std::string& program) {
+  if (program.find('/') != std::string::npos) return program;
+  const char* path = std::getenv("PATH");
+  std::string dirs = path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin";
+  size_t start = 0;
+  while (start <= dirs.size()) {
+    const size_t end = std::min(dirs.find(':', start), dirs.size());
+    const std::string candidate = dirs.substr(start, end - start) + "/" + program;
+    if (access(candidate.c_str(), X_OK) == 0) return candidate;
+    start = end + 1;
+  }
+  return program;  // execve fails and the child says so
+}
+
+}  // namespace
+
+PreparedExec::PreparedExec(const std::vector<std::string>& argv,
+                           const std::map<std::string, std::string>& env)
+    : path_(FindInPath(argv.at(0))), argv_storage_(argv) {
+  std::map<std::string, std::string> merged;
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    const std::string text = *entry;
+    const size_t equals = text.find('=');
+    if (equals != std::string::npos) merged[text.substr(0, equals)] = text.substr(equals + 1);
+  }
+  for (const auto& [key, value] : env) merged[key] = value;
+  for (const auto& [key, value] : merged) env_storage_.push_back(key + "=" + value);
+  for (auto& arg : argv_storage_) argv_.push_back(arg.data());
+  argv_.push_back(nullptr);
+  for (auto& entry : env_storage_) envp_.push_back(entry.data());
+  envp_.push_back(nullptr);
+}
+
+void PreparedExec::ExecInChild() const {
+  execve(path_.c_str(), argv_.data(), envp_.data());
+  static const char kFailed[] = "exec failed: ";
+  (void)!write(STDERR_FILENO, kFailed, sizeof kFailed - 1);
+  (void)!write(STDERR_FILENO, path_.data(), path_.size());
+  (void)!write(STDERR_FILENO, "\n", 1);
+  _exit(127);
+}
+
 CommandResult RunCommand(const std::vector<std::string>& argv,
                          const std::map<std::string, std::string>& env) {
+  const PreparedExec exec(argv, env);
   int pipe_fds[2];
   if (pipe(pipe_fds) != 0) throw std::runtime_error("pipe failed");
   const pid_t pid = fork();
@@ -25,13 +73,7 @@ CommandResult RunCommand(const std::vector<std::string>& argv,
     dup2(pipe_fds[1], STDERR_FILENO);
     close(pipe_fds[0]);
     close(pipe_fds[1]);
-    for (const auto& [key, value] : env) setenv(key.c_str(), value.c_str(), 1);
-    std::vector<char*> args;
-    for (const auto& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
-    args.push_back(nullptr);
-    execvp(args[0], args.data());
-    std::fprintf(stderr, "exec %s: %s\n", args[0], std::strerror(errno));
-    _exit(127);
+    exec.ExecInChild();
   }
   close(pipe_fds[1]);
   CommandResult result;

@@ -14,6 +14,25 @@ struct CommandResult {
   std::string output;  // stdout and stderr, interleaved
 };
 
+// A program, its arguments and its whole environment, prepared before fork: between fork and
+// exec the child of a multi-threaded process (gRPC's threads run in the tests) may only make
+// async-signal-safe calls, so no allocation and no setenv happen there.
+class PreparedExec {
+ public:
+  // `argv[0]` is looked up in PATH unless it holds a '/'; `env` adds to (or overrides) the
+  // test's environment.
+  PreparedExec(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env);
+  // In the child, after fork: execve, or a message on stderr and _exit(127).
+  [[noreturn]] void ExecInChild() const;
+
+ private:
+  std::string path_;
+  std::vector<std::string> argv_storage_;
+  std::vector<std::string> env_storage_;
+  std::vector<char*> argv_;
+  std::vector<char*> envp_;
+};
+
 // Runs a command to completion. `env` adds to (or overrides) the test's environment.
 CommandResult RunCommand(const std::vector<std::string>& argv,
                          const std::map<std::string, std::string>& env = {});

@@ -32,6 +32,9 @@ ServerProcess::ServerProcess(std::map<std::string, std::string> env,
   // Servers run side by side in tests: each gets its own metrics port too.
   if (env.count("METRICS_PORT") == 0) env["METRICS_PORT"] = std::to_string(FreePort());
   metrics_port_ = std::stoi(env["METRICS_PORT"]);
+  std::vector<std::string> argv{ServerBinary()};
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  const PreparedExec exec(argv, env);
   pid_ = fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
@@ -42,15 +45,7 @@ ServerProcess::ServerProcess(std::map<std::string, std::string> env,
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
-    for (const auto& [key, value] : env) setenv(key.c_str(), value.c_str(), 1);
-    std::vector<std::string> argv_strings{ServerBinary()};
-    argv_strings.insert(argv_strings.end(), flags.begin(), flags.end());
-    std::vector<char*> argv;
-    for (auto& arg : argv_strings) argv.push_back(arg.data());
-    argv.push_back(nullptr);
-    execv(argv[0], argv.data());
-    std::fprintf(stderr, "exec %s: %s\n", argv[0], std::strerror(errno));
-    _exit(127);
+    exec.ExecInChild();
   }
   close(log_fd);
 }
