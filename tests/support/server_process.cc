@@ -22,7 +22,8 @@ std::string MigrateBinary() { return ZEVA_MIGRATE_BINARY; }
 
 ServerProcess::ServerProcess(std::map<std::string, std::string> env,
                              std::vector<std::string> flags) {
-  port_ = FreePort();
+  // A given PORT is kept: a replica restarted in place must come back on its address.
+  port_ = env.count("PORT") ? std::stoi(env["PORT"]) : FreePort();
   char log_template[] = "/tmp/zeva-server-log-XXXXXX";
   const int log_fd = mkstemp(log_template);
   if (log_fd < 0) throw std::runtime_error("mkstemp failed");
