@@ -6,17 +6,34 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/string_view.h"
+#include "domain/refusal.h"
 
 namespace zeva::auth {
 namespace {
 
 constexpr size_t kUserCacheCapacity = 10000;
 
-absl::Status NoHeader() { return absl::UnauthenticatedError("No authentication header"); }
+absl::Status NoHeader() {
+  return domain::Refusal(absl::StatusCode::kUnauthenticated, "No authentication header");
+}
 
 absl::Status Failed(absl::string_view reason) {
   spdlog::debug("auth: refused: {}", std::string(reason));
-  return absl::UnauthenticatedError("Authentication failed");
+  return domain::Refusal(absl::StatusCode::kUnauthenticated, "Authentication failed");
+}
+
+// Identities are printable: a control character (NUL, DEL, C1) in a signed user_id is
+// either an attack on code that stops at NUL or garbage; neither names a user.
+bool IsPrintableIdentity(const std::string& user_id) {
+  for (size_t i = 0; i < user_id.size(); ++i) {
+    const auto c = static_cast<unsigned char>(user_id[i]);
+    if (c < 0x20 || c == 0x7F) return false;
+    // U+0080-U+009F (C1 controls) are 0xC2 0x80-0x9F in UTF-8.
+    if (c == 0xC2 && i + 1 < user_id.size() && static_cast<unsigned char>(user_id[i + 1]) <= 0x9F) {
+      return false;
+    }
+  }
+  return !user_id.empty();
 }
 
 // Cache key: the token's digest, so that the cache holds no usable tokens.
@@ -94,7 +111,8 @@ absl::StatusOr<std::string> Authenticator::VerifiedUserId(const std::string& tok
   return verified->user_id;
 }
 
-absl::StatusOr<Caller> Authenticator::Authenticate(const std::string* header) {
+absl::StatusOr<Caller> Authenticator::Authenticate(const std::string* header,
+                                                   std::chrono::system_clock::time_point deadline) {
   if (header == nullptr) return NoHeader();
   if (header->size() > kMaxTokenBytes) return Failed("authorization value too large");
   std::string token = ExtractToken(*header);
@@ -102,10 +120,11 @@ absl::StatusOr<Caller> Authenticator::Authenticate(const std::string* header) {
 
   auto user_id = VerifiedUserId(token);
   if (!user_id.ok()) return Failed(user_id.status().message());
+  if (!IsPrintableIdentity(*user_id)) return Failed("user_id holds control characters");
 
   auto now = std::chrono::system_clock::now();
   if (auto cached = users_.Get(*user_id, now)) return *cached;
-  auto found = lookup_(*user_id);
+  auto found = lookup_(*user_id, deadline);
   if (!found.ok()) return found.status();
   if (!found->has_value()) return Failed("user '" + *user_id + "' not in the database");
   users_.Put(*user_id, **found, now + user_ttl_, now);

@@ -31,11 +31,15 @@ class Authenticator {
                 std::unique_ptr<KeyStore> keys);
   ~Authenticator();
 
-  // header: the value of the `authorization` metadata, nullptr when absent.
+  // header: the value of the `authorization` metadata, nullptr when absent; `deadline`: the
+  // call's, which bounds the user lookup.
   // Absent -> UNAUTHENTICATED "No authentication header"; any token or user failure ->
   // UNAUTHENTICATED "Authentication failed" (the reason is logged at debug level, never the
-  // token); lookup errors other than not-found pass through (e.g. UNAVAILABLE).
-  absl::StatusOr<Caller> Authenticate(const std::string* header);
+  // token); a `user_id` claim with control characters (a NUL would end it early in C APIs
+  // and logs) is a token failure; lookup errors other than not-found pass through (e.g.
+  // UNAVAILABLE).
+  absl::StatusOr<Caller> Authenticate(const std::string* header,
+                                      std::chrono::system_clock::time_point deadline);
 
   bool KeysLoaded() const;  // at least one usable key (for health)
   JwksStats Stats() const;  // JWKS download counters (for metrics)

@@ -6,91 +6,112 @@ namespace zeva::config {
 namespace {
 
 OptionSet ServerOptions(ServerConfig* c) {
+  // Defaults live once, in the struct's initialisers; the table shows and applies them.
+  const ServerConfig d;
   OptionSet options(
       "zeva-transaction-service: the ZEVA transaction gRPC service.\n"
       "Usage: zeva-transaction-service [options]");
-  options.AddString("listen-address", "LISTEN_ADDRESS", "0.0.0.0", "Address to listen on.",
+  options.AddString("listen-address", "LISTEN_ADDRESS", d.listen_address, "Address to listen on.",
                     &c->listen_address);
-  options.AddInt("port", "PORT", 10102, 1, 65535, "gRPC port.", &c->port);
-  options.AddChoice("log-level", "LOG_LEVEL", "info",
+  options.AddInt("port", "PORT", d.port, 1, 65535, "gRPC port.", &c->port);
+  options.AddChoice("log-level", "LOG_LEVEL", d.log_level,
                     {"trace", "debug", "info", "warn", "error", "critical", "off"},
                     "Minimum level of log lines.", &c->log_level);
-  options.AddChoice("log-format", "LOG_FORMAT", "plain", {"plain", "json"},
+  options.AddChoice("log-format", "LOG_FORMAT", d.log_format, {"plain", "json"},
                     "Plain text or one JSON object per line.", &c->log_format);
   options.AddSecret("database-url", "DATABASE_URL",
                     "PostgreSQL URL, postgresql://USER:PASSWORD@HOST[:PORT]/DB. Required.",
                     &c->database_url);
-  options.AddInt("db-pool-size", "DB_POOL_SIZE", 8, 1, 1000,
+  options.AddInt("db-pool-size", "DB_POOL_SIZE", d.db_pool_size, 1, 1000,
                  "Connections to PostgreSQL held by each replica.", &c->db_pool_size);
-  options.AddInt("db-acquire-timeout-ms", "DB_ACQUIRE_TIMEOUT_MS", 2000, 1, 600000,
-                 "How long a call waits for a free connection before UNAVAILABLE.",
+  options.AddInt("db-acquire-timeout-ms", "DB_ACQUIRE_TIMEOUT_MS", d.db_acquire_timeout_ms, 1,
+                 600000, "How long a call waits for a free connection before UNAVAILABLE.",
                  &c->db_acquire_timeout_ms);
-  options.AddInt("db-connect-timeout-seconds", "DB_CONNECT_TIMEOUT_SECONDS", 5, 1, 600,
-                 "Timeout of one connection attempt to PostgreSQL.",
-                 &c->db_connect_timeout_seconds);
   options.AddInt(
-      "shutdown-grace-seconds", "SHUTDOWN_GRACE_SECONDS", 20, 0, 3600,
+      "db-connect-timeout-seconds", "DB_CONNECT_TIMEOUT_SECONDS", d.db_connect_timeout_seconds, 1,
+      600, "Timeout of one connection attempt to PostgreSQL.", &c->db_connect_timeout_seconds);
+  options.AddInt("db-pool-caller-share-percent", "DB_POOL_CALLER_SHARE_PERCENT",
+                 d.db_pool_caller_share_percent, 1, 100,
+                 "Most of the pool one caller (user) may hold at once, in percent (at least one "
+                 "connection); beyond it that caller's calls wait, then end RESOURCE_EXHAUSTED.",
+                 &c->db_pool_caller_share_percent);
+  options.AddInt("db-probe-timeout-ms", "DB_PROBE_TIMEOUT_MS", d.db_probe_timeout_ms, 100, 60000,
+                 "Readiness: a database that does not answer SELECT 1 within this is not ready.",
+                 &c->db_probe_timeout_ms);
+  options.AddInt("default-deadline-ms", "DEFAULT_DEADLINE_MS", d.default_deadline_ms, 100, 86400000,
+                 "Deadline of calls that arrive without one. Every database statement of a call "
+                 "is bounded by the call's deadline.",
+                 &c->default_deadline_ms);
+  options.AddInt(
+      "shutdown-grace-seconds", "SHUTDOWN_GRACE_SECONDS", d.shutdown_grace_seconds, 0, 3600,
       "After SIGTERM/SIGINT, how long in-flight calls may run before they are cancelled.",
       &c->shutdown_grace_seconds);
-  options.AddInt("max-threads", "MAX_THREADS", 1024, 16, 100000,
+  options.AddInt("max-threads", "MAX_THREADS", d.max_threads, 16, 100000,
                  "Cap on the threads of gRPC's synchronous server: one per call in flight plus "
                  "its pollers. Calls beyond it are refused RESOURCE_EXHAUSTED by gRPC, so keep it "
                  "well above the expected concurrency; the database pool bounds the real work.",
                  &c->max_threads);
 
-  options.AddInt("metrics-port", "METRICS_PORT", 9102, 0, 65535,
+  options.AddInt("metrics-port", "METRICS_PORT", d.metrics_port, 0, 65535,
                  "Port of the Prometheus /metrics endpoint; 0 turns it off.", &c->metrics_port);
-  options.AddString("tls-cert-file", "TLS_CERT_FILE", "",
+  options.AddString("tls-cert-file", "TLS_CERT_FILE", d.tls_cert_file,
                     "PEM certificate chain; with --tls-key-file the gRPC port accepts TLS only.",
                     &c->tls_cert_file);
-  options.AddString("tls-key-file", "TLS_KEY_FILE", "", "PEM private key of the certificate.",
-                    &c->tls_key_file);
-  options.AddInt("keepalive-time-ms", "GRPC_KEEPALIVE_TIME_MS", 60000, 1000, 86400000,
+  options.AddString("tls-key-file", "TLS_KEY_FILE", d.tls_key_file,
+                    "PEM private key of the certificate.", &c->tls_key_file);
+  options.AddInt("keepalive-time-ms", "GRPC_KEEPALIVE_TIME_MS", d.keepalive_time_ms, 1000, 86400000,
                  "Server pings an idle connection after this long.", &c->keepalive_time_ms);
-  options.AddInt("keepalive-timeout-ms", "GRPC_KEEPALIVE_TIMEOUT_MS", 20000, 1000, 600000,
-                 "A ping unanswered this long closes the connection.", &c->keepalive_timeout_ms);
-  options.AddInt("max-connection-age-ms", "GRPC_MAX_CONNECTION_AGE_MS", 300000, 1000, 2147483647,
+  options.AddInt("keepalive-timeout-ms", "GRPC_KEEPALIVE_TIMEOUT_MS", d.keepalive_timeout_ms, 1000,
+                 600000, "A ping unanswered this long closes the connection.",
+                 &c->keepalive_timeout_ms);
+  options.AddInt("max-connection-age-ms", "GRPC_MAX_CONNECTION_AGE_MS", d.max_connection_age_ms,
+                 1000, 2147483647,
                  "Connections are asked to close (GOAWAY) after this long, so that long-lived "
                  "HTTP/2 connections from Envoy spread again over new replicas.",
                  &c->max_connection_age_ms);
-  options.AddInt("max-connection-age-grace-ms", "GRPC_MAX_CONNECTION_AGE_GRACE_MS", 30000, 0,
-                 2147483647, "Time calls on an aged connection get to finish.",
+  options.AddInt("max-connection-age-grace-ms", "GRPC_MAX_CONNECTION_AGE_GRACE_MS",
+                 d.max_connection_age_grace_ms, 0, 2147483647,
+                 "Time calls on an aged connection get to finish.",
                  &c->max_connection_age_grace_ms);
-  options.AddInt("max-message-bytes", "GRPC_MAX_MESSAGE_BYTES", 4 * 1024 * 1024, 1024,
+  options.AddInt("max-message-bytes", "GRPC_MAX_MESSAGE_BYTES", d.max_message_bytes, 1024,
                  256 * 1024 * 1024, "Largest request or response message.", &c->max_message_bytes);
-  options.AddInt("max-concurrent-streams", "GRPC_MAX_CONCURRENT_STREAMS", 200, 1, 100000,
-                 "Concurrent calls allowed on one HTTP/2 connection.", &c->max_concurrent_streams);
+  options.AddInt("max-concurrent-streams", "GRPC_MAX_CONCURRENT_STREAMS", d.max_concurrent_streams,
+                 1, 100000, "Concurrent calls allowed on one HTTP/2 connection.",
+                 &c->max_concurrent_streams);
 
   KeycloakConfig* k = &c->keycloak;
-  options.AddString("keycloak-certs-url", "KEYCLOAK_CERTS_URL", "",
+  options.AddString("keycloak-certs-url", "KEYCLOAK_CERTS_URL", d.keycloak.certs_url,
                     "JWKS URL of the Keycloak realm (used unless a fixed key is given).",
                     &k->certs_url);
-  options.AddString("keycloak-realm", "KEYCLOAK_REALM", "", "Keycloak realm (informational).",
-                    &k->realm);
-  options.AddString("keycloak-authority", "KEYCLOAK_AUTHORITY", "",
+  options.AddString("keycloak-realm", "KEYCLOAK_REALM", d.keycloak.realm,
+                    "Keycloak realm (informational).", &k->realm);
+  options.AddString("keycloak-authority", "KEYCLOAK_AUTHORITY", d.keycloak.authority,
                     "Keycloak base URL (informational).", &k->authority);
-  options.AddString("keycloak-issuer", "KEYCLOAK_ISSUER", kDefaultKeycloakIssuer,
+  options.AddString("keycloak-issuer", "KEYCLOAK_ISSUER", d.keycloak.issuer,
                     "Required `iss` of tokens.", &k->issuer);
-  options.AddString("keycloak-audience", "KEYCLOAK_AUDIENCE", kDefaultKeycloakAudience,
+  options.AddString("keycloak-audience", "KEYCLOAK_AUDIENCE", d.keycloak.audience,
                     "`aud` of tokens must contain this value.", &k->audience);
-  options.AddString("keycloak-client-id", "KEYCLOAK_CLIENT_ID", "",
+  options.AddString("keycloak-client-id", "KEYCLOAK_CLIENT_ID", d.keycloak.client_id,
                     "Keycloak client id (informational).", &k->client_id);
-  options.AddString("keycloak-rs256-public-key", "KEYCLOAK_RS256_PUBLIC_KEY", "",
+  options.AddString("keycloak-rs256-public-key", "KEYCLOAK_RS256_PUBLIC_KEY",
+                    d.keycloak.rs256_public_key,
                     "A fixed RS256 public key (PEM text) that replaces the JWKS (dev and tests).",
                     &k->rs256_public_key);
-  options.AddInt("jwt-clock-skew-seconds", "JWT_CLOCK_SKEW_SECONDS", 30, 0, 600,
-                 "Leeway applied to `exp` and `nbf`.", &k->clock_skew_seconds);
-  options.AddInt("jwks-refresh-seconds", "JWKS_REFRESH_SECONDS", 300, 5, 86400,
-                 "How often the JWKS is downloaded again.", &k->jwks_refresh_seconds);
-  options.AddInt("jwks-min-refetch-seconds", "JWKS_MIN_REFETCH_SECONDS", 10, 0, 3600,
+  options.AddInt("jwt-clock-skew-seconds", "JWT_CLOCK_SKEW_SECONDS", d.keycloak.clock_skew_seconds,
+                 0, 600, "Leeway applied to `exp` and `nbf`.", &k->clock_skew_seconds);
+  options.AddInt("jwks-refresh-seconds", "JWKS_REFRESH_SECONDS", d.keycloak.jwks_refresh_seconds, 5,
+                 86400, "How often the JWKS is downloaded again.", &k->jwks_refresh_seconds);
+  options.AddInt("jwks-min-refetch-seconds", "JWKS_MIN_REFETCH_SECONDS",
+                 d.keycloak.jwks_min_refetch_seconds, 0, 3600,
                  "Least time between two downloads caused by tokens naming an unknown key.",
                  &k->jwks_min_refetch_seconds);
-  options.AddInt("jwks-timeout-ms", "JWKS_TIMEOUT_MS", 3000, 100, 60000,
+  options.AddInt("jwks-timeout-ms", "JWKS_TIMEOUT_MS", d.keycloak.jwks_timeout_ms, 100, 60000,
                  "Timeout of one JWKS download.", &k->jwks_timeout_ms);
-  options.AddInt("user-cache-ttl-seconds", "USER_CACHE_TTL_SECONDS", 30, 0, 3600,
+  options.AddInt("user-cache-ttl-seconds", "USER_CACHE_TTL_SECONDS",
+                 d.keycloak.user_cache_ttl_seconds, 0, 3600,
                  "How long a looked-up user (and its organization) is reused; 0 disables.",
                  &k->user_cache_ttl_seconds);
-  options.AddInt("token-cache-size", "TOKEN_CACHE_SIZE", 10000, 0, 10000000,
+  options.AddInt("token-cache-size", "TOKEN_CACHE_SIZE", d.keycloak.token_cache_size, 0, 10000000,
                  "Verified tokens remembered (never past their `exp`); 0 disables.",
                  &k->token_cache_size);
   return options;

@@ -18,8 +18,8 @@ struct KeycloakConfig {
   std::string certs_url;  // JWKS endpoint of the realm
   std::string realm;
   std::string authority;
-  std::string issuer;    // expected `iss`
-  std::string audience;  // `aud` must contain it
+  std::string issuer = kDefaultKeycloakIssuer;      // expected `iss`
+  std::string audience = kDefaultKeycloakAudience;  // `aud` must contain it
   std::string client_id;
   std::string rs256_public_key;  // fixed PEM key; when set, stands in for the JWKS
   int clock_skew_seconds = 30;
@@ -39,6 +39,9 @@ struct ServerConfig {
   int db_pool_size = 8;
   int db_acquire_timeout_ms = 2000;
   int db_connect_timeout_seconds = 5;
+  int db_pool_caller_share_percent = 50;
+  int db_probe_timeout_ms = 2000;
+  int default_deadline_ms = 30000;
   int shutdown_grace_seconds = 20;
   int max_threads = 1024;
   int metrics_port = 9102;    // 0: no metrics endpoint

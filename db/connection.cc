@@ -23,19 +23,23 @@ std::string RedactUrl(const std::string& url) {
   return url.substr(0, colon + 1) + "***" + url.substr(at);
 }
 
+std::string ConnectionString(const std::string& url, const std::string& application_name,
+                             int connect_timeout_seconds) {
+  if (absl::StrContains(url, "://")) {
+    return absl::StrCat(url, absl::StrContains(url, '?') ? "&" : "?",
+                        "application_name=", application_name,
+                        "&connect_timeout=", connect_timeout_seconds);
+  }
+  return absl::StrCat(url, " application_name=", application_name,
+                      " connect_timeout=", connect_timeout_seconds);
+}
+
 absl::StatusOr<std::unique_ptr<pqxx::connection>> Connect(const std::string& url,
                                                           const std::string& application_name,
                                                           int connect_timeout_seconds) {
-  // libpq reads these from the environment-independent options string appended to the URL.
-  const std::string separator =
-      absl::StrContains(url, "://") ? (absl::StrContains(url, '?') ? "&" : "?") : " ";
-  const std::string options = absl::StrContains(url, "://")
-                                  ? absl::StrCat("application_name=", application_name,
-                                                 "&connect_timeout=", connect_timeout_seconds)
-                                  : absl::StrCat("application_name=", application_name,
-                                                 " connect_timeout=", connect_timeout_seconds);
   try {
-    return std::make_unique<pqxx::connection>(url + separator + options);
+    return std::make_unique<pqxx::connection>(
+        ConnectionString(url, application_name, connect_timeout_seconds));
   } catch (const pqxx::broken_connection& e) {
     return absl::UnavailableError(
         absl::StrCat("cannot connect to PostgreSQL at ", RedactUrl(url), ": ", e.what()));

@@ -15,6 +15,11 @@ absl::StatusOr<std::unique_ptr<pqxx::connection>> Connect(const std::string& url
                                                           const std::string& application_name,
                                                           int connect_timeout_seconds);
 
+// The libpq connection string for `url` with the application name and connect timeout added
+// (URL or key=value form).
+std::string ConnectionString(const std::string& url, const std::string& application_name,
+                             int connect_timeout_seconds);
+
 // The URL with any password replaced by "***", safe to log.
 std::string RedactUrl(const std::string& url);
 

@@ -8,10 +8,18 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "db/connection.h"
+#include "db/session.h"
 #include "db/statement.h"
 #include "spdlog/spdlog.h"
 
 namespace zeva::db {
+
+// A connection with the session state the pool keeps track of.
+struct ConnectionPool::Pooled {
+  std::unique_ptr<pqxx::connection> connection;
+  int64_t statement_timeout_ms = 0;  // 0: the server's default
+};
+
 namespace {
 
 // SQLSTATE classes that mean the connection or the server went away.
@@ -38,13 +46,21 @@ bool LooksDead(pqxx::connection& connection) {
   return poll(&fd, 1, 0) != 0;
 }
 
+absl::Status DeadlinePassed() {
+  return absl::DeadlineExceededError("the call's deadline passed before the database was reached");
+}
+
 }  // namespace
 
-ConnectionPool::ConnectionPool(PoolOptions options) : options_(std::move(options)) {}
+ConnectionPool::ConnectionPool(PoolOptions options)
+    : options_(std::move(options)),
+      max_per_owner_(options_.max_per_owner > 0 ? std::min(options_.max_per_owner, options_.size)
+                                                : options_.size) {}
 
 ConnectionPool::~ConnectionPool() = default;
 
-absl::StatusOr<std::unique_ptr<pqxx::connection>> ConnectionPool::Open(Clock::time_point limit) {
+absl::StatusOr<std::unique_ptr<ConnectionPool::Pooled>> ConnectionPool::Open(
+    Clock::time_point limit) {
   // A PostgreSQL that accepts connections but never answers (hung, or an address black-holed
   // by a failover) must not hold the caller past its wait for a connection. libpq counts
   // connect_timeout in whole seconds, at least 2.
@@ -57,80 +73,119 @@ absl::StatusOr<std::unique_ptr<pqxx::connection>> ConnectionPool::Open(Clock::ti
     for (const Statement& statement : AllStatements()) {
       (*connection)->prepare(statement.name, statement.sql);
     }
+    pqxx::nontransaction tx(**connection);
+    tx.exec_prepared(kCustomPlans.name);
   } catch (const std::exception& e) {
-    return absl::UnavailableError(absl::StrCat("preparing statements failed: ", e.what()));
+    return absl::UnavailableError(absl::StrCat("preparing the connection failed: ", e.what()));
   }
-  return connection;
+  return std::make_unique<Pooled>(Pooled{*std::move(connection), 0});
 }
 
-absl::StatusOr<std::unique_ptr<pqxx::connection>> ConnectionPool::Acquire(
-    Clock::time_point deadline) {
-  const auto limit = std::min(deadline, Clock::now() + options_.acquire_timeout);
+absl::StatusOr<std::unique_ptr<ConnectionPool::Pooled>> ConnectionPool::Acquire(
+    const Budget& budget) {
+  const auto limit = std::min(budget.deadline, Clock::now() + options_.acquire_timeout);
   std::unique_lock<std::mutex> lock(mutex_);
   ++waiting_;
+  // Takes the lease for the owner; called with the lock held, once a connection is certain.
+  auto lease = [&] {
+    --waiting_;
+    if (!budget.owner.empty()) ++leases_by_owner_[budget.owner];
+  };
   while (true) {
-    while (!idle_.empty()) {
-      std::unique_ptr<pqxx::connection> connection = std::move(idle_.back());
+    const bool owner_full =
+        !budget.owner.empty() && leases_by_owner_[budget.owner] >= max_per_owner_;
+    while (!owner_full && !idle_.empty()) {
+      std::unique_ptr<Pooled> pooled = std::move(idle_.back());
       idle_.pop_back();
-      if (!LooksDead(*connection)) {
-        --waiting_;
-        return connection;
+      if (!LooksDead(*pooled->connection)) {
+        lease();
+        return pooled;
       }
       --open_;
       ++broken_;
       lock.unlock();
-      connection.reset();  // closing may touch the network: not under the lock
+      pooled.reset();  // closing may touch the network: not under the lock
       lock.lock();
     }
-    if (open_ < options_.size) {
+    if (!owner_full && open_ < options_.size) {
       ++open_;
-      --waiting_;
+      lease();
       lock.unlock();
       auto opened = Open(limit);
       if (!opened.ok()) {
         lock.lock();
         --open_;
-        available_.notify_one();
-        return opened.status();
+        if (!budget.owner.empty() && --leases_by_owner_[budget.owner] == 0) {
+          leases_by_owner_.erase(budget.owner);
+        }
+        available_.notify_all();
       }
       return opened;
     }
-    if (available_.wait_until(lock, limit) == std::cv_status::timeout && idle_.empty() &&
-        open_ >= options_.size) {
-      --waiting_;
-      return absl::UnavailableError(absl::StrCat("no database connection free in time (pool of ",
-                                                 options_.size, ", all in use)"));
+    if (available_.wait_until(lock, limit) == std::cv_status::timeout) {
+      const bool still_full =
+          !budget.owner.empty() && leases_by_owner_[budget.owner] >= max_per_owner_;
+      if (still_full || (idle_.empty() && open_ >= options_.size)) {
+        --waiting_;
+        if (leases_by_owner_[budget.owner] == 0) leases_by_owner_.erase(budget.owner);
+        if (Clock::now() >= budget.deadline) return DeadlinePassed();
+        if (still_full) {
+          ++owner_refusals_;
+          return absl::ResourceExhaustedError(
+              absl::StrCat("caller '", budget.owner, "' already holds ", max_per_owner_,
+                           " of the pool's ", options_.size, " database connections"));
+        }
+        return absl::UnavailableError(absl::StrCat("no database connection free in time (pool of ",
+                                                   options_.size, ", all in use)"));
+      }
     }
   }
 }
 
-void ConnectionPool::Release(std::unique_ptr<pqxx::connection> connection, bool broken) {
-  std::vector<std::unique_ptr<pqxx::connection>> dropped;
+void ConnectionPool::Release(std::unique_ptr<Pooled> pooled, const std::string& owner,
+                             bool broken) {
+  std::vector<std::unique_ptr<Pooled>> dropped;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (broken || !connection->is_open()) {
+    if (!owner.empty() && --leases_by_owner_[owner] <= 0) leases_by_owner_.erase(owner);
+    if (broken || !pooled->connection->is_open()) {
       // After one broken connection the idle ones are suspect too (server restart).
       dropped.swap(idle_);
-      dropped.push_back(std::move(connection));
+      dropped.push_back(std::move(pooled));
       open_ -= static_cast<int>(dropped.size());
       broken_ += static_cast<int64_t>(dropped.size());
     } else {
-      idle_.push_back(std::move(connection));
+      idle_.push_back(std::move(pooled));
     }
   }
   available_.notify_all();
 }
 
-absl::Status ConnectionPool::RunErased(Clock::time_point deadline,
+absl::Status ConnectionPool::RunErased(const Budget& budget,
                                        const std::function<absl::Status(pqxx::connection&)>& work) {
   for (int attempt = 0;; ++attempt) {
-    auto connection = Acquire(deadline);
-    if (!connection.ok()) return connection.status();
+    if (Clock::now() >= budget.deadline) return DeadlinePassed();
+    auto pooled = Acquire(budget);
+    if (!pooled.ok()) return pooled.status();
+    Pooled& lease = **pooled;
     absl::Status status;
     bool broken = false;
     bool retryable = false;
     try {
-      status = work(**connection);
+      const int64_t left_ms =
+          std::chrono::duration_cast<std::chrono::milliseconds>(budget.deadline - Clock::now())
+              .count();
+      if (left_ms <= 0) {
+        status = DeadlinePassed();
+      } else {
+        if (const int64_t timeout = StatementTimeoutFor(lease.statement_timeout_ms, left_ms)) {
+          lease.statement_timeout_ms = 0;  // unknown until the server confirms
+          pqxx::nontransaction tx(*lease.connection);
+          tx.exec_prepared(kSetStatementTimeout.name, absl::StrCat(timeout, "ms"));
+          lease.statement_timeout_ms = timeout;
+        }
+        status = work(*lease.connection);
+      }
     } catch (const pqxx::in_doubt_error& e) {
       // The commit may or may not have happened: never retry, tell the caller.
       broken = true;
@@ -145,8 +200,8 @@ absl::Status ConnectionPool::RunErased(Clock::time_point deadline,
     } catch (const std::exception& e) {
       status = absl::InternalError(absl::StrCat("database layer: ", e.what()));
     }
-    Release(std::move(*connection), broken);
-    if (broken && retryable && attempt == 0 && Clock::now() < deadline) {
+    Release(std::move(*pooled), budget.owner, broken);
+    if (broken && retryable && attempt == 0 && Clock::now() < budget.deadline) {
       spdlog::warn("database connection lost, retrying once: {}", std::string(status.message()));
       continue;
     }
@@ -156,7 +211,8 @@ absl::Status ConnectionPool::RunErased(Clock::time_point deadline,
 
 PoolStats ConnectionPool::Stats() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  return PoolStats{open_, open_ - static_cast<int>(idle_.size()), waiting_, broken_};
+  return PoolStats{open_, open_ - static_cast<int>(idle_.size()), waiting_, broken_,
+                   owner_refusals_};
 }
 
 }  // namespace zeva::db

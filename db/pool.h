@@ -3,6 +3,12 @@
 //
 // - At most `size` connections exist; a caller waits at most `acquire_timeout` (or until its
 //   deadline) for one, then gets UNAVAILABLE rather than hanging.
+// - No single owner (a caller) holds more than `max_per_owner` of them at once: beyond that it
+//   waits the same way for one of its own leases to return, then gets RESOURCE_EXHAUSTED, so
+//   that one client's many slow calls cannot starve everybody else.
+// - Every statement run on a lease is bounded by the lease's deadline: the pool sets the
+//   session's statement_timeout before handing the connection to the work (skipping the round
+//   trip when the value already set still fits), so no path can forget it.
 // - Connections are opened lazily and prepare every statement of AllStatements() once.
 // - A connection that breaks is dropped together with every idle one (after a PostgreSQL
 //   restart they are all dead), and the work is retried once on a fresh connection: a broken
@@ -15,6 +21,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <pqxx/connection>
@@ -27,19 +34,28 @@ namespace zeva::db {
 
 using Clock = std::chrono::system_clock;
 
+// What one call may spend of the database: time until its deadline, and the leases of its
+// owner (the caller's identity; "" for work done for nobody in particular, not limited).
+struct Budget {
+  Clock::time_point deadline;
+  std::string owner;
+};
+
 struct PoolOptions {
   std::string url;
   int size = 8;
   std::chrono::milliseconds acquire_timeout{2000};
   int connect_timeout_seconds = 5;
   std::string application_name = "zeva-transaction-service";
+  int max_per_owner = 0;  // 0: `size`
 };
 
 struct PoolStats {
-  int size = 0;        // connections open now
-  int in_use = 0;      // of which leased
-  int waiting = 0;     // callers waiting for a lease
-  int64_t broken = 0;  // connections dropped as broken, since start
+  int size = 0;                // connections open now
+  int in_use = 0;              // of which leased
+  int waiting = 0;             // callers waiting for a lease
+  int64_t broken = 0;          // connections dropped as broken, since start
+  int64_t owner_refusals = 0;  // RESOURCE_EXHAUSTED for an owner at its share, since start
 };
 
 class ConnectionPool {
@@ -49,15 +65,16 @@ class ConnectionPool {
   ConnectionPool(const ConnectionPool&) = delete;
   ConnectionPool& operator=(const ConnectionPool&) = delete;
 
-  // Runs `work` on a pooled connection. `deadline` bounds the wait for a connection.
+  // Runs `work` on a pooled connection within `budget`.
   // pqxx exceptions become: broken connection -> UNAVAILABLE (after one retry);
   // unique violation -> ALREADY_EXISTS; query cancelled by statement_timeout ->
-  // DEADLINE_EXCEEDED; anything else -> INTERNAL (the detail is for the logs).
+  // DEADLINE_EXCEEDED; serialization failure or deadlock -> ABORTED; anything else ->
+  // INTERNAL (the detail is for the logs).
   template <typename T>
-  absl::StatusOr<T> Run(Clock::time_point deadline,
+  absl::StatusOr<T> Run(const Budget& budget,
                         const std::function<absl::StatusOr<T>(pqxx::connection&)>& work) {
     absl::StatusOr<T> result = absl::UnknownError("not run");
-    absl::Status status = RunErased(deadline, [&](pqxx::connection& c) {
+    absl::Status status = RunErased(budget, [&](pqxx::connection& c) {
       result = work(c);
       return result.status();
     });
@@ -68,20 +85,23 @@ class ConnectionPool {
   PoolStats Stats() const;
 
  private:
-  struct Lease;
-  absl::Status RunErased(Clock::time_point deadline,
+  struct Pooled;
+  absl::Status RunErased(const Budget& budget,
                          const std::function<absl::Status(pqxx::connection&)>& work);
-  absl::StatusOr<std::unique_ptr<pqxx::connection>> Acquire(Clock::time_point deadline);
-  void Release(std::unique_ptr<pqxx::connection> connection, bool broken);
-  absl::StatusOr<std::unique_ptr<pqxx::connection>> Open(Clock::time_point limit);
+  absl::StatusOr<std::unique_ptr<Pooled>> Acquire(const Budget& budget);
+  void Release(std::unique_ptr<Pooled> connection, const std::string& owner, bool broken);
+  absl::StatusOr<std::unique_ptr<Pooled>> Open(Clock::time_point limit);
 
   const PoolOptions options_;
+  const int max_per_owner_;
   mutable std::mutex mutex_;
   std::condition_variable available_;
-  std::vector<std::unique_ptr<pqxx::connection>> idle_;
+  std::vector<std::unique_ptr<Pooled>> idle_;
+  std::map<std::string, int> leases_by_owner_;
   int open_ = 0;  // idle + leased + being opened
   int waiting_ = 0;
   int64_t broken_ = 0;
+  int64_t owner_refusals_ = 0;
 };
 
 }  // namespace zeva::db

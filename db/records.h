@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace zeva::db {
 
@@ -19,6 +20,8 @@ struct UserRecord {
   int64_t organization_id = 0;
   std::string organization_name;
   bool government = false;
+  std::string email;               // "" when none
+  std::vector<std::string> roles;  // user_role names, sorted
 };
 
 // A vehicle model's fields, as written by create and update.

@@ -1,5 +1,5 @@
-#include "db/deadline.h"
-#include "db/snapshot_stream.h"
+#include "db/ledger_store.h"
+#include "db/session.h"
 #include "db/statement.h"
 #include "db/transaction_store.h"
 #include "db/user_store.h"
@@ -10,8 +10,8 @@ namespace zeva::db {
 const std::vector<Statement>& AllStatements() {
   static const std::vector<Statement> all = [] {
     std::vector<Statement> statements{kSetStatementTimeout, kCustomPlans};
-    for (const auto* group :
-         {&UserStore::Statements(), &VehicleStore::Statements(), &TransactionStore::Statements()}) {
+    for (const auto* group : {&UserStore::Statements(), &VehicleStore::Statements(),
+                              &TransactionStore::Statements(), &LedgerStore::Statements()}) {
       statements.insert(statements.end(), group->begin(), group->end());
     }
     return statements;

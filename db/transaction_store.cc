@@ -2,7 +2,7 @@
 
 #include <pqxx/pqxx>
 
-#include "db/snapshot_stream.h"
+#include "db/paged_stream.h"
 
 namespace zeva::db {
 namespace {
@@ -29,17 +29,17 @@ const std::vector<Statement>& TransactionStore::Statements() {
   return statements;
 }
 
-absl::Status TransactionStore::List(const Scope& scope, Clock::time_point deadline,
+absl::Status TransactionStore::List(const Scope& scope, const Budget& budget,
                                     const RowSink<TransactionRecord>& sink) {
   int64_t after_id = 0;
   TransactionRecord record;  // reused: no allocation per row
-  return StreamInSnapshot(
-      pool_, deadline,
+  return StreamPages(
+      pool_, budget,
       [&](pqxx::transaction_base& tx) {
         return scope.organization_id
                    ? tx.exec_prepared(kListTransactionsOfOrganization.name, *scope.organization_id,
-                                      after_id, kStreamBatchSize)
-                   : tx.exec_prepared(kListTransactions.name, after_id, kStreamBatchSize);
+                                      after_id, kStreamPageSize)
+                   : tx.exec_prepared(kListTransactions.name, after_id, kStreamPageSize);
       },
       [&](const pqxx::row& row) -> absl::StatusOr<bool> {
         record.id = row[0].as<int64_t>();

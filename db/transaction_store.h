@@ -13,10 +13,9 @@ class TransactionStore {
  public:
   explicit TransactionStore(ConnectionPool& pool) : pool_(pool) {}
 
-  // The scope's transactions in id order, fetched in bounded batches inside one read-only
-  // snapshot, so memory stays flat however many rows there are. CANCELLED when the sink
-  // stops early.
-  absl::Status List(const Scope& scope, Clock::time_point deadline,
+  // The scope's transactions in id order, fetched in bounded pages (db/paged_stream.h), so memory
+  // stays flat however many rows there are. CANCELLED when the sink stops early.
+  absl::Status List(const Scope& scope, const Budget& budget,
                     const RowSink<TransactionRecord>& sink);
 
   static const std::vector<Statement>& Statements();

@@ -16,8 +16,7 @@ class UserStore {
  public:
   explicit UserStore(ConnectionPool& pool) : pool_(pool) {}
   // nullopt when no user has this username.
-  absl::StatusOr<std::optional<UserRecord>> Find(const std::string& username,
-                                                 Clock::time_point deadline);
+  absl::StatusOr<std::optional<UserRecord>> Find(const std::string& username, const Budget& budget);
   static const std::vector<Statement>& Statements();
 
  private:

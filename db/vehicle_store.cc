@@ -4,8 +4,7 @@
 #include <pqxx/pqxx>
 
 #include "absl/strings/str_cat.h"
-#include "db/deadline.h"
-#include "db/snapshot_stream.h"
+#include "db/paged_stream.h"
 #include "domain/credit_rule.h"
 
 namespace zeva::db {
@@ -68,17 +67,17 @@ const std::vector<Statement>& VehicleStore::Statements() {
   return statements;
 }
 
-absl::Status VehicleStore::List(const Scope& scope, Clock::time_point deadline,
+absl::Status VehicleStore::List(const Scope& scope, const Budget& budget,
                                 const RowSink<VehicleRecord>& sink) {
   int32_t after_range = std::numeric_limits<int32_t>::max();
   int64_t after_id = std::numeric_limits<int64_t>::max();
-  return StreamInSnapshot(
-      pool_, deadline,
+  return StreamPages(
+      pool_, budget,
       [&](pqxx::transaction_base& tx) {
         return scope.organization_id
                    ? tx.exec_prepared(kListVehiclesOfOrganization.name, *scope.organization_id,
-                                      after_range, after_id, kStreamBatchSize)
-                   : tx.exec_prepared(kListVehicles.name, after_range, after_id, kStreamBatchSize);
+                                      after_range, after_id, kStreamPageSize)
+                   : tx.exec_prepared(kListVehicles.name, after_range, after_id, kStreamPageSize);
       },
       [&](const pqxx::row& row) -> absl::StatusOr<bool> {
         auto record = ToRecord(row);
@@ -90,9 +89,9 @@ absl::Status VehicleStore::List(const Scope& scope, Clock::time_point deadline,
 }
 
 absl::StatusOr<std::optional<VehicleRecord>> VehicleStore::Find(int64_t id, const Scope& scope,
-                                                                Clock::time_point deadline) {
+                                                                const Budget& budget) {
   return pool_.Run<std::optional<VehicleRecord>>(
-      deadline, [&](pqxx::connection& c) -> absl::StatusOr<std::optional<VehicleRecord>> {
+      budget, [&](pqxx::connection& c) -> absl::StatusOr<std::optional<VehicleRecord>> {
         pqxx::nontransaction tx(c);
         const pqxx::result rows =
             scope.organization_id
@@ -106,10 +105,9 @@ absl::StatusOr<std::optional<VehicleRecord>> VehicleStore::Find(int64_t id, cons
 }
 
 absl::StatusOr<int64_t> VehicleStore::Create(int64_t organization_id, const VehicleWrite& v,
-                                             Clock::time_point deadline) {
-  return pool_.Run<int64_t>(deadline, [&](pqxx::connection& c) -> absl::StatusOr<int64_t> {
+                                             const Budget& budget) {
+  return pool_.Run<int64_t>(budget, [&](pqxx::connection& c) -> absl::StatusOr<int64_t> {
     pqxx::work tx(c);
-    ApplyDeadline(tx, deadline);
     const pqxx::row row =
         tx.exec_prepared1(kInsertVehicle.name, organization_id, v.make, v.model, v.type, v.trim,
                           v.range_km, domain::HundredthsToDecimal(v.credit_hundredths));
@@ -119,10 +117,9 @@ absl::StatusOr<int64_t> VehicleStore::Create(int64_t organization_id, const Vehi
 }
 
 absl::StatusOr<bool> VehicleStore::Update(int64_t id, int64_t organization_id,
-                                          const VehicleWrite& v, Clock::time_point deadline) {
-  return pool_.Run<bool>(deadline, [&](pqxx::connection& c) -> absl::StatusOr<bool> {
+                                          const VehicleWrite& v, const Budget& budget) {
+  return pool_.Run<bool>(budget, [&](pqxx::connection& c) -> absl::StatusOr<bool> {
     pqxx::work tx(c);
-    ApplyDeadline(tx, deadline);
     const pqxx::result rows =
         tx.exec_prepared(kUpdateVehicle.name, id, organization_id, v.make, v.model, v.type, v.trim,
                          v.range_km, domain::HundredthsToDecimal(v.credit_hundredths));

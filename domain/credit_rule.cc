@@ -16,7 +16,8 @@ int64_t RoundToHundredths(int64_t millionths) { return (millionths + 5000) / 100
 }  // namespace
 
 CreditClass ClassOf(const std::string& type, uint32_t range_km) {
-  if (type == "BEV" || type == "FCEV") return CreditClass::kA;
+  // The old fixtures' BZEV is a battery electric vehicle: a BEV wherever the rule applies.
+  if (type == "BEV" || type == "BZEV" || type == "FCEV") return CreditClass::kA;
   if (type == "EREV") return range_km >= 121 ? CreditClass::kA : CreditClass::kB;
   if (type == "PHEV") return CreditClass::kB;
   return CreditClass::kC;

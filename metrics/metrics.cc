@@ -43,6 +43,9 @@ class SourceCollector : public prometheus::Collectable {
         sources_.pool_waiting);
     add("zeva_db_pool_broken_total", "Connections dropped as broken.", MetricType::Counter,
         sources_.pool_broken_total);
+    add("zeva_db_pool_owner_refusals_total",
+        "Calls refused RESOURCE_EXHAUSTED because their user held its share of the pool.",
+        MetricType::Counter, sources_.pool_owner_refusals_total);
     add("zeva_jwks_refreshes_total", "Successful JWKS downloads.", MetricType::Counter,
         sources_.jwks_refreshes_total);
     add("zeva_jwks_failures_total", "Failed JWKS downloads.", MetricType::Counter,

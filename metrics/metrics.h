@@ -28,6 +28,7 @@ struct Sources {
   std::function<int()> pool_in_use;
   std::function<int()> pool_waiting;
   std::function<int64_t()> pool_broken_total;
+  std::function<int64_t()> pool_owner_refusals_total;
   std::function<int64_t()> jwks_refreshes_total;
   std::function<int64_t()> jwks_failures_total;
 };

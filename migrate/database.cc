@@ -70,13 +70,14 @@ int64_t MillisecondsSince(Clock::time_point start) {
 
 }  // namespace
 
-Database::Database(std::unique_ptr<pqxx::connection> connection, Interrupts* interrupts, Log log)
+Database::Database(std::unique_ptr<pqxx::connection> connection, const std::string& url,
+                   Interrupts* interrupts, Log log)
     : connection_(std::move(connection)), interrupts_(interrupts), log_(std::move(log)) {
-  interrupts_->Watch(connection_.get());
+  interrupts_->Watch(url, connection_->backendpid());
 }
 
 Database::~Database() {
-  interrupts_->Watch(nullptr);
+  interrupts_->Watch("", 0);
   Unlock();
 }
 
@@ -94,7 +95,7 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const std::string& url,
         return absl::UnavailableError(absl::StrCat("cannot use the connection: ", Message(e)));
       }
       return std::unique_ptr<Database>(
-          new Database(*std::move(connection), interrupts, std::move(log)));
+          new Database(*std::move(connection), url, interrupts, std::move(log)));
     }
     if (!absl::IsUnavailable(connection.status()) || Clock::now() >= deadline) {
       return connection.status();

@@ -48,7 +48,8 @@ class Database {
                      const std::string& applied_by);
 
  private:
-  Database(std::unique_ptr<pqxx::connection> connection, Interrupts* interrupts, Log log);
+  Database(std::unique_ptr<pqxx::connection> connection, const std::string& url,
+           Interrupts* interrupts, Log log);
   void LogLockHolder(int waited_seconds, int wait_seconds);
 
   std::unique_ptr<pqxx::connection> connection_;

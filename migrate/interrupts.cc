@@ -2,11 +2,17 @@
 
 #include <signal.h>
 
+#include <pqxx/pqxx>
 #include <thread>
+
+#include "db/connection.h"
 
 namespace zeva::migrate {
 
 namespace {
+
+constexpr int kCancelConnectSeconds = 5;
+
 sigset_t StopSignals() {
   sigset_t set;
   sigemptyset(&set);
@@ -35,12 +41,14 @@ void Interrupts::OnSignal() {
   std::lock_guard<std::mutex> lock(mutex_);
   interrupted_ = true;
   wake_.notify_all();
-  if (watched_ != nullptr) {
-    try {
-      watched_->cancel_query();
-    } catch (const std::exception&) {
-      // Nothing is running, or the connection is gone: the flag alone stops the runner.
-    }
+  if (watched_pid_ == 0) return;
+  auto canceller = db::Connect(watched_url_, "zeva-migrate-cancel", kCancelConnectSeconds);
+  if (!canceller.ok()) return;  // the database is gone: the flag alone stops the runner
+  try {
+    pqxx::nontransaction tx(**canceller);
+    tx.exec_params("SELECT pg_cancel_backend($1)", watched_pid_);
+  } catch (const std::exception&) {
+    // Nothing is running, or the backend is gone: the flag alone stops the runner.
   }
 }
 
@@ -49,9 +57,10 @@ bool Interrupts::SleepFor(std::chrono::milliseconds duration) {
   return !wake_.wait_for(lock, duration, [this] { return interrupted_.load(); });
 }
 
-void Interrupts::Watch(pqxx::connection* connection) {
+void Interrupts::Watch(const std::string& url, int backend_pid) {
   std::lock_guard<std::mutex> lock(mutex_);
-  watched_ = connection;
+  watched_url_ = url;
+  watched_pid_ = backend_pid;
 }
 
 }  // namespace zeva::migrate

@@ -22,7 +22,7 @@ PACKAGES=(
   libabsl-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libssl-dev libcurl4-openssl-dev
   libcpp-jwt-dev prometheus-cpp-dev libyaml-cpp-dev
   # tests and tools
-  catch2 openssl procps gnuplot-nox
+  catch2 openssl procps gnuplot-nox curl
 )
 
 apt-get update

@@ -44,18 +44,27 @@ fi
 port=${PORT:-10102}
 if [ -n "${KEYCLOAK_RS256_PUBLIC_KEY:-}" ] && [ -f .dev/jwt-dev-private.pem ]; then
   token=$("$BUILD_DIR/tools/zeva-dev-token" test_vs_1 2>/dev/null || true)
+  director=$("$BUILD_DIR/tools/zeva-dev-token" test_gov_director 2>/dev/null || true)
 fi
 cat <<EOT
 run: zeva-transaction-service on localhost:$port (Ctrl-C stops it and the throwaway database)
 run: a dev token for test_vs_1, valid for an hour (new ones: scripts/dev-token.sh USER;
-     fixture users: test_vs_1, test_vs_2, test_gov_1):
+     fixture users: test_vs_1, test_vs_2, test_vs_3, test_vs_1_user, test_gov_1, test_gov_director):
 TOKEN=${token:-<set KEYCLOAK_RS256_PUBLIC_KEY to the dev key to get one>}
+DIRECTOR=${director:-<set KEYCLOAK_RS256_PUBLIC_KEY to the dev key to get one>}
 run: call it, e.g.
   npx -y @bufbuild/buf curl --protocol grpc --http2-prior-knowledge --list-methods http://localhost:$port
   npx -y @bufbuild/buf curl --protocol grpc --http2-prior-knowledge -H "authorization: Bearer \$TOKEN" \\
     http://localhost:$port/zeva.organizations.OrganizationDetails/GetMyOrganization
   npx -y @bufbuild/buf curl --protocol grpc --http2-prior-knowledge -H "authorization: Bearer \$TOKEN" \\
     -d '{"organization": 0}' http://localhost:$port/zeva.transactions.ZEVModels/ListModels
+run: the credit ledger: a supplier's balances, and the director issuing credits for vehicle 1
+  npx -y @bufbuild/buf curl --protocol grpc --http2-prior-knowledge -H "authorization: Bearer \$TOKEN" \\
+    http://localhost:$port/zeva.credits.v1.CreditLedgerService/GetBalances
+  npx -y @bufbuild/buf curl --protocol grpc --http2-prior-knowledge -H "authorization: Bearer \$DIRECTOR" \\
+    -d '{"idempotencyKey": "demo-1", "organizationId": 1, "reference": "sales/2021-demo",
+         "lines": [{"vehicleId": 1, "modelYear": 2021, "quantity": 10}]}' \\
+    http://localhost:$port/zeva.credits.v1.CreditAdminService/IssueCredits
 EOT
 "$BUILD_DIR/server/zeva-transaction-service" "$@" &
 server=$!

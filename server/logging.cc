@@ -1,5 +1,8 @@
 #include "server/logging.h"
 
+#include <grpc/support/log.h>
+
+#include <cstring>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
@@ -23,6 +26,18 @@ class JsonMessageFlag : public spdlog::custom_flag_formatter {
     return std::make_unique<JsonMessageFlag>();
   }
 };
+
+// gRPC's C core writes its own lines to stderr in a format of its own; routed through the
+// service's logger they follow LOG_FORMAT (one JSON object per line stays one).
+void GrpcLog(gpr_log_func_args* args) {
+  const auto level = args->severity == GPR_LOG_SEVERITY_ERROR  ? spdlog::level::err
+                     : args->severity == GPR_LOG_SEVERITY_INFO ? spdlog::level::info
+                                                               : spdlog::level::debug;
+  const char* file = args->file != nullptr ? args->file : "?";
+  if (const char* slash = std::strrchr(file, '/')) file = slash + 1;
+  spdlog::log(level, "grpc: {} ({}:{})", args->message != nullptr ? args->message : "", file,
+              args->line);
+}
 
 }  // namespace
 
@@ -78,6 +93,7 @@ absl::Status SetUpLogging(const std::string& level, const std::string& format) {
   logger->set_level(parsed_level);
   logger->flush_on(spdlog::level::info);
   spdlog::set_default_logger(std::move(logger));
+  gpr_set_log_function(&GrpcLog);
   return absl::OkStatus();
 }
 

@@ -5,7 +5,9 @@
 #include <grpcpp/health_check_service_interface.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <memory>
 #include <thread>
 
@@ -13,6 +15,7 @@
 #include "auth/authenticator.h"
 #include "db/pool.h"
 #include "db/probe.h"
+#include "db/ledger_store.h"
 #include "db/transaction_store.h"
 #include "db/user_store.h"
 #include "db/vehicle_store.h"
@@ -21,8 +24,12 @@
 #include "server/readiness.h"
 #include "server/transport.h"
 #include "services/call_guard.h"
+#include "services/credit_admin_service.h"
+#include "services/credit_ledger_service.h"
+#include "services/identity_service.h"
 #include "services/organization_details_service.h"
 #include "services/transaction_list_service.h"
+#include "services/unparsed_request.h"
 #include "services/zev_models_service.h"
 #include "spdlog/spdlog.h"
 
@@ -34,20 +41,32 @@ const std::vector<std::string> kServiceNames = {
     "zeva.transactions.TransactionList",
     "zeva.organizations.OrganizationDetails",
     "zeva.transactions.ZEVModels",
+    "zeva.credits.v1.IdentityService",
+    "zeva.credits.v1.CreditLedgerService",
+    "zeva.credits.v1.CreditAdminService",
 };
 
 // Users come from the database; authentication sees them as callers.
 auth::UserLookup LookupIn(db::UserStore& users) {
-  return [&users](const std::string& user_id) -> absl::StatusOr<std::optional<auth::Caller>> {
-    auto user = users.Find(user_id, db::Clock::now() + std::chrono::seconds(5));
+  return [&users](const std::string& user_id,
+                  db::Clock::time_point deadline) -> absl::StatusOr<std::optional<auth::Caller>> {
+    // Not counted against the user's share: the lookup runs before the caller is known.
+    auto user = users.Find(user_id, db::Budget{deadline, ""});
     if (!user.ok()) return user.status();
     if (!user->has_value()) return std::nullopt;
     const db::UserRecord& u = **user;
-    return auth::Caller{u.username, u.organization_id, u.organization_name,
+    return auth::Caller{u.username,
+                        u.organization_id,
+                        u.organization_name,
                         u.government ? auth::OrganizationType::kGovernment
-                                     : auth::OrganizationType::kVehicleSupplier};
+                                     : auth::OrganizationType::kVehicleSupplier,
+                        u.roles,
+                        u.email};
   };
 }
+
+// How long past the shutdown grace the process waits for stuck calls before it exits anyway.
+constexpr std::chrono::seconds kForcedExitMargin{3};
 
 sigset_t ShutdownSignals() {
   sigset_t set;
@@ -65,13 +84,15 @@ void BlockShutdownSignals() {
 }
 
 int RunServer(const config::ServerConfig& config) {
-  db::ConnectionPool pool(db::PoolOptions{config.database_url, config.db_pool_size,
-                                          std::chrono::milliseconds(config.db_acquire_timeout_ms),
-                                          config.db_connect_timeout_seconds,
-                                          "zeva-transaction-service"});
+  db::ConnectionPool pool(db::PoolOptions{
+      config.database_url, config.db_pool_size,
+      std::chrono::milliseconds(config.db_acquire_timeout_ms), config.db_connect_timeout_seconds,
+      "zeva-transaction-service",
+      std::max(1, config.db_pool_size * config.db_pool_caller_share_percent / 100)});
   db::UserStore users(pool);
   db::TransactionStore transaction_store(pool);
   db::VehicleStore vehicle_store(pool);
+  db::LedgerStore ledger_store(pool);
   auto authenticator = auth::Authenticator::Create(config.keycloak, LookupIn(users));
   if (!authenticator.ok()) {
     spdlog::critical("authentication set-up failed: {}",
@@ -87,6 +108,7 @@ int RunServer(const config::ServerConfig& config) {
         metrics::Sources{
             [&pool] { return pool.Stats().size; }, [&pool] { return pool.Stats().in_use; },
             [&pool] { return pool.Stats().waiting; }, [&pool] { return pool.Stats().broken; },
+            [&pool] { return pool.Stats().owner_refusals; },
             [keys] { return static_cast<int64_t>(keys->Stats().downloads_ok); },
             [keys] { return static_cast<int64_t>(keys->Stats().download_failures); }},
         ZEVA_VERSION);
@@ -103,10 +125,16 @@ int RunServer(const config::ServerConfig& config) {
       m->ObserveCall(method, code, seconds);
     };
   }
-  services::CallGuard guard(**authenticator, std::move(observer));
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(std::make_unique<services::UnparsedRequestInterceptorFactory>(observer));
+  services::CallGuard guard(**authenticator, std::move(observer),
+                            std::chrono::milliseconds(config.default_deadline_ms));
   services::TransactionListService transactions(guard, transaction_store);
   services::OrganizationDetailsService organizations(guard);
   services::ZevModelsService models(guard, vehicle_store);
+  services::IdentityService identity(guard);
+  services::CreditLedgerService ledger(guard, ledger_store);
+  services::CreditAdminService admin(guard, ledger_store);
 
   grpc::EnableDefaultHealthCheckService(true);
   // gRPC's health service carries no protobuf descriptor of its own; touching ours links it
@@ -121,9 +149,13 @@ int RunServer(const config::ServerConfig& config) {
     spdlog::critical("{}", std::string(status.message()));
     return 2;
   }
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   builder.RegisterService(&transactions);
   builder.RegisterService(&organizations);
   builder.RegisterService(&models);
+  builder.RegisterService(&identity);
+  builder.RegisterService(&ledger);
+  builder.RegisterService(&admin);
 
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server || bound_port == 0) {
@@ -134,7 +166,7 @@ int RunServer(const config::ServerConfig& config) {
   // Live at once; the services are NOT_SERVING until the first readiness check passes.
   health->SetServingStatus(true);
   for (const auto& name : kServiceNames) health->SetServingStatus(name, false);
-  db::Probe probe(config.database_url, config.db_connect_timeout_seconds);
+  db::Probe probe(config.database_url, std::chrono::milliseconds(config.db_probe_timeout_ms));
   Readiness readiness(
       health, kServiceNames, [&probe, keys] { return keys->KeysLoaded() && probe.Check().ok(); },
       std::chrono::seconds(1));
@@ -148,6 +180,16 @@ int RunServer(const config::ServerConfig& config) {
     sigwait(&set, &signal_number);
     spdlog::info("received {}, draining calls for up to {} s", strsignal(signal_number),
                  config.shutdown_grace_seconds);
+    // A call stuck on a database that stopped answering (a frozen server acknowledges TCP
+    // but never replies, and only it could cancel the statement) would hold Shutdown, and the
+    // process, forever: past the grace and a margin, the process exits regardless.
+    std::thread([grace = config.shutdown_grace_seconds] {
+      std::this_thread::sleep_for(std::chrono::seconds(grace) + kForcedExitMargin);
+      spdlog::error("calls still stuck {} s after the grace period; exiting without them",
+                    kForcedExitMargin.count());
+      spdlog::default_logger()->flush();
+      std::_Exit(1);
+    }).detach();
     // Readiness probes and Envoy see NOT_SERVING at once; no further status change sticks.
     const auto deadline =
         std::chrono::system_clock::now() + std::chrono::seconds(config.shutdown_grace_seconds);

@@ -51,6 +51,11 @@ absl::Status ConfigureTransport(const config::ServerConfig& config, grpc::Server
   // RESOURCE_EXHAUSTED and close the HTTP/2 connection, failing the other calls Envoy
   // multiplexes on it. Larger headers (direct clients only) still get that treatment.
   builder.AddChannelArgument(GRPC_ARG_MAX_METADATA_SIZE, kMaxRequestMetadataBytes);
+  // No request compression: the service has no use for it, and gRPC 1.51 inflates a
+  // compressed message before it checks the size limit, so 65 KB of gzip became 64 MiB of
+  // memory per call. Disabled algorithms are refused (UNIMPLEMENTED) before inflation.
+  builder.SetCompressionAlgorithmSupportStatus(GRPC_COMPRESS_DEFLATE, false);
+  builder.SetCompressionAlgorithmSupportStatus(GRPC_COMPRESS_GZIP, false);
   builder.SetMaxReceiveMessageSize(config.max_message_bytes);
   builder.SetMaxSendMessageSize(config.max_message_bytes);
 

@@ -8,7 +8,8 @@ grpc::Status OrganizationDetailsService::GetMyOrganization(
     grpc::ServerContext* context, const zeva::organizations::GetMyOrganizationRequest* /*request*/,
     zeva::organizations::MyOrganizationResponse* response) {
   // Authentication already looked the organization up with the user.
-  return guard_.Run(context, "GetMyOrganization", [&](const auth::Caller& caller) {
+  return guard_.Run(context, "GetMyOrganization", [&](const Call& call) {
+    const auth::Caller& caller = call.caller;
     response->set_name(caller.organization_name);
     response->set_type(IsGovernment(caller) ? zeva::organizations::GOVERNMENT
                                             : zeva::organizations::VEHICLE_SUPPLIER);

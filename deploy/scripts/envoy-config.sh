@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# envoy-config.sh: creates or updates the ConfigMap `zeva-envoy` from deploy/envoy/envoy.yaml
-# (the one source of the Envoy configuration), for the Deployment in deploy/k8s/envoy.yaml.
+# envoy-config.sh [--require-origins]: creates or updates the ConfigMap `zeva-envoy` from
+# deploy/envoy/envoy.yaml (the one source of the Envoy configuration) with the CORS origins
+# of ENVOY_ALLOWED_ORIGINS (see render-envoy-config.sh), for deploy/k8s/base/envoy.yaml.
 set -euo pipefail
 source "$(dirname "$0")/kubectl-env.sh"
-config="$(dirname "$0")/../envoy/envoy.yaml"
-result=$(kube create configmap zeva-envoy --from-file=envoy.yaml="$config" --dry-run=client -o yaml \
-  | kube apply -f -)
+rendered=$(bash "$(dirname "$0")/render-envoy-config.sh" "$@")
+result=$(kube create configmap zeva-envoy --from-file=envoy.yaml=/dev/stdin --dry-run=client -o yaml \
+  <<<"$rendered" | kube apply -f -)
 echo "$result"
 # Envoy reads its static configuration once: restart it when the file changed.
 if [[ "$result" == *configured* ]] && kube get deployment envoy >/dev/null 2>&1; then

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "tests/support/deploy_files.h"
+#include "tests/support/deploy_manifests.h"
 #include "tests/support/jwt_test_keys.h"
 #include "tests/support/postgres_server.h"
 #include "tests/support/process.h"
@@ -27,11 +28,10 @@ namespace {
 constexpr int kGrpcPort = 10102;
 constexpr int kEnvoyPort = 10000;
 constexpr int kEnvoyAdminPort = 9901;
+constexpr int kEnvoyHealthPort = 9902;
 // The metrics port planned for issue 6, used until the server's --help lists METRICS_PORT.
 constexpr int kPlannedMetricsPort = 9102;
 const char* const kImage = "zeva-transaction-service";
-
-std::string Src(const std::string& relative) { return SourceDir() + "/" + relative; }
 
 std::string Basename(const std::string& path) {
   return std::filesystem::path(path).filename().string();
@@ -40,10 +40,6 @@ std::string Basename(const std::string& path) {
 bool EndsWith(const std::string& text, const std::string& suffix) {
   return text.size() >= suffix.size() &&
          text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-bool Contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
 }
 
 std::string Help(const std::vector<std::string>& argv) {
@@ -61,57 +57,11 @@ const std::vector<HelpOption>& MigrateUpgradeHelp() {
   return options;
 }
 
-struct Manifest {
-  std::string file;
-  YAML::Node doc;
-};
-
-// Every Kubernetes object under deploy/k8s (dev ones included, marked by their path).
-const std::vector<Manifest>& Manifests() {
-  static const std::vector<Manifest> manifests = [] {
-    std::vector<Manifest> all;
-    for (const auto& file : YamlFilesUnder(Src("deploy/k8s"))) {
-      for (const auto& doc : LoadYamlDocuments(file)) {
-        if (doc.IsMap()) all.push_back({file, doc});
-      }
-    }
-    return all;
-  }();
-  return manifests;
-}
-
-bool IsDev(const Manifest& manifest) { return Contains(manifest.file, "/deploy/k8s/dev/"); }
-
-YAML::Node Object(const std::string& kind, const std::string& name) {
-  for (const auto& m : Manifests()) {
-    if (m.doc["kind"].as<std::string>() == kind &&
-        m.doc["metadata"]["name"].as<std::string>() == name) {
-      return m.doc;
-    }
-  }
-  FAIL("no " << kind << " named " << name << " under deploy/k8s");
-  return {};
-}
-
-YAML::Node FirstContainer(const YAML::Node& workload) {
-  const YAML::Node containers = workload["spec"]["template"]["spec"]["containers"];
-  REQUIRE(containers.IsSequence());
-  REQUIRE(containers.size() >= 1);
-  return containers[0];
-}
-
-std::vector<std::string> Strings(const YAML::Node& node) {
-  std::vector<std::string> out;
-  if (!node.IsDefined() || node.IsNull()) return out;
-  REQUIRE(node.IsSequence());
-  for (const auto& item : node) out.push_back(item.as<std::string>());
-  return out;
-}
-
 // The environment a container gets: literal/secret `env` entries and every key of the
 // ConfigMaps/Secrets named in `envFrom`. Optional sources that no manifest defines are
 // skipped; `with_optional` = false leaves optional sources out entirely (production view).
-std::map<std::string, std::string> ContainerEnv(const YAML::Node& container, bool with_optional) {
+std::map<std::string, std::string> ContainerEnv(const YAML::Node& container, bool with_optional,
+                                                const std::vector<Manifest>& in = Manifests()) {
   std::map<std::string, std::string> env;
   for (const auto& entry : container["env"]) {
     const auto name = entry["name"].as<std::string>();
@@ -125,7 +75,7 @@ std::map<std::string, std::string> ContainerEnv(const YAML::Node& container, boo
       const bool optional = ref["optional"].IsDefined() && ref["optional"].as<bool>();
       if (optional && !with_optional) continue;
       bool found = false;
-      for (const auto& m : Manifests()) {
+      for (const auto& m : in) {
         if (m.doc["kind"].as<std::string>() != kind ||
             m.doc["metadata"]["name"].as<std::string>() != ref["name"].as<std::string>()) {
           continue;
@@ -153,8 +103,9 @@ TEST_CASE("every deployment YAML file parses, and the Kubernetes objects are wel
   const auto workflows = YamlFilesUnder(Src(".github/workflows"));
   files.insert(files.end(), workflows.begin(), workflows.end());
   files.push_back(Src("skaffold.yaml"));
-  for (const char* expected : {"deploy/k8s/deployment.yaml", "deploy/k8s/migrate-job.yaml",
-                               "deploy/envoy/envoy.yaml", ".github/workflows/release.yaml"}) {
+  for (const char* expected :
+       {"deploy/k8s/base/deployment.yaml", "deploy/k8s/migrate/migrate-job.yaml",
+        "deploy/envoy/envoy.yaml", ".github/workflows/release.yaml"}) {
     INFO(expected);
     CHECK(std::find(files.begin(), files.end(), Src(expected)) != files.end());
   }
@@ -165,18 +116,20 @@ TEST_CASE("every deployment YAML file parses, and the Kubernetes objects are wel
     REQUIRE(!docs.empty());
     for (const auto& doc : docs) CHECK(doc.IsMap());
   }
-  std::set<std::string> seen;
-  for (const auto& m : Manifests()) {
-    INFO(m.file);
-    REQUIRE(m.doc["apiVersion"].IsScalar());
-    REQUIRE(m.doc["kind"].IsScalar());
-    REQUIRE(m.doc["metadata"]["name"].IsScalar());
-    const std::string key =
-        m.doc["kind"].as<std::string>() + "/" + m.doc["metadata"]["name"].as<std::string>();
-    INFO(key);
-    CHECK(seen.insert(key).second);  // no object defined twice
+  for (const auto* view : {&Manifests(), &DevManifests()}) {
+    std::set<std::string> seen;
+    for (const auto& m : *view) {
+      INFO(m.source);
+      REQUIRE(m.doc["apiVersion"].IsScalar());
+      REQUIRE(m.doc["kind"].IsScalar());
+      REQUIRE(m.doc["metadata"]["name"].IsScalar());
+      const std::string key =
+          m.doc["kind"].as<std::string>() + "/" + m.doc["metadata"]["name"].as<std::string>();
+      INFO(key);
+      CHECK(seen.insert(key).second);  // no object defined twice
+    }
+    CHECK(seen.size() >= 12);
   }
-  CHECK(seen.size() >= 8);
 }
 
 TEST_CASE("the Dockerfile builds with the scripts CI runs and ships only runtime pieces",
@@ -322,6 +275,8 @@ TEST_CASE("ports agree between the server, the Dockerfile, the manifests and Env
     named_ports[port["name"].as<std::string>()] = port["containerPort"].as<int>();
   }
   CHECK(named_ports.at("grpc") == server_port);
+  CHECK(named_ports.at("metrics") == metrics_port);  // declared, so that it can be scraped
+  CHECK(ParsePort(config["data"]["METRICS_PORT"].as<std::string>()) == metrics_port);
   CHECK(container["readinessProbe"]["grpc"]["port"].as<int>() == server_port);
   CHECK(container["livenessProbe"]["grpc"]["port"].as<int>() == server_port);
 
@@ -334,16 +289,18 @@ TEST_CASE("ports agree between the server, the Dockerfile, the manifests and Env
     CHECK((named_ports.count(target) ? named_ports.at(target) : std::stoi(target)) == server_port);
   }
 
-  const YAML::Node envoy = LoadYamlDocuments(Src("deploy/envoy/envoy.yaml")).at(0);
+  const YAML::Node envoy = EnvoyConfig();
   CHECK(envoy["admin"]["address"]["socket_address"]["port_value"].as<int>() == kEnvoyAdminPort);
   const YAML::Node listeners = envoy["static_resources"]["listeners"];
-  REQUIRE(listeners.size() == 1);
+  REQUIRE(listeners.size() == 2);
   CHECK(listeners[0]["address"]["socket_address"]["port_value"].as<int>() == kEnvoyPort);
+  CHECK(listeners[1]["address"]["socket_address"]["port_value"].as<int>() == kEnvoyHealthPort);
   const YAML::Node envoy_container = FirstContainer(Object("Deployment", "envoy"));
   std::set<int> envoy_ports;
   for (const auto& port : envoy_container["ports"])
     envoy_ports.insert(port["containerPort"].as<int>());
-  CHECK(envoy_ports == std::set<int>{kEnvoyPort, kEnvoyAdminPort});
+  // The admin port is bound to localhost: the pod does not offer it.
+  CHECK(envoy_ports == std::set<int>{kEnvoyPort, kEnvoyHealthPort});
   CHECK(Object("Service", "envoy")["spec"]["ports"][0]["port"].as<int>() == kEnvoyPort);
 }
 
@@ -382,9 +339,13 @@ TEST_CASE("the server's manifests use only settings the server accepts, and it s
   CHECK(deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"].as<int>() >
         std::stoi(config["data"]["SHUTDOWN_GRACE_SECONDS"].as<std::string>()));
 
-  // The real server, configured exactly as the ConfigMap says (PORT aside: tests pick a
-  // free port), must serve; the services the probes and Envoy ask about must be SERVING.
-  std::map<std::string, std::string> run_env = ContainerEnv(container, false);
+  // The real server, configured exactly as the dev overlay's ConfigMap says (PORT and
+  // METRICS_PORT aside: tests pick free ports), must serve; the services the probes and
+  // Envoy ask about must be SERVING.
+  const YAML::Node dev_container =
+      FirstContainer(Object("Deployment", "zeva-transaction-service", DevManifests()));
+  std::map<std::string, std::string> run_env = ContainerEnv(dev_container, false, DevManifests());
+  run_env.erase("METRICS_PORT");
   run_env["DATABASE_URL"] = PostgresServer::Shared().CreateDatabase();
   // No Keycloak here: a fixed key stands in for the JWKS the ConfigMap points at.
   run_env["KEYCLOAK_RS256_PUBLIC_KEY"] = TestKey(0).public_pem;
@@ -395,7 +356,7 @@ TEST_CASE("the server's manifests use only settings the server accepts, and it s
     const YAML::Node service = container[probe]["grpc"]["service"];
     probed.push_back(service.IsDefined() ? service.as<std::string>() : "");
   }
-  const YAML::Node envoy = LoadYamlDocuments(Src("deploy/envoy/envoy.yaml")).at(0);
+  const YAML::Node envoy = EnvoyConfig();
   for (const auto& cluster : envoy["static_resources"]["clusters"]) {
     for (const auto& check : cluster["health_checks"]) {
       const YAML::Node name = check["grpc_health_check"]["service_name"];
@@ -463,7 +424,7 @@ TEST_CASE("Envoy (v3) routes /grpc/ to every replica through the headless Servic
   }
   CHECK(typed >= 5);
 
-  const YAML::Node envoy = LoadYamlDocuments(Src("deploy/envoy/envoy.yaml")).at(0);
+  const YAML::Node envoy = EnvoyConfig();
   std::map<std::string, YAML::Node> clusters;
   for (const auto& cluster : envoy["static_resources"]["clusters"]) {
     clusters[cluster["name"].as<std::string>()] = static_cast<const YAML::Node&>(cluster);
@@ -510,11 +471,24 @@ TEST_CASE("Envoy (v3) routes /grpc/ to every replica through the headless Servic
   for (const char* header : {"x-grpc-web", "authorization", "content-type"})
     CHECK(Contains(allow, header));
 
+  // Routes by prefix or exact path; every /grpc/ route before the catch-all "/".
   std::map<std::string, YAML::Node> routes;
+  bool catch_all_seen = false;
   for (const auto& route : host_config["routes"]) {
-    routes[route["match"]["prefix"].as<std::string>()] = route["route"];
-    INFO("route " << route["match"]["prefix"].as<std::string>());
+    const YAML::Node match = route["match"];
+    const std::string key = (match["prefix"] ? match["prefix"]
+                             : match["path"] ? match["path"]
+                                             : match["safe_regex"]["regex"])
+                                .as<std::string>();
+    routes[key] = route["route"];
+    INFO("route " << key);
     CHECK(clusters.count(route["route"]["cluster"].as<std::string>()) == 1);
+    if (key.rfind("/grpc/", 0) == 0) {
+      CHECK(!catch_all_seen);
+      CHECK(route["route"]["cluster"].as<std::string>() == "python_transaction_service");
+      CHECK(route["route"]["prefix_rewrite"].as<std::string>() == "/");
+    }
+    catch_all_seen |= key == "/";
   }
   REQUIRE(routes.count("/grpc/") == 1);
   CHECK(routes["/grpc/"]["cluster"].as<std::string>() == "python_transaction_service");
@@ -525,8 +499,6 @@ TEST_CASE("Envoy (v3) routes /grpc/ to every replica through the headless Servic
     CHECK(routes[prefix]["cluster"].as<std::string>() != "python_transaction_service");
     CHECK(routes[prefix]["upgrade_configs"][0]["upgrade_type"].as<std::string>() == "websocket");
   }
-  // The /grpc/ route must come before the catch-all "/".
-  CHECK(host_config["routes"][0]["match"]["prefix"].as<std::string>() == "/grpc/");
 }
 
 TEST_CASE("the migration Job runs zeva-migrate as the binary accepts it, without fixtures",
@@ -544,10 +516,12 @@ TEST_CASE("the migration Job runs zeva-migrate as the binary accepts it, without
   CHECK(args[0] == "upgrade");
   CHECK(args[1] == "head");
   CHECK(std::find(args.begin(), args.end(), "--wait") != args.end());
-  // No manifest outside deploy/k8s/dev turns fixtures on.
-  for (const auto& m : Manifests()) {
-    if (IsDev(m)) continue;
-    INFO(m.file);
+  // No manifest outside the dev database's turns fixtures on.
+  std::vector<Manifest> all = Manifests();
+  all.insert(all.end(), DevManifests().begin(), DevManifests().end());
+  for (const auto& m : all) {
+    if (m.source == "deploy/k8s/dev-database") continue;
+    INFO(m.source);
     YAML::Emitter out;
     out << m.doc;
     CHECK(!Contains(out.c_str(), "LOAD_TEST_FIXTURES"));
@@ -606,61 +580,91 @@ TEST_CASE("zeva-migrate accepts the Job's flags and environment, and the Job's c
 TEST_CASE("skaffold migrates before it rolls out, from the image it builds", "[deploy]") {
   const auto configs = LoadYamlDocuments(Src("skaffold.yaml"));
   REQUIRE(configs.size() == 2);
+  const YAML::Node migrate = configs[0];
+  const YAML::Node service = configs[1];
+  // Kustomize paths, per profile ("" = default).
+  auto paths = [](const YAML::Node& config, const std::string& profile) {
+    if (profile.empty()) return Strings(config["manifests"]["kustomize"]["paths"]);
+    for (const auto& p : config["profiles"]) {
+      if (p["name"].as<std::string>() == profile) {
+        return Strings(p["manifests"]["kustomize"]["paths"]);
+      }
+    }
+    return std::vector<std::string>{};
+  };
+  std::set<std::string> used;
   for (const auto& config : configs) {
     CHECK(config["apiVersion"].as<std::string>().rfind("skaffold/v4beta", 0) == 0);
     CHECK(config["kind"].as<std::string>() == "Config");
-    for (const auto& manifest : config["manifests"]["rawYaml"]) {
-      INFO(manifest.as<std::string>());
-      CHECK(std::filesystem::exists(Src(manifest.as<std::string>())));
+    CHECK(!config["manifests"]["rawYaml"].IsDefined());  // everything through kustomize
+    for (const char* profile : {"", "dev", "test"}) {
+      for (const auto& dir : paths(config, profile)) {
+        INFO(dir);
+        CHECK(std::filesystem::exists(Src(dir + "/kustomization.yaml")));
+        used.insert(dir);
+      }
     }
   }
-  const YAML::Node migrate = configs[0];
-  const YAML::Node service = configs[1];
+  // The Job first, alone; the rest after it: production by default, dev in dev and test.
   const std::string migrate_name = migrate["metadata"]["name"].as<std::string>();
-  CHECK(Strings(migrate["manifests"]["rawYaml"]) ==
-        std::vector<std::string>{"deploy/k8s/migrate-job.yaml"});
+  CHECK(paths(migrate, "") == std::vector<std::string>{"deploy/k8s/migrate"});
   REQUIRE(service["requires"].size() == 1);
   CHECK(Strings(service["requires"][0]["configs"]) == std::vector<std::string>{migrate_name});
-  const auto service_manifests = Strings(service["manifests"]["rawYaml"]);
-  CHECK(std::find(service_manifests.begin(), service_manifests.end(),
-                  "deploy/k8s/deployment.yaml") != service_manifests.end());
-  // Every non-dev manifest file is deployed by exactly one of the two configs.
-  std::multiset<std::string> deployed(service_manifests.begin(), service_manifests.end());
-  deployed.insert("deploy/k8s/migrate-job.yaml");
-  for (const auto& file : YamlFilesUnder(Src("deploy/k8s"))) {
-    if (Contains(file, "/deploy/k8s/dev/")) continue;
-    INFO(file);
-    CHECK(deployed.count(file.substr(SourceDir().size() + 1)) == 1);
+  CHECK(paths(service, "") == std::vector<std::string>{"deploy/k8s/overlays/production"});
+  for (const char* profile : {"dev", "test"}) {
+    INFO(profile);
+    CHECK(paths(migrate, profile) ==
+          std::vector<std::string>{"deploy/k8s/dev-database", "deploy/k8s/migrate"});
+    CHECK(paths(service, profile) == std::vector<std::string>{"deploy/k8s/overlays/dev"});
+  }
+  // Every kustomization is deployed by skaffold, but the base only through the overlays.
+  for (const auto& dir : Kustomizations()) {
+    INFO(dir);
+    CHECK(used.count(dir) == (dir == "deploy/k8s/base" ? 0u : 1u));
   }
 
   // The built image is the one the manifests name; the after-deploy hook waits for the Job.
   REQUIRE(migrate["build"]["artifacts"].size() == 1);
   CHECK(migrate["build"]["artifacts"][0]["image"].as<std::string>() == kImage);
   const std::string job = Object("Job", "zeva-migrate")["metadata"]["name"].as<std::string>();
-  const auto wait = Strings(migrate["deploy"]["kubectl"]["hooks"]["after"][0]["host"]["command"]);
+  const YAML::Node hooks = migrate["deploy"]["kubectl"]["hooks"];
+  const auto wait = Strings(hooks["after"][0]["host"]["command"]);
   REQUIRE(wait.size() >= 3);
   CHECK(wait[1] == "deploy/scripts/wait-for-job.sh");
   CHECK(wait[2] == job);
-  const auto del = Strings(migrate["deploy"]["kubectl"]["hooks"]["before"][0]["host"]["command"]);
+  // Before anything: the production overlay must have no placeholder left, then the old
+  // Job goes. Dev profiles drop the overlay check.
+  REQUIRE(hooks["before"].size() == 2);
+  CHECK(Strings(hooks["before"][0]["host"]["command"]) ==
+        std::vector<std::string>{"bash", "deploy/scripts/render.sh",
+                                 "deploy/k8s/overlays/production", "--check"});
+  const auto del = Strings(hooks["before"][1]["host"]["command"]);
   REQUIRE(del.size() >= 3);
+  CHECK(del[1] == "deploy/scripts/delete-job.sh");
   CHECK(del[2] == job);
-  for (const auto& command :
-       {wait, del,
-        Strings(service["deploy"]["kubectl"]["hooks"]["before"][0]["host"]["command"])}) {
-    INFO(command[1]);
-    CHECK(std::filesystem::exists(Src(command[1])));
+  // Every hook runs in the repository root (`dir`), where its script is.
+  for (const auto& config : configs) {
+    for (const char* when : {"before", "after"}) {
+      for (const auto& hook : config["deploy"]["kubectl"]["hooks"][when]) {
+        const auto command = Strings(hook["host"]["command"]);
+        INFO(command[1]);
+        REQUIRE(hook["host"]["dir"].IsDefined());
+        CHECK(hook["host"]["dir"].as<std::string>() == ".");
+        CHECK(std::filesystem::exists(Src(command[1])));
+      }
+    }
   }
 
-  // Profiles: dev and test add the dev PostgreSQL; test runs the suite in the image build.
   std::map<std::string, YAML::Node> profiles;
   for (const auto& profile : migrate["profiles"])
     profiles[profile["name"].as<std::string>()] = static_cast<const YAML::Node&>(profile);
-  REQUIRE(profiles.count("dev") == 1);
-  REQUIRE(profiles.count("test") == 1);
   for (const char* name : {"dev", "test"}) {
-    const auto files = Strings(profiles[name]["manifests"]["rawYaml"]);
     INFO(name);
-    CHECK(std::find(files.begin(), files.end(), "deploy/k8s/dev/postgres.yaml") != files.end());
+    REQUIRE(profiles.count(name) == 1);
+    REQUIRE(profiles[name]["patches"].size() == 1);
+    CHECK(profiles[name]["patches"][0]["op"].as<std::string>() == "remove");
+    CHECK(profiles[name]["patches"][0]["path"].as<std::string>() ==
+          "/deploy/kubectl/hooks/before/0");
   }
   CHECK(profiles["test"]["build"]["artifacts"][0]["docker"]["buildArgs"]["RUN_TESTS"]
             .as<std::string>() == "1");
@@ -670,7 +674,8 @@ TEST_CASE("skaffold migrates before it rolls out, from the image it builds", "[d
   CHECK(dockerfile_reads_it);
 }
 
-TEST_CASE("the release workflow tests, pushes, migrates, then rolls out", "[deploy]") {
+TEST_CASE("the release workflow tests, pushes, migrates, then rolls out, one run at a time",
+          "[deploy]") {
   const YAML::Node workflow = LoadYamlDocuments(Src(".github/workflows/release.yaml")).at(0);
   const YAML::Node jobs = workflow["jobs"];
   auto steps_text = [&jobs](const std::string& job) {
@@ -696,10 +701,34 @@ TEST_CASE("the release workflow tests, pushes, migrates, then rolls out", "[depl
   CHECK(needs_has("image", "test"));
   CHECK(Contains(steps_text("image"), "docker/build-push-action"));
   CHECK(needs_has("migrate", "image"));
-  CHECK(Contains(steps_text("migrate"), "deploy/k8s/migrate-job.yaml"));
+  CHECK(Contains(steps_text("migrate"), "kubectl kustomize deploy/k8s/migrate"));
   CHECK(Contains(steps_text("migrate"), "deploy/scripts/wait-for-job.sh zeva-migrate"));
+  // The placeholder check comes before the migration touches the cluster.
+  const std::string migrate_steps = steps_text("migrate");
+  const auto check_at = migrate_steps.find("render.sh deploy/k8s/overlays/production --check");
+  REQUIRE(check_at != std::string::npos);
+  CHECK(check_at < migrate_steps.find("delete-job.sh"));
   CHECK(needs_has("rollout", "migrate"));
-  CHECK(Contains(steps_text("rollout"), "deploy/k8s/deployment.yaml"));
+  CHECK(Contains(steps_text("rollout"), "render.sh deploy/k8s/overlays/production"));
+  CHECK(Contains(steps_text("rollout"), "envoy-config.sh --require-origins"));
   CHECK(Contains(steps_text("rollout"), "rollout status deployment/zeva-transaction-service"));
-  CHECK(!Contains(steps_text("rollout"), "migrate-job"));
+  CHECK(!Contains(steps_text("rollout"), "deploy/k8s/migrate"));
+
+  // One run at a time, queued (never cancelled mid-migration); least privilege at the top.
+  REQUIRE(workflow["concurrency"]["group"].IsScalar());
+  CHECK(!workflow["concurrency"]["cancel-in-progress"].as<bool>());
+  CHECK(workflow["permissions"]["contents"].as<std::string>() == "read");
+  CHECK(workflow["permissions"].size() == 1);
+  CHECK(workflow["defaults"]["run"]["shell"].as<std::string>() == "bash");  // with pipefail
+  // No expression is pasted into a script (secrets and outputs come in through env:), and
+  // the image name is lower-cased.
+  for (const auto& job : jobs) {
+    for (const auto& step : job.second["steps"]) {
+      if (!step["run"].IsDefined()) continue;
+      INFO(step["run"].as<std::string>());
+      CHECK(!Contains(step["run"].as<std::string>(), "${{"));
+    }
+  }
+  CHECK(!workflow["env"]["IMAGE"].IsDefined());
+  CHECK(Contains(steps_text("image"), "${OWNER,,}"));
 }

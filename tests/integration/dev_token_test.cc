@@ -24,7 +24,7 @@ TEST_CASE("zeva-dev-token signs tokens the server's verifier accepts", "[auth]")
   auto result = zeva::testing::RunCommand({ZEVA_DEV_TOKEN_BINARY, "--key", key_path, "test_vs_2"});
   REQUIRE(result.exit_code == 0);
   std::string header = "Bearer " + std::string(absl::StripAsciiWhitespace(result.output));
-  auto caller = (*auth)->Authenticate(&header);
+  auto caller = (*auth)->Authenticate(&header, zeva::testing::Soon());
   REQUIRE(caller.ok());
   CHECK(caller->user_id == "test_vs_2");
 
@@ -33,7 +33,7 @@ TEST_CASE("zeva-dev-token signs tokens the server's verifier accepts", "[auth]")
       {ZEVA_DEV_TOKEN_BINARY, "--key", key_path, "--audience", "other", "test_vs_2"});
   REQUIRE(other.exit_code == 0);
   std::string other_header = std::string(absl::StripAsciiWhitespace(other.output));
-  CHECK_FALSE((*auth)->Authenticate(&other_header).ok());
+  CHECK_FALSE((*auth)->Authenticate(&other_header, zeva::testing::Soon()).ok());
 
   auto missing = zeva::testing::RunCommand(
       {ZEVA_DEV_TOKEN_BINARY, "--key", dir.path() + "/absent.pem", "test_vs_1"});

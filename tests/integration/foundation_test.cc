@@ -69,7 +69,8 @@ TEST_CASE("the server reports SERVING for itself and each contract service", "[f
   server.WaitUntilServing();
   for (const char* name :
        {"", "zeva.transactions.TransactionList", "zeva.organizations.OrganizationDetails",
-        "zeva.transactions.ZEVModels"}) {
+        "zeva.transactions.ZEVModels", "zeva.credits.v1.IdentityService",
+        "zeva.credits.v1.CreditLedgerService", "zeva.credits.v1.CreditAdminService"}) {
     INFO("service '" << name << "'");
     CHECK(server.Health(name) == "SERVING");
   }
@@ -84,6 +85,9 @@ TEST_CASE("server reflection lists the contract services", "[foundation]") {
   CHECK(listing.find("zeva.transactions.TransactionList") != std::string::npos);
   CHECK(listing.find("zeva.organizations.OrganizationDetails") != std::string::npos);
   CHECK(listing.find("zeva.transactions.ZEVModels") != std::string::npos);
+  CHECK(listing.find("zeva.credits.v1.IdentityService") != std::string::npos);
+  CHECK(listing.find("zeva.credits.v1.CreditLedgerService") != std::string::npos);
+  CHECK(listing.find("zeva.credits.v1.CreditAdminService") != std::string::npos);
   CHECK(listing.find("grpc.health.v1.Health") != std::string::npos);
 }
 

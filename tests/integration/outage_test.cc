@@ -2,6 +2,8 @@
 // and a server started while PostgreSQL is down. These stop the shared PostgreSQL server of
 // the test binary, so they run as their own CTest group ([outage]) with a server of their own.
 
+#include <signal.h>
+
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <map>
@@ -219,4 +221,37 @@ TEST_CASE("a server started before PostgreSQL is NOT_SERVING, then SERVING once 
   const grpc::Status served = call();
   INFO(served.error_message());
   CHECK(served.ok());
+}
+
+TEST_CASE("a frozen database: NOT_SERVING within 5 s, and SIGTERM exits within grace + 5 s",
+          "[outage]") {
+  constexpr int kGraceSeconds = 3;
+  ServiceFixture service({"--shutdown-grace-seconds=" + std::to_string(kGraceSeconds)});
+  REQUIRE(GetModel(service, 1, std::chrono::seconds(5)).ok());  // connections open and warm
+  // Thawed whatever happens, so that the rest of the group finds a working server.
+  struct Frozen {
+    Frozen() { PostgresServer::Shared().Freeze(); }
+    ~Frozen() { PostgresServer::Shared().Thaw(); }
+  } frozen;
+  const auto froze = Steady::now();
+  // A call stuck on a pooled connection: only the frozen server could end its statement.
+  std::thread stuck([&] { GetModel(service, 1, std::chrono::seconds(60)); });
+  std::string health = service.server().Health(kContractService);
+  while (health == "SERVING" && Steady::now() - froze < std::chrono::seconds(10)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    health = service.server().Health(kContractService);
+  }
+  const double not_ready_after = Seconds(Steady::now() - froze);
+  WARN("NOT_SERVING " << not_ready_after << " s after PostgreSQL froze");
+  CHECK(health == "NOT_SERVING");
+  CHECK(not_ready_after < 5.0);
+
+  const auto signalled = Steady::now();
+  const int exit_code = service.server().StopWith(SIGTERM, std::chrono::seconds(30));
+  const double exited_after = Seconds(Steady::now() - signalled);
+  WARN("exit code " << exit_code << " " << exited_after << " s after SIGTERM");
+  INFO(LogWithoutCalls(service.server().Log()));
+  CHECK(exit_code >= 0);  // exited by itself, not killed after the timeout
+  CHECK(exited_after < kGraceSeconds + 5.0);
+  stuck.join();
 }

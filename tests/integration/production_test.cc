@@ -342,11 +342,17 @@ TEST_CASE("LOG_FORMAT=json: every line is a JSON object, calls included", "[prod
   request.set_id(FirstModelId(url));
   zeva::transactions::ModelDetails details;
   REQUIRE(stub->GetModelDetails(&context, request, &details).ok());
+  {  // A gzip-compressed request, refused: gRPC's own core logs it, through our logger.
+    grpc::ClientContext compressed;
+    compressed.set_compression_algorithm(GRPC_COMPRESS_GZIP);
+    CHECK_FALSE(stub->GetModelDetails(&compressed, request, &details).ok());
+  }
   REQUIRE(server.StopWith(SIGTERM) == 0);
 
   const std::string log = server.Log();
   INFO(log);
   int call_lines = 0;
+  int grpc_lines = 0;
   for (const auto& line : Lines(log)) {
     INFO(line);
     nlohmann::json parsed;
@@ -355,7 +361,8 @@ TEST_CASE("LOG_FORMAT=json: every line is a JSON object, calls included", "[prod
     CHECK(parsed.contains("time"));
     CHECK(parsed.contains("level"));
     const std::string msg = parsed.value("msg", "");
-    if (msg.rfind("call GetModelDetails", 0) == 0) {
+    if (msg.rfind("grpc: ", 0) == 0) ++grpc_lines;
+    if (msg.rfind("call GetModelDetails status=OK", 0) == 0) {
       ++call_lines;
       CHECK(parsed["level"] == "info");
       CHECK(msg.find("caller=test_vs_1") != std::string::npos);
@@ -363,6 +370,7 @@ TEST_CASE("LOG_FORMAT=json: every line is a JSON object, calls included", "[prod
     }
   }
   CHECK(call_lines == 1);
+  CHECK(grpc_lines > 0);
 }
 
 TEST_CASE("a database that accepts but never answers: calls end UNAVAILABLE in bounded time",

@@ -7,7 +7,7 @@
 #include <pqxx/pqxx>
 #include <string>
 
-#include "db/snapshot_stream.h"
+#include "db/session.h"
 #include "db/transaction_store.h"
 #include "tests/support/service_fixture.h"
 

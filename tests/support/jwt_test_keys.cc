@@ -76,9 +76,10 @@ config::KeycloakConfig TestKeycloakConfig() {
 }
 
 auth::UserLookup AnyUserLookup() {
-  return [](const std::string& user_id) -> absl::StatusOr<std::optional<auth::Caller>> {
-    return auth::Caller{user_id, 1, "Test Vehicle Supplier 1",
-                        auth::OrganizationType::kVehicleSupplier};
+  return [](const std::string& user_id,
+            std::chrono::system_clock::time_point) -> absl::StatusOr<std::optional<auth::Caller>> {
+    return auth::Caller{
+        user_id, 1, "Test Vehicle Supplier 1", auth::OrganizationType::kVehicleSupplier, {}, ""};
   };
 }
 

@@ -2,6 +2,7 @@
 // Real RSA keys and tokens for authentication tests. Keys are generated once per test
 // binary (RSA 2048 takes a while) and shared by every test.
 
+#include <chrono>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
@@ -20,6 +21,11 @@ config::KeycloakConfig TestKeycloakConfig();
 
 // A user lookup for which every user exists, in vehicle supplier 1.
 auth::UserLookup AnyUserLookup();
+
+// A call deadline for in-process Authenticate calls: ten seconds from now.
+inline std::chrono::system_clock::time_point Soon() {
+  return std::chrono::system_clock::now() + std::chrono::seconds(10);
+}
 
 struct TestRsaKey {
   std::string private_pem;

@@ -57,6 +57,25 @@ void PostgresServer::Start() {
   if (result.exit_code != 0) throw std::runtime_error("pg resume failed:\n" + result.output);
 }
 
+namespace {
+
+void SignalCluster(const std::string& data_dir, const char* signal) {
+  // The postmaster first (it forks no new backends once stopped), then its children.
+  const std::string script = std::string("pid=$(head -n 1 '") + data_dir +
+                             "/postmaster.pid') && kill -" + signal + " \"$pid\" && pkill -" +
+                             signal + " -P \"$pid\"";
+  CommandResult result = RunCommand({"bash", "-c", script});
+  if (result.exit_code != 0) {
+    throw std::runtime_error(std::string("cannot send SIG") + signal + ":\n" + result.output);
+  }
+}
+
+}  // namespace
+
+void PostgresServer::Freeze() { SignalCluster(dir_ + "/pg/data", "STOP"); }
+
+void PostgresServer::Thaw() { SignalCluster(dir_ + "/pg/data", "CONT"); }
+
 std::string PostgresServer::CreateDatabase() {
   const std::string name = absl::StrCat("test_", getpid(), "_", ++next_database_);
   pqxx::connection admin(admin_url_);

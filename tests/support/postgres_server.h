@@ -19,6 +19,10 @@ class PostgresServer {
   // Stops and restarts the server (same port and data): for outage tests.
   void Stop();
   void Start();
+  // Stops (SIGSTOP) or continues (SIGCONT) the postmaster and every backend: a server that
+  // still accepts TCP connections and acknowledges data but never answers.
+  void Freeze();
+  void Thaw();
 
   ~PostgresServer();
 

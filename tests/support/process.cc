@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -14,24 +15,55 @@
 
 namespace zeva::testing {
 
-ExecArgs::ExecArgs(std::vector<std::string> argv, const std::map<std::string, std::string>& env)
-    : strings_(std::move(argv)) {
-  const size_t argc = strings_.size();
+extern "C" char** environ;
+
+namespace {
+
+std::string FindInPath(const std::string& program) {
+  if (program.find('/') != std::string::npos) return program;
+  const char* path = std::getenv("PATH");
+  std::string dirs = path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin";
+  size_t start = 0;
+  while (start <= dirs.size()) {
+    const size_t end = std::min(dirs.find(':', start), dirs.size());
+    const std::string candidate = dirs.substr(start, end - start) + "/" + program;
+    if (access(candidate.c_str(), X_OK) == 0) return candidate;
+    start = end + 1;
+  }
+  return program;  // execve fails and the child says so
+}
+
+}  // namespace
+
+PreparedExec::PreparedExec(const std::vector<std::string>& argv,
+                           const std::map<std::string, std::string>& env)
+    : path_(FindInPath(argv.at(0))), argv_storage_(argv) {
+  std::map<std::string, std::string> merged;
   for (char** entry = environ; *entry != nullptr; ++entry) {
-    const std::string variable = *entry;
-    if (env.count(variable.substr(0, variable.find('='))) == 0) strings_.push_back(variable);
+    const std::string text = *entry;
+    const size_t equals = text.find('=');
+    if (equals != std::string::npos) merged[text.substr(0, equals)] = text.substr(equals + 1);
   }
-  for (const auto& [key, value] : env) strings_.push_back(key + "=" + value);
-  for (size_t i = 0; i < strings_.size(); ++i) {
-    (i < argc ? argv_ : envp_).push_back(strings_[i].data());
-  }
+  for (const auto& [key, value] : env) merged[key] = value;
+  for (const auto& [key, value] : merged) env_storage_.push_back(key + "=" + value);
+  for (auto& arg : argv_storage_) argv_.push_back(arg.data());
   argv_.push_back(nullptr);
+  for (auto& entry : env_storage_) envp_.push_back(entry.data());
   envp_.push_back(nullptr);
+}
+
+void PreparedExec::ExecInChild() const {
+  execve(path_.c_str(), argv_.data(), envp_.data());
+  static const char kFailed[] = "exec failed: ";
+  (void)!write(STDERR_FILENO, kFailed, sizeof kFailed - 1);
+  (void)!write(STDERR_FILENO, path_.data(), path_.size());
+  (void)!write(STDERR_FILENO, "\n", 1);
+  _exit(127);
 }
 
 CommandResult RunCommand(const std::vector<std::string>& argv,
                          const std::map<std::string, std::string>& env) {
-  ExecArgs exec_args(argv, env);
+  const PreparedExec exec(argv, env);
   int pipe_fds[2];
   if (pipe(pipe_fds) != 0) throw std::runtime_error("pipe failed");
   const pid_t pid = fork();
@@ -41,11 +73,7 @@ CommandResult RunCommand(const std::vector<std::string>& argv,
     dup2(pipe_fds[1], STDERR_FILENO);
     close(pipe_fds[0]);
     close(pipe_fds[1]);
-    // glibc's execvpe searches PATH on the stack, without allocating.
-    execvpe(exec_args.argv()[0], exec_args.argv(), exec_args.envp());
-    constexpr char kFailed[] = "exec failed\n";
-    [[maybe_unused]] auto written = write(STDERR_FILENO, kFailed, sizeof kFailed - 1);
-    _exit(127);
+    exec.ExecInChild();
   }
   close(pipe_fds[1]);
   CommandResult result;

@@ -14,18 +14,21 @@ struct CommandResult {
   std::string output;  // stdout and stderr, interleaved
 };
 
-// An argv and environment for exec, built before fork: the child of a multi-threaded test
-// process may only make async-signal-safe calls until exec. An allocation there can wait
-// forever on a lock that another thread held at fork (ASan's allocator did, in [outage]).
-class ExecArgs {
+// A program, its arguments and its whole environment, prepared before fork: between fork and
+// exec the child of a multi-threaded process (gRPC's threads run in the tests) may only make
+// async-signal-safe calls, so no allocation and no setenv happen there.
+class PreparedExec {
  public:
-  // `env` adds to (or overrides) the test's environment.
-  ExecArgs(std::vector<std::string> argv, const std::map<std::string, std::string>& env);
-  char* const* argv() { return argv_.data(); }
-  char* const* envp() { return envp_.data(); }
+  // `argv[0]` is looked up in PATH unless it holds a '/'; `env` adds to (or overrides) the
+  // test's environment.
+  PreparedExec(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env);
+  // In the child, after fork: execve, or a message on stderr and _exit(127).
+  [[noreturn]] void ExecInChild() const;
 
  private:
-  std::vector<std::string> strings_;
+  std::string path_;
+  std::vector<std::string> argv_storage_;
+  std::vector<std::string> env_storage_;
   std::vector<char*> argv_;
   std::vector<char*> envp_;
 };

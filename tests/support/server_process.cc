@@ -22,7 +22,8 @@ std::string MigrateBinary() { return ZEVA_MIGRATE_BINARY; }
 
 ServerProcess::ServerProcess(std::map<std::string, std::string> env,
                              std::vector<std::string> flags) {
-  port_ = FreePort();
+  // A given PORT is kept: a replica restarted in place must come back on its address.
+  port_ = env.count("PORT") ? std::stoi(env["PORT"]) : FreePort();
   char log_template[] = "/tmp/zeva-server-log-XXXXXX";
   const int log_fd = mkstemp(log_template);
   if (log_fd < 0) throw std::runtime_error("mkstemp failed");
@@ -38,7 +39,7 @@ ServerProcess::ServerProcess(std::map<std::string, std::string> env,
   metrics_port_ = std::stoi(env["METRICS_PORT"]);
   std::vector<std::string> argv{ServerBinary()};
   argv.insert(argv.end(), flags.begin(), flags.end());
-  ExecArgs exec_args(std::move(argv), env);
+  const PreparedExec exec(argv, env);
   pid_ = fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
@@ -49,8 +50,7 @@ ServerProcess::ServerProcess(std::map<std::string, std::string> env,
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
-    execve(exec_args.argv()[0], exec_args.argv(), exec_args.envp());
-    _exit(127);  // the test sees the server exit during start-up
+    exec.ExecInChild();
   }
   close(log_fd);
 }

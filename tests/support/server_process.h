@@ -14,8 +14,8 @@ namespace zeva::testing {
 
 class ServerProcess {
  public:
-  // Starts the server with `env` (on top of the test's environment, with PORT set) and extra
-  // flags. Does not wait: call WaitUntilServing or WaitForHealth.
+  // Starts the server with `env` (on top of the test's environment; PORT, unless `env` sets
+  // it, is a free port) and extra flags. Does not wait: call WaitUntilServing or WaitForHealth.
   ServerProcess(std::map<std::string, std::string> env, std::vector<std::string> flags = {});
   ~ServerProcess();  // SIGKILL if still running
   ServerProcess(const ServerProcess&) = delete;

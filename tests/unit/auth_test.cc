@@ -42,15 +42,20 @@ struct FakeUsers {
   std::atomic<int> lookups{0};
   bool database_down = false;
   zeva::auth::UserLookup Lookup() {
-    return [this](const std::string& user_id) -> absl::StatusOr<std::optional<Caller>> {
+    return [this](const std::string& user_id,
+                  std::chrono::system_clock::time_point) -> absl::StatusOr<std::optional<Caller>> {
       ++lookups;
       if (database_down) return absl::UnavailableError("database unavailable");
       if (user_id == "test_vs_1") {
-        return Caller{"test_vs_1", 1, "Test Vehicle Supplier 1",
-                      zeva::auth::OrganizationType::kVehicleSupplier};
+        return Caller{"test_vs_1",
+                      1,
+                      "Test Vehicle Supplier 1",
+                      zeva::auth::OrganizationType::kVehicleSupplier,
+                      {},
+                      ""};
       }
       if (user_id == "gov_1") {
-        return Caller{"gov_1", 7, "Government", zeva::auth::OrganizationType::kGovernment};
+        return Caller{"gov_1", 7, "Government", zeva::auth::OrganizationType::kGovernment, {}, ""};
       }
       return std::optional<Caller>();
     };
@@ -82,7 +87,7 @@ void RequireFailed(const absl::StatusOr<Caller>& result) {
 }
 
 absl::StatusOr<Caller> Call(Authenticator& auth, const std::string& header) {
-  return auth.Authenticate(&header);
+  return auth.Authenticate(&header, zeva::testing::Soon());
 }
 
 }  // namespace
@@ -216,7 +221,7 @@ TEST_CASE("with two keys in the JWKS, tokens by either are accepted", "[auth]") 
 TEST_CASE("a missing header and an empty one are refused", "[auth]") {
   FakeUsers users;
   auto auth = FixedKeyAuthenticator(users);
-  auto none = auth->Authenticate(nullptr);
+  auto none = auth->Authenticate(nullptr, zeva::testing::Soon());
   REQUIRE_FALSE(none.ok());
   CHECK(none.status().code() == absl::StatusCode::kUnauthenticated);
   CHECK(none.status().message() == "No authentication header");

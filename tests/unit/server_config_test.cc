@@ -73,3 +73,28 @@ TEST_CASE("--help needs no other configuration and lists every variable", "[conf
     CHECK(help.find(std::string("[env ") + env + "]") != std::string::npos);
   }
 }
+
+TEST_CASE("bounds on the database and on calls without a deadline are configurable", "[config]") {
+  auto defaults = ParseServerConfig({}, FakeEnv(kMinimalEnv));
+  REQUIRE(defaults.ok());
+  CHECK(defaults->config.default_deadline_ms == 30000);
+  CHECK(defaults->config.db_pool_caller_share_percent == 50);
+  CHECK(defaults->config.db_probe_timeout_ms == 2000);
+  // The defaults live in the struct; --help shows the same values.
+  const std::string help = zeva::config::ServerHelp();
+  CHECK(help.find("DEFAULT_DEADLINE_MS") != std::string::npos);
+  CHECK(help.find("30000") != std::string::npos);
+  CHECK(help.find("DB_POOL_CALLER_SHARE_PERCENT") != std::string::npos);
+  CHECK(help.find("http://localhost:8888/auth/realms/zeva") != std::string::npos);
+
+  auto env = kMinimalEnv;
+  env["DEFAULT_DEADLINE_MS"] = "5000";
+  env["DB_POOL_CALLER_SHARE_PERCENT"] = "25";
+  auto parsed = ParseServerConfig({"--db-probe-timeout-ms=700"}, FakeEnv(env));
+  REQUIRE(parsed.ok());
+  CHECK(parsed->config.default_deadline_ms == 5000);
+  CHECK(parsed->config.db_pool_caller_share_percent == 25);
+  CHECK(parsed->config.db_probe_timeout_ms == 700);
+  env["DB_POOL_CALLER_SHARE_PERCENT"] = "0";
+  CHECK_FALSE(ParseServerConfig({}, FakeEnv(env)).ok());
+}

@@ -36,6 +36,15 @@ TEST_CASE("every text field must be present, short and printable", "[validation]
   CHECK(MessageOf(ValidateVehicleModel("a", "m", "BEV", "bad\x01", 100)).find("trim") == 0);
   CHECK(MessageOf(ValidateVehicleModel("a", "\xC3", "BEV", "t", 100)) ==
         "model is not valid UTF-8");
+  // DEL, a C1 control, a bidi override, and a value of invisible characters only.
+  CHECK(MessageOf(ValidateVehicleModel("a\x7F", "m", "BEV", "t", 100)) ==
+        "make contains control characters");
+  CHECK(MessageOf(ValidateVehicleModel("a", "m\xC2\x9B", "BEV", "t", 100)) ==
+        "model contains control characters");
+  CHECK(MessageOf(ValidateVehicleModel("a", "m", "BEV", "t\xE2\x80\xAE", 100)) ==
+        "trim contains bidirectional formatting characters");
+  CHECK(MessageOf(ValidateVehicleModel("\xE2\x80\x8B\xC2\xA0", "m", "BEV", "t", 100)) ==
+        "make must not be empty");
 }
 
 TEST_CASE("range must be positive and sane; the model must earn credit", "[validation]") {

@@ -1,0 +1,32 @@
+#pragma once
+// Streams a query's rows to a caller page by page, never holding a pooled connection while
+// the caller is being written to: a page is fetched on a lease (one statement, bounded by the
+// call's deadline), the connection goes back to the pool, and only then are the page's rows
+// handed over. A client that stops reading (HTTP/2 flow control) therefore blocks only its
+// own call, never a connection that other callers need.
+//
+// Pages are keyset-paginated (each starts after the last row handed over), so rows come in
+// order with none repeated or skipped among those that exist throughout the stream. Each page
+// is its own snapshot: a row committed or changed meanwhile appears as of the page that reads
+// it; nothing holds a transaction open across pages.
+
+#include <functional>
+#include <pqxx/result>
+#include <pqxx/transaction_base>
+
+#include "absl/status/status.h"
+#include "db/pool.h"
+
+namespace zeva::db {
+
+// Rows fetched per round trip.
+inline constexpr int kStreamPageSize = 500;
+
+// `next_page` runs the next page's statement (at most kStreamPageSize rows, starting after the
+// last row `on_row` saw); `on_row` handles one row and returns false to stop early
+// (CANCELLED) or an error to abort. Ends when a page comes back short.
+absl::Status StreamPages(ConnectionPool& pool, const Budget& budget,
+                         const std::function<pqxx::result(pqxx::transaction_base&)>& next_page,
+                         const std::function<absl::StatusOr<bool>(const pqxx::row&)>& on_row);
+
+}  // namespace zeva::db

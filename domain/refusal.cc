@@ -1,0 +1,36 @@
+#include "domain/refusal.h"
+
+#include "absl/strings/cord.h"
+
+namespace zeva::domain {
+namespace {
+
+constexpr char kRefusalPayload[] = "type.zeva/refusal";
+constexpr char kReasonPayload[] = "type.zeva/reason";
+constexpr char kFieldPayload[] = "type.zeva/field";
+
+std::string Payload(const absl::Status& status, const char* url) {
+  auto payload = status.GetPayload(url);
+  return payload ? std::string(*payload) : std::string();
+}
+
+}  // namespace
+
+absl::Status Refusal(absl::StatusCode code, absl::string_view message, absl::string_view reason,
+                     absl::string_view field) {
+  absl::Status status(code, message);
+  status.SetPayload(kRefusalPayload, absl::Cord("1"));
+  if (!reason.empty()) status.SetPayload(kReasonPayload, absl::Cord(reason));
+  if (!field.empty()) status.SetPayload(kFieldPayload, absl::Cord(field));
+  return status;
+}
+
+bool IsRefusal(const absl::Status& status) {
+  return !status.ok() && status.GetPayload(kRefusalPayload).has_value();
+}
+
+std::string RefusalReason(const absl::Status& status) { return Payload(status, kReasonPayload); }
+
+std::string RefusalField(const absl::Status& status) { return Payload(status, kFieldPayload); }
+
+}  // namespace zeva::domain

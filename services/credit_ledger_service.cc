@@ -1,0 +1,117 @@
+#include "services/credit_ledger_service.h"
+
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "domain/refusal.h"
+#include "services/caller_scope.h"
+#include "services/credits_wire.h"
+#include "services/wire_numbers.h"
+
+namespace zeva::services {
+namespace {
+
+// The organization whose ledger the call reads, and whether it is the government's.
+struct LedgerTarget {
+  int64_t organization_id = 0;
+  bool government = false;
+};
+
+absl::StatusOr<LedgerTarget> TargetOf(const Call& call, uint64_t requested,
+                                      db::LedgerStore& store) {
+  const bool government = IsGovernment(call.caller);
+  auto id = domain::LedgerOrganization(government, call.caller.organization_id, requested);
+  if (!id.ok()) return id.status();
+  if (*id == call.caller.organization_id) return LedgerTarget{*id, government};
+  auto kind = store.KindOf(*id, call.budget);
+  if (!kind.ok()) return kind.status();
+  if (*kind == db::OrganizationKind::kMissing) {
+    return domain::Refusal(absl::StatusCode::kNotFound,
+                           absl::StrCat("no organization with id ", *id), "NOT_FOUND",
+                           "organization_id");
+  }
+  return LedgerTarget{*id, *kind == db::OrganizationKind::kGovernment};
+}
+
+}  // namespace
+
+grpc::Status CreditLedgerService::GetBalances(grpc::ServerContext* context,
+                                              const credits::GetBalancesRequest* request,
+                                              credits::GetBalancesResponse* response) {
+  return guard_.Run(
+      context, "GetBalances",
+      [&](const Call& call) -> absl::Status {
+        auto target = TargetOf(call, request->organization_id(), store_);
+        if (!target.ok()) return target.status();
+        auto rows = store_.Balances(target->organization_id, target->government, call.budget);
+        if (!rows.ok()) return rows.status();
+        response->set_organization_id(static_cast<uint64_t>(target->organization_id));
+        std::map<domain::CreditClass, std::pair<int64_t, int64_t>> totals;  // posted, available
+        for (const db::BalanceRow& row : *rows) {
+          auto* balance = response->add_balances();
+          balance->set_model_year(static_cast<uint32_t>(row.key.model_year));
+          balance->set_credit_class(ToWireClass(row.key.credit_class));
+          balance->mutable_posted()->set_hundredths(row.posted);
+          balance->mutable_reserved()->set_hundredths(row.reserved);
+          balance->mutable_available()->set_hundredths(row.posted - row.reserved);
+          auto& total = totals[row.key.credit_class];
+          total.first += row.posted;
+          total.second += row.posted - row.reserved;
+        }
+        for (const auto& [credit_class, total] : totals) {
+          auto* class_total = response->add_class_totals();
+          class_total->set_credit_class(ToWireClass(credit_class));
+          class_total->mutable_posted()->set_hundredths(total.first);
+          class_total->mutable_available()->set_hundredths(total.second);
+        }
+        return absl::OkStatus();
+      },
+      domain::kErrorDomain);
+}
+
+grpc::Status CreditLedgerService::ListLedgerEntries(
+    grpc::ServerContext* context, const credits::ListLedgerEntriesRequest* request,
+    grpc::ServerWriter<credits::LedgerEntry>* writer) {
+  return guard_.Run(
+      context, "ListLedgerEntries",
+      [&](const Call& call) -> absl::Status {
+        auto after_id = OptionalId("after_id", request->after_id());
+        if (!after_id.ok()) return after_id.status();
+        auto target = TargetOf(call, request->organization_id(), store_);
+        if (!target.ok()) return target.status();
+        credits::LedgerEntry entry;  // reused: no allocation per row
+        return store_.ListEntries(target->organization_id, *after_id, request->limit(), call.budget,
+                                  [&](const db::EntryRecord& row) {
+                                    FillEntry(row, &entry);
+                                    return !context->IsCancelled() && writer->Write(entry);
+                                  });
+      },
+      domain::kErrorDomain);
+}
+
+grpc::Status CreditLedgerService::GetJournal(grpc::ServerContext* context,
+                                             const credits::GetJournalRequest* request,
+                                             credits::Journal* response) {
+  return guard_.Run(
+      context, "GetJournal",
+      [&](const Call& call) -> absl::Status {
+        auto id = RequiredId("journal_id", request->journal_id());
+        if (!id.ok()) return id.status();
+        // A supplier sees a journal with an entry of its own, and only its own entries.
+        const std::optional<int64_t> visible_to =
+            IsGovernment(call.caller) ? std::nullopt
+                                      : std::optional<int64_t>(call.caller.organization_id);
+        auto journal = store_.Journal(*id, visible_to, call.budget);
+        if (!journal.ok()) return journal.status();
+        if (!journal->has_value()) {
+          return domain::Refusal(absl::StatusCode::kNotFound,
+                                 absl::StrCat("no journal with id ", *id), "NOT_FOUND",
+                                 "journal_id");
+        }
+        FillJournal(**journal, response);
+        return absl::OkStatus();
+      },
+      domain::kErrorDomain);
+}
+
+}  // namespace zeva::services

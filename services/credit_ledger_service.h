@@ -1,0 +1,30 @@
+#pragma once
+// zeva.credits.v1.CreditLedgerService: balances, ledger entries and journals. A supplier
+// reads its own organization's; government any organization's.
+
+#include "db/ledger_store.h"
+#include "services/call_guard.h"
+#include "zeva/credits/v1/credits.grpc.pb.h"
+
+namespace zeva::services {
+
+class CreditLedgerService final : public zeva::credits::v1::CreditLedgerService::Service {
+ public:
+  CreditLedgerService(CallGuard& guard, db::LedgerStore& store) : guard_(guard), store_(store) {}
+
+  grpc::Status GetBalances(grpc::ServerContext* context,
+                           const zeva::credits::v1::GetBalancesRequest* request,
+                           zeva::credits::v1::GetBalancesResponse* response) override;
+  grpc::Status ListLedgerEntries(
+      grpc::ServerContext* context, const zeva::credits::v1::ListLedgerEntriesRequest* request,
+      grpc::ServerWriter<zeva::credits::v1::LedgerEntry>* writer) override;
+  grpc::Status GetJournal(grpc::ServerContext* context,
+                          const zeva::credits::v1::GetJournalRequest* request,
+                          zeva::credits::v1::Journal* response) override;
+
+ private:
+  CallGuard& guard_;
+  db::LedgerStore& store_;
+};
+
+}  // namespace zeva::services

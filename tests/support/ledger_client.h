@@ -1,0 +1,54 @@
+#pragma once
+// Calls of the credits API for the ledger and transfer tests, and the reconciliation query
+// every concurrent test ends with.
+
+#include <grpcpp/grpcpp.h>
+
+#include <string>
+
+#include "tests/support/service_fixture.h"
+#include "zeva/credits/v1/credits.grpc.pb.h"
+
+namespace zeva::testing {
+
+namespace credits = ::zeva::credits::v1;
+
+struct JournalAnswer {
+  grpc::Status status;
+  credits::Journal journal;
+};
+
+class LedgerClient {
+ public:
+  explicit LedgerClient(ServiceFixture& service) : service_(service) {}
+
+  JournalAnswer Issue(const std::string& user, const credits::IssueCreditsRequest& request);
+  JournalAnswer Adjust(const std::string& user, const credits::AdjustCreditsRequest& request);
+  JournalAnswer Reverse(const std::string& user, const credits::ReverseJournalRequest& request);
+  JournalAnswer Journal(const std::string& user, uint64_t journal_id);
+  grpc::Status Balances(const std::string& user, uint64_t organization_id,
+                        credits::GetBalancesResponse* response);
+  grpc::Status Entries(const std::string& user, const credits::ListLedgerEntriesRequest& request,
+                       std::vector<credits::LedgerEntry>* entries);
+
+  // An adjustment of one line for `organization_id` by test_gov_director.
+  JournalAnswer AdjustOne(const std::string& key, uint64_t organization_id, uint32_t year,
+                          credits::CreditClass credit_class, int64_t hundredths);
+
+ private:
+  ServiceFixture& service_;
+};
+
+// The ErrorInfo reason in a status's details ("" when none).
+std::string ErrorReason(const grpc::Status& status);
+// The BadRequest field of a status's details ("" when none).
+std::string ErrorField(const grpc::Status& status);
+
+// Violations of the ledger's invariants in `database_url`, one line each ("" when none):
+// posted = sum of entries per supplier key, every journal sums to zero, no negative available,
+// no supplier entry without its account, suppliers' total = minus the government's.
+std::string LedgerViolations(const std::string& database_url);
+
+uint64_t OrganizationId(const std::string& database_url, const std::string& name);
+
+}  // namespace zeva::testing
