@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Sanitizer runs. `asan`: builds build-asan with ZEVA_SANITIZE=address,undefined and runs the
 # whole ctest suite (the integration tests start the sanitized server and migrate binaries).
-# `tsan`: builds unit_tests into build-tsan with ZEVA_SANITIZE=thread and runs the unit tests
-# whose code runs on several threads, chosen by Catch2 tag (TSAN_TAGS). No argument: both.
+# `tsan`: builds build-tsan with ZEVA_SANITIZE=thread and runs the unit and integration tests
+# of code that runs on several threads, chosen by Catch2 tag (TSAN_TAGS). No argument: both.
 # JOBS as build.sh; ctest arguments may follow `asan --`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +10,7 @@ cd "$(dirname "$0")/.."
 # add its tag here): Catch2 reads the comma as "or".
 TSAN_TAGS=${TSAN_TAGS:-"[pool],[key_store],[call_gate],[auth_cache]"}
 SUPPRESSIONS="$PWD/tests/sanitizers"
+TSAN_BINARIES=(build-tsan/tests/unit_tests build-tsan/tests/integration_tests)
 
 # Sanitizer builds do not stop on warnings: the normal build (scripts/build.sh) has -Werror,
 # and the instrumentation makes GCC's flow analysis warn about code it cannot see through.
@@ -28,25 +29,29 @@ run_asan() {
 }
 
 run_tsan() {
-  build_sanitized build-tsan thread unit_tests
+  # Both test binaries: the pool's tests are integration tests (they need a PostgreSQL).
+  build_sanitized build-tsan thread
   local options="suppressions=$SUPPRESSIONS/tsan.supp:halt_on_error=1:second_deadlock_stack=1"
   export TSAN_OPTIONS=${TSAN_OPTIONS:-$options}
+  count_tests() { "$1" --list-test-names-only "$2" | grep -c . || true; }
   # A tag that matches nothing is a warning (the test may live on another branch for now);
   # a selection with no test at all is an error.
-  count_tests() { build-tsan/tests/unit_tests --list-test-names-only "$1" | grep -c . || true; }
-  local listed tag
-  listed=$(count_tests "$TSAN_TAGS")
+  local binary tag total=0 count
   for tag in $(echo "$TSAN_TAGS" | tr ',' ' '); do
-    if [ "$(count_tests "$tag")" -eq 0 ]; then
-      echo "sanitize: warning: no unit test is tagged $tag"
-    fi
+    count=0
+    for binary in "${TSAN_BINARIES[@]}"; do count=$((count + $(count_tests "$binary" "$tag"))); done
+    if [ "$count" -eq 0 ]; then echo "sanitize: warning: no test is tagged $tag"; fi
+    total=$((total + count))
   done
-  if [ "$listed" -eq 0 ]; then
-    echo "sanitize: no unit test matches $TSAN_TAGS"
+  if [ "$total" -eq 0 ]; then
+    echo "sanitize: no test matches $TSAN_TAGS"
     exit 1
   fi
-  echo "sanitize: $listed test cases under TSan: $TSAN_TAGS"
-  build-tsan/tests/unit_tests "$TSAN_TAGS"
+  for binary in "${TSAN_BINARIES[@]}"; do
+    count=$(count_tests "$binary" "$TSAN_TAGS")
+    echo "sanitize: $count test cases of $(basename "$binary") under TSan: $TSAN_TAGS"
+    if [ "$count" -gt 0 ]; then "$binary" "$TSAN_TAGS"; fi
+  done
 }
 
 case "${1:-all}" in

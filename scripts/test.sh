@@ -3,7 +3,7 @@
 # runs every CTest suite (each integration group starts its own PostgreSQL), then
 #   lint   clang-format and clang-tidy (scripts/lint.sh)
 #   asan   the whole CTest suite under ASan+UBSan (scripts/sanitize.sh asan, build-asan/)
-#   tsan   the concurrent unit tests under TSan (scripts/sanitize.sh tsan, build-tsan/)
+#   tsan   the tests of concurrent code under TSan (scripts/sanitize.sh tsan, build-tsan/)
 #   fuzz   every libFuzzer target for FUZZ_SECONDS, default 30 (scripts/fuzz.sh, build-fuzz/)
 # STAGES chooses (default "test lint asan tsan fuzz": all); arguments go to the first ctest.
 # Each stage's wall time is printed at the end.
