@@ -13,9 +13,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "auth/authenticator.h"
+#include "db/ledger_store.h"
 #include "db/pool.h"
 #include "db/probe.h"
-#include "db/ledger_store.h"
 #include "db/transaction_store.h"
 #include "db/user_store.h"
 #include "db/vehicle_store.h"
@@ -38,12 +38,9 @@ namespace {
 
 // Names under which health is reported: "" for the whole server, and each contract service.
 const std::vector<std::string> kServiceNames = {
-    "zeva.transactions.TransactionList",
-    "zeva.organizations.OrganizationDetails",
-    "zeva.transactions.ZEVModels",
-    "zeva.credits.v1.IdentityService",
-    "zeva.credits.v1.CreditLedgerService",
-    "zeva.credits.v1.CreditAdminService",
+    "zeva.transactions.TransactionList",   "zeva.organizations.OrganizationDetails",
+    "zeva.transactions.ZEVModels",         "zeva.credits.v1.IdentityService",
+    "zeva.credits.v1.CreditLedgerService", "zeva.credits.v1.CreditAdminService",
 };
 
 // Users come from the database; authentication sees them as callers.

@@ -564,7 +564,7 @@ TEST_CASE("10^6 entries of one supplier: a flat stream, and balances read the sa
   const int large = buffers(vs1);
   const int small = buffers(std::to_string(l.vs2));
   WARN("GetBalances' statement: shared buffers hit with 10^6 entries " << large << ", with 10 "
-                                                                          << small);
+                                                                       << small);
   CHECK(large <= small + 1);
   CHECK(l.Available(l.vs1) == 1000000);
 
