@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "db/event_writes.h"
 #include "db/idempotency.h"
 #include "db/ledger_writes.h"
 #include "db/paged_stream.h"
@@ -280,6 +281,14 @@ absl::StatusOr<PostOutcome> LedgerStore::Post(const JournalPosting& posting, con
         tx, posting.kind, posting.reference, posting.posted_by, posting.reason,
         posting.kind == "ISSUANCE" ? posting.supplier_id : 0, posting.reverses_journal_id, entries);
     ApplyToAccounts(tx, deltas);
+    std::vector<int64_t> organizations;
+    for (const AccountDelta& d : deltas) {
+      if (organizations.empty() || organizations.back() != d.account.organization_id) {
+        organizations.push_back(d.account.organization_id);
+      }
+    }
+    WriteEvent(tx, domain::JournalPosted(journal_id, posting.kind, organizations),
+               posting.posted_by, 0, journal_id, organizations);
     RecordResult(tx, posting.claim, journal_id);
     tx.commit();
     return PostOutcome{Kind::kPosted, journal_id, {}, 0};

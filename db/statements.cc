@@ -1,6 +1,8 @@
+#include "db/event_writes.h"
 #include "db/idempotency.h"
 #include "db/ledger_store.h"
 #include "db/ledger_writes.h"
+#include "db/notification_store.h"
 #include "db/session.h"
 #include "db/statement.h"
 #include "db/transaction_store.h"
@@ -16,7 +18,8 @@ const std::vector<Statement>& AllStatements() {
     for (const auto* group :
          {&UserStore::Statements(), &VehicleStore::Statements(), &TransactionStore::Statements(),
           &LedgerStore::Statements(), &LedgerWriteStatements(), &IdempotencyStatements(),
-          &TransferStore::Statements()}) {
+          &TransferStore::Statements(), &EventWriteStatements(),
+          &NotificationStore::Statements()}) {
       statements.insert(statements.end(), group->begin(), group->end());
     }
     return statements;

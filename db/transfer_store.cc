@@ -5,6 +5,7 @@
 #include <pqxx/pqxx>
 
 #include "absl/strings/str_cat.h"
+#include "db/event_writes.h"
 #include "db/ledger_writes.h"
 
 namespace zeva::db {
@@ -251,6 +252,8 @@ absl::StatusOr<TransferOutcome> TransferStore::Create(
         InsertLines(tx, id, lines);
         tx.exec_prepared(kInsertEvent.name, id, 1, "", "", "DRAFT", actor.username,
                          actor.organization_id, actor.roles, comment);
+        WriteEvent(tx, domain::TransferCreated(id), actor.username, id, 0,
+                   {actor.organization_id, to_organization_id});
         RecordResult(tx, claim, id);
         tx.commit();
         return TransferOutcome{Kind::kDone, id, {}};
@@ -272,6 +275,8 @@ absl::StatusOr<TransferOutcome> TransferStore::Update(
         tx.exec_prepared(kDeleteLines.name, transfer_id);
         InsertLines(tx, transfer_id, lines);
         tx.exec_prepared(kSetPartner.name, transfer_id, to_organization_id);
+        WriteEvent(tx, domain::TransferUpdated(transfer_id), claim.username, transfer_id, 0,
+                   {head.from_organization_id, to_organization_id});
         RecordResult(tx, claim, transfer_id);
         tx.commit();
         return TransferOutcome{Kind::kDone, transfer_id, {}};
@@ -361,6 +366,12 @@ absl::StatusOr<TransferOutcome> TransferStore::Transition(const IdempotencyClaim
     tx.exec_prepared(kInsertEvent.name, transfer_id, seq, domain::ActionName(action),
                      domain::StatusName(head.status), domain::StatusName(transition->to),
                      actor.username, actor.organization_id, actor.roles, comment);
+    WriteEvent(
+        tx,
+        domain::TransferTransitioned(transfer_id, action, head.status, head.from_organization_id,
+                                     head.to_organization_id, actor.organization_id),
+        actor.username, transfer_id, journal_id,
+        {head.from_organization_id, head.to_organization_id});
     RecordResult(tx, claim, transfer_id);
     tx.commit();
     return TransferOutcome{Kind::kDone, transfer_id, {}};

@@ -15,6 +15,7 @@
 #include "auth/authenticator.h"
 #include "db/idempotency.h"
 #include "db/ledger_store.h"
+#include "db/notification_store.h"
 #include "db/pool.h"
 #include "db/probe.h"
 #include "db/transaction_store.h"
@@ -30,6 +31,7 @@
 #include "services/credit_ledger_service.h"
 #include "services/credit_transfer_service.h"
 #include "services/identity_service.h"
+#include "services/notification_service.h"
 #include "services/organization_details_service.h"
 #include "services/transaction_list_service.h"
 #include "services/unparsed_request.h"
@@ -44,7 +46,7 @@ const std::vector<std::string> kServiceNames = {
     "zeva.transactions.TransactionList",     "zeva.organizations.OrganizationDetails",
     "zeva.transactions.ZEVModels",           "zeva.credits.v1.IdentityService",
     "zeva.credits.v1.CreditLedgerService",   "zeva.credits.v1.CreditAdminService",
-    "zeva.credits.v1.CreditTransferService",
+    "zeva.credits.v1.CreditTransferService", "zeva.credits.v1.NotificationService",
 };
 
 // Users come from the database; authentication sees them as callers.
@@ -96,6 +98,7 @@ int RunServer(const config::ServerConfig& config) {
   db::LedgerStore ledger_store(pool);
   db::IdempotencyStore idempotency_store(pool);
   db::TransferStore transfer_store(pool);
+  db::NotificationStore notification_store(pool);
   auto authenticator = auth::Authenticator::Create(config.keycloak, LookupIn(users));
   if (!authenticator.ok()) {
     spdlog::critical("authentication set-up failed: {}",
@@ -140,6 +143,7 @@ int RunServer(const config::ServerConfig& config) {
   services::CreditAdminService admin(guard, ledger_store, idempotency_store);
   services::CreditTransferService transfer_service(guard, transfer_store, ledger_store,
                                                    idempotency_store);
+  services::NotificationService notification_service(guard, notification_store);
 
   grpc::EnableDefaultHealthCheckService(true);
   // gRPC's health service carries no protobuf descriptor of its own; touching ours links it
@@ -162,6 +166,7 @@ int RunServer(const config::ServerConfig& config) {
   builder.RegisterService(&ledger);
   builder.RegisterService(&admin);
   builder.RegisterService(&transfer_service);
+  builder.RegisterService(&notification_service);
 
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server || bound_port == 0) {

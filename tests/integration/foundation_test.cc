@@ -71,7 +71,7 @@ TEST_CASE("the server reports SERVING for itself and each contract service", "[f
        {"", "zeva.transactions.TransactionList", "zeva.organizations.OrganizationDetails",
         "zeva.transactions.ZEVModels", "zeva.credits.v1.IdentityService",
         "zeva.credits.v1.CreditLedgerService", "zeva.credits.v1.CreditAdminService",
-        "zeva.credits.v1.CreditTransferService"}) {
+        "zeva.credits.v1.CreditTransferService", "zeva.credits.v1.NotificationService"}) {
     INFO("service '" << name << "'");
     CHECK(server.Health(name) == "SERVING");
   }
