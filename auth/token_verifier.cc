@@ -12,6 +12,9 @@
 namespace zeva::auth {
 namespace {
 
+constexpr char kCompactJwsCharacters[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.";
+
 absl::Status Refused(absl::string_view reason) { return absl::UnauthenticatedError(reason); }
 
 // Attacker-controlled text in a log line: short and printable only.
@@ -47,6 +50,11 @@ absl::StatusOr<Header> ReadHeader(const std::string& token) {
   if (std::count(token.begin(), token.end(), '.') != 2) return Refused("not a JWS (dots)");
   size_t dot = token.find('.');
   if (dot == 0 || token.back() == '.') return Refused("not a JWS (empty part)");
+  // cpp-jwt's base64 decoder reads out of its table (and shifts negative values) on any
+  // other byte; RFC 7515's compact form has nothing else, not even padding.
+  if (token.find_first_not_of(kCompactJwsCharacters) != std::string::npos) {
+    return Refused("not a JWS (characters)");
+  }
   auto json_text = Base64UrlDecode(std::string_view(token).substr(0, dot));
   if (!json_text) return Refused("header is not base64url");
   nlohmann::json header = nlohmann::json::parse(*json_text, nullptr, false);

@@ -7,6 +7,7 @@
 #include <map>
 #include <sstream>
 
+#include "absl/strings/str_cat.h"
 #include "config/option_set.h"
 
 namespace zeva::bench {
@@ -78,7 +79,7 @@ absl::Status WriteSweepData(const std::vector<json>& results, const std::string&
                                    << Fixed(r.value("p99_ms", 0.0), 3) << "\n";
   }
   for (auto& [scenario, text] : files) {
-    std::ofstream out(dir + "/sweep-" + scenario + ".dat");
+    std::ofstream out(absl::StrCat(dir, "/sweep-", scenario, ".dat"));
     out << "# concurrency calls_per_second p99_ms\n" << text.str();
     if (!out) return absl::InternalError("cannot write sweep data under " + dir);
   }

@@ -188,6 +188,7 @@ absl::StatusOr<std::optional<JournalRecord>> LedgerStore::Journal(int64_t journa
 absl::StatusOr<std::map<uint64_t, domain::IssuedVehicle>> LedgerStore::VehiclesForIssuance(
     const std::vector<uint64_t>& vehicle_ids, const Budget& budget) {
   std::vector<std::string> ids;
+  ids.reserve(vehicle_ids.size());
   for (uint64_t id : vehicle_ids) ids.push_back(std::to_string(id));
   return pool_.Run<std::map<uint64_t, domain::IssuedVehicle>>(
       budget,

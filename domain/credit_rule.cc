@@ -1,6 +1,7 @@
 #include "domain/credit_rule.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
@@ -39,7 +40,9 @@ int64_t CreditHundredths(const std::string& type, uint32_t range_km, bool passed
 
 std::string HundredthsToDecimal(int64_t hundredths) {
   const bool negative = hundredths < 0;
-  const int64_t magnitude = negative ? -hundredths : hundredths;
+  // Unsigned: the magnitude of INT64_MIN does not fit in int64_t.
+  const uint64_t magnitude =
+      negative ? 0 - static_cast<uint64_t>(hundredths) : static_cast<uint64_t>(hundredths);
   return absl::StrFormat("%s%d.%02d", negative ? "-" : "", magnitude / 100, magnitude % 100);
 }
 
@@ -63,6 +66,7 @@ bool DecimalToHundredths(const std::string& text, int64_t* hundredths) {
   if (!absl::SimpleAtoi(whole, &whole_value) || !absl::SimpleAtoi(fraction, &fraction_value)) {
     return false;
   }
+  if (whole_value > (std::numeric_limits<int64_t>::max() - 99) / 100) return false;
   *hundredths = (whole_value * 100 + fraction_value) * (negative ? -1 : 1);
   return true;
 }

@@ -64,6 +64,7 @@ std::vector<BoundStatement> CreateBookkeeping() {
 std::vector<BoundStatement> RecordAdoption(const std::vector<Migration>& chain, int applied,
                                            const std::string& applied_by) {
   std::vector<BoundStatement> out;
+  out.reserve(static_cast<size_t>(applied));
   for (int i = 0; i < applied; ++i) {
     out.push_back(InsertHistory(chain[i], i + 1, std::nullopt, true, 0,
                                 absl::StrCat("alembic (adopted by ", applied_by, ")")));

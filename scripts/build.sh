@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Configures and builds the project with Ninja (and ccache when present) into build/.
-# BUILD_DIR, BUILD_TYPE and JOBS (default 2: the machines have two cores) can be set.
+# BUILD_DIR, BUILD_TYPE, JOBS (default 2: the machines have two cores) and TARGET (default:
+# everything) can be set; arguments go to cmake's configure step (e.g. -DZEVA_SANITIZE=thread).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
@@ -8,5 +9,5 @@ BUILD_TYPE=${BUILD_TYPE:-RelWithDebInfo}
 JOBS=${JOBS:-2}
 # Lets ccache share hits between checkouts in different folders.
 export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD}
-cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE="$BUILD_TYPE"
-cmake --build "$BUILD_DIR" -j "$JOBS"
+cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE="$BUILD_TYPE" "$@"
+cmake --build "$BUILD_DIR" -j "$JOBS" ${TARGET:+--target "$TARGET"}

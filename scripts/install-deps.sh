@@ -12,6 +12,8 @@ export DEBIAN_FRONTEND=noninteractive
 PACKAGES=(
   # toolchain
   build-essential cmake ninja-build ccache pkg-config git ca-certificates clang-format
+  # lint and fuzzing: clang-tidy, and clang with libFuzzer and the sanitizer runtimes
+  clang-tidy clang libclang-rt-14-dev
   # gRPC + protobuf (Debian's gRPC CMake config needs protobuf-compiler-grpc)
   libgrpc++-dev libgrpc-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   # PostgreSQL client library, and the server the tests start themselves

@@ -237,7 +237,7 @@ TEST_CASE("e2e: an oversized header Envoy would pass is refused, the connection 
   // request metadata limit (64 KiB) and Envoy's default header cap (60 KiB).
   ServerProcess& server = SharedServer();
   auto channel = OwnChannel(server);
-  Answer answer = MyOrganization(channel, Sent("Bearer " + std::string(48 * 1024, 'B')));
+  Answer answer = MyOrganization(channel, Sent("Bearer " + std::string(size_t{48} * 1024, 'B')));
   CHECK(answer.status.error_code() == grpc::StatusCode::UNAUTHENTICATED);
   CHECK(answer.status.error_message() == kFailed);
   // The same connection still serves calls (other callers Envoy multiplexes on it).
@@ -252,7 +252,7 @@ TEST_CASE("e2e: a 1 MB authorization header", "[auth]") {
   // any handler runs: RESOURCE_EXHAUSTED, and it closes that connection. Only a direct
   // client can send this: Envoy refuses headers over 60 KiB itself.
   ServerProcess& server = SharedServer();
-  const std::string header = Sent("Bearer " + std::string(1024 * 1024, 'A'));
+  const std::string header = Sent("Bearer " + std::string(size_t{1024} * 1024, 'A'));
   Answer answer = MyOrganization(OwnChannel(server), header);
   CHECK(answer.status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED);
   CHECK(answer.status.error_message() == "received initial metadata size exceeds limit");

@@ -214,7 +214,7 @@ TEST_CASE("sixteen gzip bombs are refused before inflation: memory growth under 
   REQUIRE(zipped.exit_code == 0);
   const std::string body =
       WriteFile(dir.path() + "/body", Frame(true, ReadFile(dir.path() + "/bomb.gz")));
-  REQUIRE(ReadFile(body).size() < 100 * 1024);
+  REQUIRE(ReadFile(body).size() < size_t{100} * 1024);
   REQUIRE(MyOrganization(service, "test_vs_1").ok());  // warm-up
   const long before_kib = service.server().ResidentKiB();
   std::vector<CommandResult> results(16);
@@ -233,7 +233,7 @@ TEST_CASE("sixteen gzip bombs are refused before inflation: memory growth under 
     CHECK((result.exit_code == 0 || result.exit_code == 92));
     CHECK(result.output.find("grpc-status: 0") == std::string::npos);
   }
-  CHECK(growth_kib < 64 * 1024);
+  CHECK(growth_kib < 64L * 1024);
   REQUIRE(service.server().Running());
   CHECK(MyOrganization(service, "test_vs_1").ok());
 }

@@ -594,5 +594,5 @@ TEST_CASE("10^6 entries of one supplier: a flat stream, and balances read the sa
   CHECK(ordered);
   const long growth_kib = std::max(peak_kib, l.service.server().ResidentKiB()) - before_kib;
   WARN("ListLedgerEntries of 10^6 entries: RSS growth " << growth_kib << " KiB");
-  CHECK(growth_kib < 64 * 1024);
+  CHECK(growth_kib < 64L * 1024);
 }

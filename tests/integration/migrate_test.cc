@@ -415,6 +415,7 @@ TEST_CASE("eight runners started together apply each migration exactly once", "[
   TempDir logs;
   CommandResult result = RunCommand(
       {"bash", "-c",
+       // NOLINTNEXTLINE(bugprone-suspicious-missing-comma): one script in two literals
        "pids=(); for i in 1 2 3 4 5 6 7 8; do \"$0\" upgrade > \"$1/$i.log\" 2>&1 & pids+=($!); "
        "done; for p in \"${pids[@]}\"; do wait $p; echo \"exit=$?\"; done; cat \"$1\"/*.log",
        MigrateBinary(), logs.path()},
@@ -492,6 +493,7 @@ TEST_CASE("SIGTERM cancels the running statement, rolls back and releases the lo
   const auto start = std::chrono::steady_clock::now();
   CommandResult result = RunCommand(
       {"bash", "-c",
+       // NOLINTNEXTLINE(bugprone-suspicious-missing-comma): one script in three literals
        "\"$0\" upgrade > \"$1\" 2>&1 & p=$!; for i in $(seq 100); do sleep 0.1; "
        "grep -q 'applying 0012_sleepy' \"$1\" && break; done; sleep 0.3; "
        "kill -TERM $p; wait $p; echo \"exit=$?\"; cat \"$1\"",

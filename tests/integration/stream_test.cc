@@ -43,7 +43,7 @@ TEST_CASE("streaming 100 000 transactions keeps resident memory growth under 64 
   const long growth_kib = peak_kib - before_kib;
   WARN("server RSS before " << before_kib << " KiB, peak during stream " << peak_kib
                             << " KiB, growth " << growth_kib << " KiB");
-  CHECK(growth_kib < 64 * 1024);
+  CHECK(growth_kib < 64L * 1024);
 }
 
 TEST_CASE("a cancelled stream frees its database connection at once", "[stream]") {

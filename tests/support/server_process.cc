@@ -30,7 +30,12 @@ ServerProcess::ServerProcess(std::map<std::string, std::string> env,
   log_path_ = log_template;
   env["PORT"] = std::to_string(port_);
   // Servers run side by side in tests: each gets its own metrics port too.
-  if (env.count("METRICS_PORT") == 0) env["METRICS_PORT"] = std::to_string(FreePort());
+  // Two FreePort calls in a row can return the same port (seen in the ASan run).
+  if (env.count("METRICS_PORT") == 0) {
+    int metrics_port = FreePort();
+    while (metrics_port == port_) metrics_port = FreePort();
+    env["METRICS_PORT"] = std::to_string(metrics_port);
+  }
   metrics_port_ = std::stoi(env["METRICS_PORT"]);
   std::vector<std::string> argv{ServerBinary()};
   argv.insert(argv.end(), flags.begin(), flags.end());

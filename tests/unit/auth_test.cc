@@ -15,6 +15,7 @@
 #include "auth/jwks.h"
 #include "auth/jwt_sign.h"
 #include "auth/rsa_key.h"
+#include "auth/token_verifier.h"
 #include "tests/support/jwt_test_keys.h"
 
 using zeva::auth::Authenticator;
@@ -235,7 +236,7 @@ TEST_CASE("garbage and oversized headers are refused", "[auth]") {
   auto auth = FixedKeyAuthenticator(users);
   for (const std::string& garbage : std::vector<std::string>{
            "garbage", "a.b.c", "a.b", "....", "Bearer x.y.z", "eyJhbGciOiJSUzI1NiJ9..",
-           "eyJhbGciOjF9.e30.c2ln", "bnVsbA.e30.c2ln", std::string("\xff\xfe.\x80.\x01", 7),
+           "eyJhbGciOjF9.e30.c2ln", "bnVsbA.e30.c2ln", std::string("\xff\xfe.\x80.\x01\0", 7),
            "eyJhbGciOiJSUzI1NiJ9.bm90IGpzb24.c2ln"}) {
     RequireFailed(Call(*auth, garbage));
   }
@@ -243,6 +244,25 @@ TEST_CASE("garbage and oversized headers are refused", "[auth]") {
   RequireFailed(Call(*auth, std::string(1 << 20, 'a')));
   RequireFailed(Call(*auth, valid + std::string(zeva::auth::kMaxTokenBytes, ' ')));
   CHECK(users.lookups == 0);
+}
+
+// Found by tests/fuzz/jwt_fuzz.cc: cpp-jwt decoded the payload and signature with undefined
+// behaviour (negative shifts; reads before its table for bytes above 0x7f) when they held
+// anything but base64url, so such tokens must be refused before it sees them.
+TEST_CASE("a token with bytes outside base64url never reaches cpp-jwt", "[auth]") {
+  auto keys = KeyStore::FromPem(TestKey(0).public_pem);
+  REQUIRE(keys.ok());
+  const zeva::auth::VerifyOptions options{kTestIssuer, kTestAudience, 30};
+  std::string valid = SignToken(Claims(), TestKey(0).private_pem, "");
+  REQUIRE(zeva::auth::VerifyToken(valid, **keys, options).ok());
+  const size_t payload = valid.find('.') + 1;
+  for (char bad : {',', '=', '+', '/', ' ', '\0', '\x80', '\xff'}) {
+    std::string token = valid;
+    token[payload + 3] = bad;
+    auto verified = zeva::auth::VerifyToken(token, **keys, options);
+    REQUIRE_FALSE(verified.ok());
+    CHECK(verified.status().message() == "not a JWS (characters)");
+  }
 }
 
 TEST_CASE("a token signed by another key is refused", "[auth]") {
@@ -360,7 +380,7 @@ TEST_CASE("an unknown user is refused; a database failure passes through", "[aut
   CHECK(down.status().code() == absl::StatusCode::kUnavailable);
 }
 
-TEST_CASE("users are cached for the TTL; 0 disables the cache", "[auth]") {
+TEST_CASE("users are cached for the TTL; 0 disables the cache", "[auth][auth_cache]") {
   FakeUsers users;
   std::string token = SignToken(Claims(), TestKey(0).private_pem, "");
   SECTION("TTL 30 s: one lookup") {
@@ -384,7 +404,7 @@ TEST_CASE("users are cached for the TTL; 0 disables the cache", "[auth]") {
   }
 }
 
-TEST_CASE("a cached token is never accepted past its exp", "[auth]") {
+TEST_CASE("a cached token is never accepted past its exp", "[auth][auth_cache]") {
   FakeUsers users;
   auto config = TestKeycloakConfig();
   config.clock_skew_seconds = 0;
@@ -399,7 +419,7 @@ TEST_CASE("a cached token is never accepted past its exp", "[auth]") {
   RequireFailed(Call(*auth, token));
 }
 
-TEST_CASE("many threads authenticate at once", "[auth]") {
+TEST_CASE("many threads authenticate at once", "[auth][auth_cache]") {
   FakeUsers users;
   auto auth = JwksAuthenticator(users);
   std::vector<std::string> tokens;

@@ -60,3 +60,16 @@ TEST_CASE("hundredths convert to and from PostgreSQL numeric text", "[credits]")
   CHECK_FALSE(DecimalToHundredths(".5", &value));
   CHECK_FALSE(DecimalToHundredths("", &value));
 }
+
+// Found by tests/fuzz/decimal_fuzz.cc: a whole part above int64's range of hundredths
+// overflowed (undefined behaviour) instead of being refused.
+TEST_CASE("numeric text beyond int64 hundredths is refused, not overflowed", "[credits]") {
+  int64_t value = 0;
+  CHECK(DecimalToHundredths("92233720368547757.99", &value));
+  CHECK(value == 9223372036854775799);
+  CHECK_FALSE(DecimalToHundredths("92233720368547758", &value));
+  CHECK_FALSE(DecimalToHundredths("191999999901091999", &value));
+  CHECK_FALSE(DecimalToHundredths("-99999999999999999999.00", &value));
+  CHECK(HundredthsToDecimal(INT64_MIN) == "-92233720368547758.08");
+  CHECK(HundredthsToDecimal(INT64_MAX) == "92233720368547758.07");
+}

@@ -44,32 +44,32 @@ TEST_CASE("text made only of blanks or invisible characters is empty", "[validat
 
 TEST_CASE("control characters are refused: C0, DEL, C1 and line separators", "[validation]") {
   for (const std::string& bad : {std::string("a\x01"), std::string("a\0b", 3),
-                                std::string("a\x7F"
-                                            "b"),
-                                std::string("a\xC2\x85"
-                                            "b"),
-                                std::string("a\xC2\x9F"
-                                            "b"),
-                                std::string("a\nb"),
-                                std::string("a\xE2\x80\xA8"
-                                            "b")}) {
+                                 std::string("a\x7F"
+                                             "b"),
+                                 std::string("a\xC2\x85"
+                                             "b"),
+                                 std::string("a\xC2\x9F"
+                                             "b"),
+                                 std::string("a\nb"),
+                                 std::string("a\xE2\x80\xA8"
+                                             "b")}) {
     CHECK(Refused(bad) == "name contains control characters");
   }
 }
 
 TEST_CASE("bidirectional formatting characters are refused", "[validation]") {
   for (const char* bad : {"a\xE2\x80\xAE"
-                                "b",
-                                "a\xE2\x80\xAA"
-                                "b",
-                                "a\xE2\x81\xA6"
-                                "b",
-                                "a\xE2\x81\xA9"
-                                "b",
-                                "a\xE2\x80\x8F"
-                                "b",
-                                "a\xD8\x9C"
-                                "b"}) {
+                          "b",
+                          "a\xE2\x80\xAA"
+                          "b",
+                          "a\xE2\x81\xA6"
+                          "b",
+                          "a\xE2\x81\xA9"
+                          "b",
+                          "a\xE2\x80\x8F"
+                          "b",
+                          "a\xD8\x9C"
+                          "b"}) {
     CHECK(Refused(bad) == "name contains bidirectional formatting characters");
   }
   // Right-to-left text itself is fine.

@@ -1,0 +1,5 @@
+-- id: beadb98386c8
+-- revises: base
+-- description: initial (alembic revision; creates nothing)
+-- migrate:up
+-- migrate:down

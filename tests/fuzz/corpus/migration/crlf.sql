@@ -1,0 +1,4 @@
+-- id: x
+-- revises: base
+-- migrate:up
+SELECT 1;
