@@ -67,6 +67,7 @@ absl::StatusOr<int64_t> NotificationStore::MarkRead(const std::string& username,
                                                     const std::vector<int64_t>& ids,
                                                     const Budget& budget) {
   std::vector<std::string> texts;
+  texts.reserve(ids.size());
   for (int64_t id : ids) texts.push_back(std::to_string(id));
   return pool_.Run<int64_t>(budget, [&](pqxx::connection& c) -> absl::StatusOr<int64_t> {
     pqxx::nontransaction tx(c);

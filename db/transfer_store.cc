@@ -11,8 +11,6 @@
 namespace zeva::db {
 namespace {
 
-using domain::TransferStatus;
-
 #define ZEVA_MICROS(column) "(extract(epoch FROM " column ") * 1000000)::bigint"
 
 constexpr Statement kTransferHeads{
@@ -338,6 +336,7 @@ absl::StatusOr<TransferOutcome> TransferStore::Transition(const IdempotencyClaim
         }
       }
       std::vector<AccountKey> keys;
+      keys.reserve(deltas.size());
       for (const auto& [key, delta] : deltas) keys.push_back(key);
       // Accounts last: locked in order, only for the effect's own few statements.
       const std::vector<AccountRow> rows = LockAccounts(tx, keys, /*create=*/record);
@@ -352,10 +351,12 @@ absl::StatusOr<TransferOutcome> TransferStore::Transition(const IdempotencyClaim
         }
       }
       std::vector<AccountDelta> changes;
+      changes.reserve(deltas.size());
       for (const auto& [key, delta] : deltas) changes.push_back(delta);
       ApplyToAccounts(tx, changes);
       if (record) {
         std::vector<EntryLine> entries;
+        entries.reserve(deltas.size());
         for (const auto& [key, delta] : deltas) entries.push_back(EntryLine{key, delta.posted});
         journal_id = InsertJournal(tx, "TRANSFER", absl::StrCat("transfer/", transfer_id),
                                    actor.username, "", 0, 0, entries);

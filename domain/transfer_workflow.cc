@@ -108,6 +108,7 @@ std::vector<TransferAction> AllowedActions(TransferStatus status, Party party, b
     }
   }
   std::vector<TransferAction> out;
+  out.reserve(allowed.size());
   for (int action : allowed) out.push_back(static_cast<TransferAction>(action));
   return out;
 }
