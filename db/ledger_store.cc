@@ -8,6 +8,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "db/event_writes.h"
+#include "db/idempotency.h"
+#include "db/ledger_writes.h"
 #include "db/paged_stream.h"
 
 namespace zeva::db {
@@ -52,15 +55,7 @@ constexpr Statement kVehiclesForIssuance{
     "SELECT id, organization_id, type, range, credits::text FROM vehicles "
     "WHERE id = ANY($1::bigint[])"};
 
-// Posting, in the order a transaction runs them.
-constexpr Statement kClaimKey{
-    "ledger_claim_key",
-    "INSERT INTO idempotency_records (username, idempotency_key, method, request_sha256, "
-    "result_id) VALUES ($1, $2, $3, decode($4, 'hex'), 0) ON CONFLICT DO NOTHING RETURNING 1"};
-constexpr Statement kFindKey{
-    "ledger_find_key",
-    "SELECT method, encode(request_sha256, 'hex'), result_id FROM idempotency_records "
-    "WHERE username = $1 AND idempotency_key = $2"};
+// Posting: what a change depends on, read under lock.
 constexpr Statement kIssuanceReferenceTaken{
     "ledger_issuance_reference_taken",
     "SELECT 1 FROM credit_journals WHERE kind = 'ISSUANCE' AND issued_to = $1 AND reference = $2"};
@@ -75,43 +70,8 @@ constexpr Statement kEntriesToReverse{
     "o.organization_type = 'GOVERNMENT' "
     "FROM credit_ledger_entries e JOIN organizations o ON o.id = e.organization_id "
     "WHERE e.journal_id = $1 ORDER BY e.id"};
-constexpr Statement kEnsureAccounts{
-    "ledger_ensure_accounts",
-    "INSERT INTO credit_accounts (organization_id, model_year, credit_class) "
-    "SELECT * FROM unnest($1::bigint[], $2::smallint[], $3::credit_class[]) "
-    "ON CONFLICT DO NOTHING"};
-// Locks in the sort order (LockRows runs above the Sort): the global order of account locks.
-constexpr Statement kLockAccounts{
-    "ledger_lock_accounts",
-    "SELECT organization_id, model_year, credit_class::text, posted, reserved "
-    "FROM credit_accounts WHERE (organization_id, model_year, credit_class) IN "
-    "(SELECT * FROM unnest($1::bigint[], $2::smallint[], $3::credit_class[])) "
-    "ORDER BY organization_id, model_year, credit_class FOR UPDATE"};
-constexpr Statement kInsertJournal{
-    "ledger_insert_journal",
-    "INSERT INTO credit_journals (kind, reference, posted_by, reason, issued_to, "
-    "reverses_journal_id) VALUES ($1::journal_kind, $2, $3, $4, NULLIF($5, 0), NULLIF($6, 0)) "
-    "RETURNING id"};
-constexpr Statement kInsertEntries{
-    "ledger_insert_entries",
-    "INSERT INTO credit_ledger_entries (journal_id, organization_id, model_year, credit_class, "
-    "amount) SELECT $1, * FROM unnest($2::bigint[], $3::smallint[], $4::credit_class[], "
-    "$5::bigint[])"};
-constexpr Statement kPostToAccounts{
-    "ledger_post_to_accounts",
-    "UPDATE credit_accounts a SET posted = a.posted + d.amount "
-    "FROM unnest($1::bigint[], $2::smallint[], $3::credit_class[], $4::bigint[]) "
-    "AS d(organization_id, model_year, credit_class, amount) "
-    "WHERE a.organization_id = d.organization_id AND a.model_year = d.model_year "
-    "AND a.credit_class = d.credit_class"};
-constexpr Statement kSetKeyResult{
-    "ledger_set_key_result",
-    "UPDATE idempotency_records SET result_id = $3 WHERE username = $1 AND idempotency_key = $2"};
 
 #undef ZEVA_ENTRY_COLUMNS
-
-// Serialization failures and deadlocks retried, within the deadline.
-constexpr int kMaxAttempts = 4;
 
 domain::CreditClass ParseClass(const std::string& text) {
   return text == "A" ? domain::CreditClass::kA : domain::CreditClass::kB;
@@ -130,54 +90,13 @@ EntryRecord ToEntry(const pqxx::row& row) {
   return e;
 }
 
-// One line of a journal to write: an organization's signed amount for a key.
-struct Line {
-  int64_t organization_id = 0;
-  domain::CreditKey key;
-  int64_t amount = 0;
-  bool government = false;  // no account row: the government's side is derived
-  bool operator<(const Line& other) const {
-    return std::tie(organization_id, key) < std::tie(other.organization_id, other.key);
-  }
-};
-
-// PostgreSQL array literals for unnest().
-struct Arrays {
-  std::vector<std::string> organizations, years, classes, amounts;
-  explicit Arrays(const std::vector<Line>& lines) {
-    for (const Line& l : lines) {
-      organizations.push_back(std::to_string(l.organization_id));
-      years.push_back(std::to_string(l.key.model_year));
-      classes.push_back(domain::ClassName(l.key.credit_class));
-      amounts.push_back(std::to_string(l.amount));
-    }
-  }
-  static std::string Of(const std::vector<std::string>& items) {
-    return "{" + absl::StrJoin(items, ",") + "}";
-  }
-};
-
 }  // namespace
 
 const std::vector<Statement>& LedgerStore::Statements() {
-  static const std::vector<Statement> statements{kOrganizationKind,
-                                                 kSupplierBalances,
-                                                 kGovernmentBalances,
-                                                 kListEntries,
-                                                 kJournal,
-                                                 kJournalEntries,
-                                                 kVehiclesForIssuance,
-                                                 kClaimKey,
-                                                 kFindKey,
-                                                 kIssuanceReferenceTaken,
-                                                 kLockJournal,
-                                                 kEntriesToReverse,
-                                                 kEnsureAccounts,
-                                                 kLockAccounts,
-                                                 kInsertJournal,
-                                                 kInsertEntries,
-                                                 kPostToAccounts,
-                                                 kSetKeyResult};
+  static const std::vector<Statement> statements{
+      kOrganizationKind, kSupplierBalances, kGovernmentBalances,  kListEntries,
+      kJournal,          kJournalEntries,   kVehiclesForIssuance, kIssuanceReferenceTaken,
+      kLockJournal,      kEntriesToReverse};
   return statements;
 }
 
@@ -276,7 +195,8 @@ absl::StatusOr<std::map<uint64_t, domain::IssuedVehicle>> LedgerStore::VehiclesF
       [&](pqxx::connection& c) -> absl::StatusOr<std::map<uint64_t, domain::IssuedVehicle>> {
         pqxx::nontransaction tx(c);
         std::map<uint64_t, domain::IssuedVehicle> out;
-        for (const pqxx::row& row : tx.exec_prepared(kVehiclesForIssuance.name, Arrays::Of(ids))) {
+        for (const pqxx::row& row :
+             tx.exec_prepared(kVehiclesForIssuance.name, ArrayLiteral(ids))) {
           domain::IssuedVehicle v;
           v.organization_id = row[1].as<int64_t>();
           v.type = row[2].as<std::string>();
@@ -291,39 +211,25 @@ absl::StatusOr<std::map<uint64_t, domain::IssuedVehicle>> LedgerStore::VehiclesF
       });
 }
 
-absl::StatusOr<std::optional<LedgerStore::StoredKey>> LedgerStore::FindKey(
-    const std::string& username, const std::string& key, const Budget& budget) {
-  return pool_.Run<std::optional<StoredKey>>(
-      budget, [&](pqxx::connection& c) -> absl::StatusOr<std::optional<StoredKey>> {
-        pqxx::nontransaction tx(c);
-        const pqxx::result rows = tx.exec_prepared(kFindKey.name, username, key);
-        if (rows.empty()) return std::nullopt;
-        return StoredKey{rows[0][0].as<std::string>(),
-                         absl::HexStringToBytes(rows[0][1].as<std::string>()),
-                         rows[0][2].as<int64_t>()};
-      });
-}
-
 absl::StatusOr<PostOutcome> LedgerStore::Post(const JournalPosting& posting, const Budget& budget) {
   using Kind = PostOutcome::Kind;
-  const std::string request_hex = absl::BytesToHexString(posting.claim.request_sha256);
   auto attempt = [&](pqxx::connection& c) -> absl::StatusOr<PostOutcome> {
     pqxx::work tx(c);
-    const IdempotencyClaim& claim = posting.claim;
     // 1. The key. A concurrent request with the same key waits here until the first commits
     //    (then finds its result) or rolls back (then proceeds).
-    if (tx.exec_prepared(kClaimKey.name, claim.username, claim.key, claim.method, request_hex)
-            .empty()) {
-      const pqxx::row stored = tx.exec_prepared1(kFindKey.name, claim.username, claim.key);
-      if (stored[0].as<std::string>() != claim.method ||
-          stored[1].as<std::string>() != request_hex) {
+    int64_t replayed = 0;
+    switch (Claim(tx, posting.claim, &replayed)) {
+      case ClaimResult::kReused:
         return PostOutcome{Kind::kKeyReused, 0, {}, 0};
-      }
-      return PostOutcome{Kind::kReplayed, stored[2].as<int64_t>(), {}, 0};
+      case ClaimResult::kReplay:
+        return PostOutcome{Kind::kReplayed, replayed, {}, 0};
+      case ClaimResult::kClaimed:
+        break;
     }
 
-    // 2. The lines, and what they depend on.
-    std::vector<Line> lines;
+    // 2. The entries, and what they depend on.
+    std::vector<EntryLine> entries;
+    std::vector<AccountKey> suppliers;
     if (posting.kind == "REVERSAL") {
       const pqxx::result original =
           tx.exec_prepared(kLockJournal.name, posting.reverses_journal_id);
@@ -336,10 +242,11 @@ absl::StatusOr<PostOutcome> LedgerStore::Post(const JournalPosting& posting, con
       }
       for (const pqxx::row& row :
            tx.exec_prepared(kEntriesToReverse.name, posting.reverses_journal_id)) {
-        lines.push_back(
-            Line{row[0].as<int64_t>(),
-                 domain::CreditKey{row[1].as<int32_t>(), ParseClass(row[2].as<std::string>())},
-                 -row[3].as<int64_t>(), row[4].as<bool>()});
+        const AccountKey account{
+            row[0].as<int64_t>(),
+            domain::CreditKey{row[1].as<int32_t>(), ParseClass(row[2].as<std::string>())}};
+        entries.push_back(EntryLine{account, -row[3].as<int64_t>()});
+        if (!row[4].as<bool>()) suppliers.push_back(account);  // the government's is derived
       }
     } else {
       if (posting.kind == "ISSUANCE" &&
@@ -348,62 +255,47 @@ absl::StatusOr<PostOutcome> LedgerStore::Post(const JournalPosting& posting, con
         return PostOutcome{Kind::kDuplicateReference, 0, {}, 0};
       }
       for (const auto& [key, amount] : posting.postings) {
-        lines.push_back(Line{posting.supplier_id, key, amount, false});
-        lines.push_back(Line{posting.government_id, key, -amount, true});
+        entries.push_back(EntryLine{AccountKey{posting.supplier_id, key}, amount});
+        entries.push_back(EntryLine{AccountKey{posting.government_id, key}, -amount});
+        suppliers.push_back(AccountKey{posting.supplier_id, key});
       }
     }
-    std::sort(lines.begin(), lines.end());
-    std::vector<Line> accounts;
-    std::copy_if(lines.begin(), lines.end(), std::back_inserter(accounts),
-                 [](const Line& l) { return !l.government; });
+    std::sort(suppliers.begin(), suppliers.end());
+    std::map<AccountKey, int64_t> change;
+    for (const EntryLine& e : entries) change[e.account] += e.amount;
 
     // 3. The supplier accounts, locked in order, and their available balances.
-    if (!accounts.empty()) {
-      const Arrays a(accounts);
-      tx.exec_prepared(kEnsureAccounts.name, Arrays::Of(a.organizations), Arrays::Of(a.years),
-                       Arrays::Of(a.classes));
-      const pqxx::result locked = tx.exec_prepared(kLockAccounts.name, Arrays::Of(a.organizations),
-                                                   Arrays::Of(a.years), Arrays::Of(a.classes));
-      for (const pqxx::row& row : locked) {
-        const Line probe{
-            row[0].as<int64_t>(),
-            domain::CreditKey{row[1].as<int32_t>(), ParseClass(row[2].as<std::string>())}, 0,
-            false};
-        const auto line = std::lower_bound(accounts.begin(), accounts.end(), probe);
-        const int64_t available = row[3].as<int64_t>() - row[4].as<int64_t>();
-        if (line != accounts.end() && line->amount < 0 && available + line->amount < 0) {
-          return PostOutcome{Kind::kInsufficientCredits, 0, line->key, line->organization_id};
-        }
+    std::vector<AccountDelta> deltas;
+    for (const AccountRow& row : LockAccounts(tx, suppliers, /*create=*/true)) {
+      const int64_t amount = change[row.account];
+      if (amount < 0 && row.posted - row.reserved + amount < 0) {
+        return PostOutcome{Kind::kInsufficientCredits, 0, row.account.key,
+                           row.account.organization_id};
       }
+      deltas.push_back(AccountDelta{row.account, amount, 0});
     }
 
     // 4. The journal, its entries, the posted balances, the key's result.
-    const int64_t journal_id =
-        tx.exec_prepared1(kInsertJournal.name, posting.kind, posting.reference, posting.posted_by,
-                          posting.reason, posting.kind == "ISSUANCE" ? posting.supplier_id : 0,
-                          posting.reverses_journal_id)[0]
-            .as<int64_t>();
-    const Arrays all(lines);
-    tx.exec_prepared(kInsertEntries.name, journal_id, Arrays::Of(all.organizations),
-                     Arrays::Of(all.years), Arrays::Of(all.classes), Arrays::Of(all.amounts));
-    if (!accounts.empty()) {
-      const Arrays a(accounts);
-      tx.exec_prepared(kPostToAccounts.name, Arrays::Of(a.organizations), Arrays::Of(a.years),
-                       Arrays::Of(a.classes), Arrays::Of(a.amounts));
+    std::sort(entries.begin(), entries.end(),
+              [](const EntryLine& a, const EntryLine& b) { return a.account < b.account; });
+    const int64_t journal_id = InsertJournal(
+        tx, posting.kind, posting.reference, posting.posted_by, posting.reason,
+        posting.kind == "ISSUANCE" ? posting.supplier_id : 0, posting.reverses_journal_id, entries);
+    ApplyToAccounts(tx, deltas);
+    std::vector<int64_t> organizations;
+    for (const AccountDelta& d : deltas) {
+      if (organizations.empty() || organizations.back() != d.account.organization_id) {
+        organizations.push_back(d.account.organization_id);
+      }
     }
-    tx.exec_prepared(kSetKeyResult.name, claim.username, claim.key, journal_id);
+    WriteEvent(tx, domain::JournalPosted(journal_id, posting.kind, organizations),
+               posting.posted_by, 0, journal_id, organizations);
+    RecordResult(tx, posting.claim, journal_id);
     tx.commit();
     return PostOutcome{Kind::kPosted, journal_id, {}, 0};
   };
 
-  absl::StatusOr<PostOutcome> outcome = absl::UnknownError("not run");
-  for (int tries = 1;; ++tries) {
-    outcome = pool_.Run<PostOutcome>(budget, attempt);
-    if (!absl::IsAborted(outcome.status()) || tries == kMaxAttempts ||
-        Clock::now() >= budget.deadline) {
-      break;
-    }
-  }
+  absl::StatusOr<PostOutcome> outcome = RunWithRetries<PostOutcome>(pool_, budget, attempt);
   // A concurrent issuance with the same reference got past the check above first: its unique
   // index refused this one.
   if (absl::IsAlreadyExists(outcome.status()) &&

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "db/idempotency.h"
 #include "db/pool.h"
 #include "db/records.h"
 #include "db/statement.h"
@@ -59,14 +60,6 @@ struct JournalRecord {
   int64_t reverses_journal_id = 0;     // 0: none
   int64_t reversed_by_journal_id = 0;  // 0: not reversed
   std::vector<EntryRecord> entries;
-};
-
-// A mutating request's idempotency key and what identifies the request.
-struct IdempotencyClaim {
-  std::string username;
-  std::string key;
-  std::string method;
-  std::string request_sha256;  // 32 bytes
 };
 
 // A journal to post. ISSUANCE and ADJUSTMENT: `postings` for `supplier_id`, the opposite
@@ -119,16 +112,6 @@ class LedgerStore {
                                                        const Budget& budget);
   absl::StatusOr<std::map<uint64_t, domain::IssuedVehicle>> VehiclesForIssuance(
       const std::vector<uint64_t>& vehicle_ids, const Budget& budget);
-
-  // The result of an earlier request with this user's key, for answering a replay before
-  // the request is validated: nullopt when the key is unused. Post checks again under lock.
-  struct StoredKey {
-    std::string method;
-    std::string request_sha256;  // 32 bytes
-    int64_t result_id = 0;
-  };
-  absl::StatusOr<std::optional<StoredKey>> FindKey(const std::string& username,
-                                                   const std::string& key, const Budget& budget);
 
   absl::StatusOr<PostOutcome> Post(const JournalPosting& posting, const Budget& budget);
 

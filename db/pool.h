@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "domain/refusal.h"
 
 namespace zeva::db {
 
@@ -103,5 +104,23 @@ class ConnectionPool {
   int64_t broken_ = 0;
   int64_t owner_refusals_ = 0;
 };
+
+// Runs `work` like ConnectionPool::Run, and again when PostgreSQL aborted it (serialization
+// failure or deadlock: the transaction rolled back whole, so a retry is safe), at most
+// `attempts` times in all and never past the deadline. A refusal that happens to be ABORTED
+// (e.g. a version mismatch) is an answer, not retried.
+template <typename T>
+absl::StatusOr<T> RunWithRetries(ConnectionPool& pool, const Budget& budget,
+                                 const std::function<absl::StatusOr<T>(pqxx::connection&)>& work,
+                                 int attempts = 4) {
+  absl::StatusOr<T> result = absl::UnknownError("not run");
+  for (int tries = 1;; ++tries) {
+    result = pool.Run<T>(budget, work);
+    if (!absl::IsAborted(result.status()) || domain::IsRefusal(result.status()) ||
+        tries >= attempts || Clock::now() >= budget.deadline) {
+      return result;
+    }
+  }
+}
 
 }  // namespace zeva::db

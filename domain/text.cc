@@ -71,7 +71,7 @@ absl::Status Refuse(absl::string_view field, absl::string_view what) {
 }  // namespace
 
 absl::StatusOr<std::string> CleanText(absl::string_view field, absl::string_view value,
-                                      size_t max_chars) {
+                                      size_t max_chars, bool multiline) {
   std::vector<CodePoint> points;
   if (!Decode(value, &points)) return Refuse(field, "is not valid UTF-8");
   size_t first = 0;
@@ -83,7 +83,9 @@ absl::StatusOr<std::string> CleanText(absl::string_view field, absl::string_view
     return Refuse(field, absl::StrCat("is longer than ", max_chars, " characters"));
   }
   for (size_t i = first; i < last; ++i) {
-    if (IsControl(points[i].value)) return Refuse(field, "contains control characters");
+    if (IsControl(points[i].value) && !(multiline && points[i].value == '\n')) {
+      return Refuse(field, "contains control characters");
+    }
     if (IsBidiControl(points[i].value)) {
       return Refuse(field, "contains bidirectional formatting characters");
     }

@@ -15,7 +15,8 @@ namespace zeva::domain {
 // holds a control character (C0, DEL, C1, line or paragraph separator) or a bidirectional
 // formatting character (U+202A-U+202E, U+2066-U+2069, LRM/RLM/ALM), which would make the text
 // display differently from what is stored ("Trojan Source").
+// `multiline`: line feeds inside the text are kept (comments typed into a text area).
 absl::StatusOr<std::string> CleanText(absl::string_view field, absl::string_view value,
-                                      size_t max_chars);
+                                      size_t max_chars, bool multiline = false);
 
 }  // namespace zeva::domain

@@ -13,10 +13,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "auth/authenticator.h"
+#include "db/idempotency.h"
 #include "db/ledger_store.h"
+#include "db/notification_store.h"
 #include "db/pool.h"
 #include "db/probe.h"
 #include "db/transaction_store.h"
+#include "db/transfer_store.h"
 #include "db/user_store.h"
 #include "db/vehicle_store.h"
 #include "grpc/health/v1/health.pb.h"
@@ -26,7 +29,9 @@
 #include "services/call_guard.h"
 #include "services/credit_admin_service.h"
 #include "services/credit_ledger_service.h"
+#include "services/credit_transfer_service.h"
 #include "services/identity_service.h"
+#include "services/notification_service.h"
 #include "services/organization_details_service.h"
 #include "services/transaction_list_service.h"
 #include "services/unparsed_request.h"
@@ -38,9 +43,10 @@ namespace {
 
 // Names under which health is reported: "" for the whole server, and each contract service.
 const std::vector<std::string> kServiceNames = {
-    "zeva.transactions.TransactionList",   "zeva.organizations.OrganizationDetails",
-    "zeva.transactions.ZEVModels",         "zeva.credits.v1.IdentityService",
-    "zeva.credits.v1.CreditLedgerService", "zeva.credits.v1.CreditAdminService",
+    "zeva.transactions.TransactionList",     "zeva.organizations.OrganizationDetails",
+    "zeva.transactions.ZEVModels",           "zeva.credits.v1.IdentityService",
+    "zeva.credits.v1.CreditLedgerService",   "zeva.credits.v1.CreditAdminService",
+    "zeva.credits.v1.CreditTransferService", "zeva.credits.v1.NotificationService",
 };
 
 // Users come from the database; authentication sees them as callers.
@@ -90,6 +96,9 @@ int RunServer(const config::ServerConfig& config) {
   db::TransactionStore transaction_store(pool);
   db::VehicleStore vehicle_store(pool);
   db::LedgerStore ledger_store(pool);
+  db::IdempotencyStore idempotency_store(pool);
+  db::TransferStore transfer_store(pool);
+  db::NotificationStore notification_store(pool);
   auto authenticator = auth::Authenticator::Create(config.keycloak, LookupIn(users));
   if (!authenticator.ok()) {
     spdlog::critical("authentication set-up failed: {}",
@@ -131,7 +140,10 @@ int RunServer(const config::ServerConfig& config) {
   services::ZevModelsService models(guard, vehicle_store);
   services::IdentityService identity(guard);
   services::CreditLedgerService ledger(guard, ledger_store);
-  services::CreditAdminService admin(guard, ledger_store);
+  services::CreditAdminService admin(guard, ledger_store, idempotency_store);
+  services::CreditTransferService transfer_service(guard, transfer_store, ledger_store,
+                                                   idempotency_store);
+  services::NotificationService notification_service(guard, notification_store);
 
   grpc::EnableDefaultHealthCheckService(true);
   // gRPC's health service carries no protobuf descriptor of its own; touching ours links it
@@ -153,6 +165,8 @@ int RunServer(const config::ServerConfig& config) {
   builder.RegisterService(&identity);
   builder.RegisterService(&ledger);
   builder.RegisterService(&admin);
+  builder.RegisterService(&transfer_service);
+  builder.RegisterService(&notification_service);
 
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server || bound_port == 0) {

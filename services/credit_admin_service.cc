@@ -4,19 +4,13 @@
 #include "domain/refusal.h"
 #include "services/caller_scope.h"
 #include "services/credits_wire.h"
-#include "services/idempotency.h"
+#include "services/idempotent_request.h"
 #include "services/wire_numbers.h"
 
 namespace zeva::services {
 namespace {
 
 using Outcome = db::PostOutcome::Kind;
-
-absl::Status KeyReused() {
-  return domain::Refusal(absl::StatusCode::kAlreadyExists,
-                         "this idempotency key was already used for a different request",
-                         domain::kReasonIdempotencyKeyReused, "idempotency_key");
-}
 
 absl::Status OutcomeError(const db::PostOutcome& outcome, int64_t journal_id) {
   switch (outcome.kind) {
@@ -86,8 +80,6 @@ grpc::Status CreditAdminService::Administer(grpc::ServerContext* context, const 
   return guard_.Run(
       context, method,
       [&](const Call& call) -> absl::Status {
-        if (absl::Status valid = domain::CheckIdempotencyKey(key); !valid.ok()) return valid;
-        const std::string digest = RequestDigest(request);
         auto answer = [&](int64_t journal_id) -> absl::Status {
           auto journal = store_.Journal(journal_id, std::nullopt, call.budget);
           if (!journal.ok()) return journal.status();
@@ -97,18 +89,14 @@ grpc::Status CreditAdminService::Administer(grpc::ServerContext* context, const 
           FillJournal(**journal, response);
           return absl::OkStatus();
         };
-        // 2. A key already used: its result, or ALREADY_EXISTS for a different request.
-        auto stored = store_.FindKey(call.caller.user_id, key, call.budget);
-        if (!stored.ok()) return stored.status();
-        if (stored->has_value()) {
-          const auto& previous = **stored;
-          if (previous.method != method || previous.request_sha256 != digest) return KeyReused();
-          if (previous.result_id != 0) return answer(previous.result_id);
-        }
+        // 1.-2. The key: malformed, or already used (its result, or ALREADY_EXISTS).
+        auto check = CheckKey(keys_, call, method, request, key);
+        if (!check.ok()) return check.status();
+        if (check->earlier_result != 0) return answer(check->earlier_result);
         // 3.-5. Malformed, not found, not allowed.
         auto posting = prepare(call);
         if (!posting.ok()) return posting.status();
-        posting->claim = db::IdempotencyClaim{call.caller.user_id, key, method, digest};
+        posting->claim = check->claim;
         auto outcome = store_.Post(*posting, call.budget);
         if (!outcome.ok()) return outcome.status();
         if (absl::Status refused = OutcomeError(*outcome, posting->reverses_journal_id);

@@ -4,6 +4,7 @@
 // (key reuse, then malformed request, then not found, then permission), and the postings
 // themselves run in db::LedgerStore::Post.
 
+#include "db/idempotency.h"
 #include "db/ledger_store.h"
 #include "services/call_guard.h"
 #include "zeva/credits/v1/credits.grpc.pb.h"
@@ -12,7 +13,8 @@ namespace zeva::services {
 
 class CreditAdminService final : public zeva::credits::v1::CreditAdminService::Service {
  public:
-  CreditAdminService(CallGuard& guard, db::LedgerStore& store) : guard_(guard), store_(store) {}
+  CreditAdminService(CallGuard& guard, db::LedgerStore& store, db::IdempotencyStore& keys)
+      : guard_(guard), store_(store), keys_(keys) {}
 
   grpc::Status IssueCredits(grpc::ServerContext* context,
                             const zeva::credits::v1::IssueCreditsRequest* request,
@@ -33,6 +35,7 @@ class CreditAdminService final : public zeva::credits::v1::CreditAdminService::S
 
   CallGuard& guard_;
   db::LedgerStore& store_;
+  db::IdempotencyStore& keys_;
 };
 
 }  // namespace zeva::services

@@ -70,7 +70,8 @@ TEST_CASE("the server reports SERVING for itself and each contract service", "[f
   for (const char* name :
        {"", "zeva.transactions.TransactionList", "zeva.organizations.OrganizationDetails",
         "zeva.transactions.ZEVModels", "zeva.credits.v1.IdentityService",
-        "zeva.credits.v1.CreditLedgerService", "zeva.credits.v1.CreditAdminService"}) {
+        "zeva.credits.v1.CreditLedgerService", "zeva.credits.v1.CreditAdminService",
+        "zeva.credits.v1.CreditTransferService", "zeva.credits.v1.NotificationService"}) {
     INFO("service '" << name << "'");
     CHECK(server.Health(name) == "SERVING");
   }
@@ -88,6 +89,7 @@ TEST_CASE("server reflection lists the contract services", "[foundation]") {
   CHECK(listing.find("zeva.credits.v1.IdentityService") != std::string::npos);
   CHECK(listing.find("zeva.credits.v1.CreditLedgerService") != std::string::npos);
   CHECK(listing.find("zeva.credits.v1.CreditAdminService") != std::string::npos);
+  CHECK(listing.find("zeva.credits.v1.CreditTransferService") != std::string::npos);
   CHECK(listing.find("grpc.health.v1.Health") != std::string::npos);
 }
 

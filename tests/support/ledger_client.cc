@@ -124,6 +124,23 @@ std::string LedgerViolations(const std::string& database_url) {
       SELECT 'journal ' || journal_id || ' sums to ' || sum(amount)
       FROM credit_ledger_entries GROUP BY journal_id HAVING sum(amount) <> 0
       UNION ALL
+      SELECT 'account ' || a.organization_id || ' ' || a.model_year || ' ' || a.credit_class ||
+             ' reserved ' || a.reserved || ' but reserving transfers hold ' || coalesce(r.total, 0)
+      FROM credit_accounts a LEFT JOIN (
+        SELECT t.from_organization_id AS organization_id, l.model_year, l.credit_class,
+               sum(l.amount) AS total
+        FROM credit_transfers t JOIN credit_transfer_lines l ON l.transfer_id = t.id
+        WHERE t.status IN ('SUBMITTED', 'ACCEPTED', 'RECOMMENDED_APPROVAL',
+                           'RECOMMENDED_REJECTION')
+        GROUP BY 1, 2, 3) r
+      USING (organization_id, model_year, credit_class)
+      WHERE a.reserved <> coalesce(r.total, 0)
+      UNION ALL
+      SELECT 'recorded transfer ' || t.id || ' has ' || count(j.id) || ' journals'
+      FROM credit_transfers t LEFT JOIN credit_journals j
+        ON j.kind = 'TRANSFER' AND j.reference = 'transfer/' || t.id
+      WHERE t.status = 'RECORDED' GROUP BY t.id HAVING count(j.id) <> 1
+      UNION ALL
       SELECT 'negative available: ' || organization_id || ' ' || model_year || ' ' || credit_class
       FROM credit_accounts WHERE posted - reserved < 0
       UNION ALL

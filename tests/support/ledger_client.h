@@ -45,8 +45,9 @@ std::string ErrorReason(const grpc::Status& status);
 std::string ErrorField(const grpc::Status& status);
 
 // Violations of the ledger's invariants in `database_url`, one line each ("" when none):
-// posted = sum of entries per supplier key, every journal sums to zero, no negative available,
-// no supplier entry without its account, suppliers' total = minus the government's.
+// posted = sum of entries per supplier key, reserved = the lines of reserving transfers per
+// key, every journal sums to zero, every RECORDED transfer has exactly one journal, no negative
+// available, no supplier entry without its account, suppliers' total = minus the government's.
 std::string LedgerViolations(const std::string& database_url);
 
 uint64_t OrganizationId(const std::string& database_url, const std::string& name);

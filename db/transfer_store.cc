@@ -1,0 +1,382 @@
+#include "db/transfer_store.h"
+
+#include <algorithm>
+#include <map>
+#include <pqxx/pqxx>
+
+#include "absl/strings/str_cat.h"
+#include "db/event_writes.h"
+#include "db/ledger_writes.h"
+
+namespace zeva::db {
+namespace {
+
+#define ZEVA_MICROS(column) "(extract(epoch FROM " column ") * 1000000)::bigint"
+
+constexpr Statement kTransferHeads{
+    "transfer_heads",
+    "SELECT t.id, t.from_organization_id, t.to_organization_id, t.status::text, t.version, "
+    "coalesce(t.journal_id, 0), " ZEVA_MICROS("t.created_at") ", " ZEVA_MICROS(
+        "t.updated_at") ", f.name, o.name "
+                        "FROM credit_transfers t JOIN organizations f ON f.id = "
+                        "t.from_organization_id "
+                        "JOIN organizations o ON o.id = t.to_organization_id "
+                        "WHERE t.id = ANY($1::bigint[]) ORDER BY t.id"};
+constexpr Statement kTransferLines{
+    "transfer_lines",
+    "SELECT transfer_id, model_year, credit_class::text, amount, price_per_credit_cents "
+    "FROM credit_transfer_lines WHERE transfer_id = ANY($1::bigint[]) "
+    "ORDER BY transfer_id, line_no"};
+constexpr Statement kTransferHistory{
+    "transfer_history",
+    "SELECT transfer_id, seq, coalesce(action::text, ''), coalesce(from_status::text, ''), "
+    "to_status::text, actor, actor_organization_id, comment, " ZEVA_MICROS(
+        "at") " FROM credit_transfer_history WHERE transfer_id = ANY($1::bigint[]) "
+              "ORDER BY transfer_id, seq"};
+// Keyset pagination on id; $2 = 0: every organization.
+constexpr Statement kListTransferIds{
+    "transfer_list_ids",
+    "SELECT id FROM credit_transfers WHERE id > $1 "
+    "AND ($2 = 0 OR from_organization_id = $2 OR to_organization_id = $2) "
+    "AND (cardinality($3::transfer_status[]) = 0 OR status = ANY($3::transfer_status[])) "
+    "ORDER BY id LIMIT $4"};
+constexpr Statement kSuppliers{
+    "transfer_suppliers",
+    "SELECT id, name FROM organizations WHERE organization_type = 'VEHICLE_SUPPLIER' "
+    "AND id <> $1 ORDER BY name, id"};
+constexpr Statement kInsertTransfer{
+    "transfer_insert",
+    "INSERT INTO credit_transfers (from_organization_id, to_organization_id) VALUES ($1, $2) "
+    "RETURNING id"};
+constexpr Statement kInsertLines{
+    "transfer_insert_lines",
+    "INSERT INTO credit_transfer_lines (transfer_id, line_no, model_year, credit_class, amount, "
+    "price_per_credit_cents) SELECT $1, * FROM unnest($2::smallint[], $3::smallint[], "
+    "$4::credit_class[], $5::bigint[], $6::bigint[])"};
+constexpr Statement kDeleteLines{"transfer_delete_lines",
+                                 "DELETE FROM credit_transfer_lines WHERE transfer_id = $1"};
+constexpr Statement kInsertEvent{
+    "transfer_insert_event",
+    "INSERT INTO credit_transfer_history (transfer_id, seq, action, from_status, to_status, "
+    "actor, actor_organization_id, roles, comment) VALUES ($1, $2, "
+    "NULLIF($3, '')::transfer_action, NULLIF($4, '')::transfer_status, $5::transfer_status, "
+    "$6, $7, $8, $9)"};
+constexpr Statement kLockTransfer{
+    "transfer_lock",
+    "SELECT id, from_organization_id, to_organization_id, status::text, version "
+    "FROM credit_transfers WHERE id = $1 FOR UPDATE"};
+constexpr Statement kLockedLines{
+    "transfer_locked_lines",
+    "SELECT model_year, credit_class::text, amount FROM credit_transfer_lines "
+    "WHERE transfer_id = $1 ORDER BY line_no"};
+constexpr Statement kNextSeq{
+    "transfer_next_seq",
+    "SELECT coalesce(max(seq), 0) + 1 FROM credit_transfer_history WHERE transfer_id = $1"};
+constexpr Statement kSetStatus{
+    "transfer_set_status",
+    "UPDATE credit_transfers SET status = $2::transfer_status, version = version + 1, "
+    "journal_id = NULLIF($3, 0), updated_at = now() WHERE id = $1"};
+constexpr Statement kSetPartner{
+    "transfer_set_partner",
+    "UPDATE credit_transfers SET to_organization_id = $2, version = version + 1, "
+    "updated_at = now() WHERE id = $1"};
+
+#undef ZEVA_MICROS
+
+domain::CreditClass ParseClass(const std::string& text) {
+  return text == "A" ? domain::CreditClass::kA : domain::CreditClass::kB;
+}
+
+// The transfers with these ids, whole (heads, lines, history), in id order.
+std::vector<TransferRecord> LoadTransfers(pqxx::transaction_base& tx,
+                                          const std::vector<std::string>& ids) {
+  const std::string array = ArrayLiteral(ids);
+  std::vector<TransferRecord> out;
+  std::map<int64_t, size_t> at;
+  for (const pqxx::row& row : tx.exec_prepared(kTransferHeads.name, array)) {
+    TransferRecord t;
+    t.id = row[0].as<int64_t>();
+    t.from_organization_id = row[1].as<int64_t>();
+    t.to_organization_id = row[2].as<int64_t>();
+    t.status = domain::StatusNamed(row[3].as<std::string>());
+    t.version = row[4].as<int>();
+    t.journal_id = row[5].as<int64_t>();
+    t.created_micros = row[6].as<int64_t>();
+    t.updated_micros = row[7].as<int64_t>();
+    t.from_organization_name = row[8].as<std::string>();
+    t.to_organization_name = row[9].as<std::string>();
+    at[t.id] = out.size();
+    out.push_back(std::move(t));
+  }
+  for (const pqxx::row& row : tx.exec_prepared(kTransferLines.name, array)) {
+    out[at[row[0].as<int64_t>()]].lines.push_back(domain::TransferLine{
+        domain::CreditKey{row[1].as<int32_t>(), ParseClass(row[2].as<std::string>())},
+        row[3].as<int64_t>(), row[4].as<int64_t>()});
+  }
+  for (const pqxx::row& row : tx.exec_prepared(kTransferHistory.name, array)) {
+    TransferEventRecord e;
+    e.seq = row[1].as<int>();
+    e.action = row[2].as<std::string>();
+    e.from_status = row[3].as<std::string>();
+    e.to_status = row[4].as<std::string>();
+    e.actor = row[5].as<std::string>();
+    e.actor_organization_id = row[6].as<int64_t>();
+    e.comment = row[7].as<std::string>();
+    e.at_micros = row[8].as<int64_t>();
+    out[at[row[0].as<int64_t>()]].history.push_back(std::move(e));
+  }
+  return out;
+}
+
+void InsertLines(pqxx::transaction_base& tx, int64_t transfer_id,
+                 const std::vector<domain::TransferLine>& lines) {
+  std::vector<std::string> numbers, years, classes, amounts, prices;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    numbers.push_back(std::to_string(i + 1));
+    years.push_back(std::to_string(lines[i].key.model_year));
+    classes.push_back(domain::ClassName(lines[i].key.credit_class));
+    amounts.push_back(std::to_string(lines[i].amount));
+    prices.push_back(std::to_string(lines[i].price_per_credit_cents));
+  }
+  tx.exec_prepared(kInsertLines.name, transfer_id, ArrayLiteral(numbers), ArrayLiteral(years),
+                   ArrayLiteral(classes), ArrayLiteral(amounts), ArrayLiteral(prices));
+}
+
+// The key's earlier outcome (replayed, or reused for another request); nullopt once claimed.
+std::optional<TransferOutcome> Earlier(pqxx::transaction_base& tx, const IdempotencyClaim& claim) {
+  int64_t replayed = 0;
+  switch (Claim(tx, claim, &replayed)) {
+    case ClaimResult::kReused:
+      return TransferOutcome{TransferOutcome::Kind::kKeyReused, 0, {}};
+    case ClaimResult::kReplay:
+      return TransferOutcome{TransferOutcome::Kind::kReplayed, replayed, {}};
+    case ClaimResult::kClaimed:
+      break;
+  }
+  return std::nullopt;
+}
+
+TransferHead LockTransfer(pqxx::transaction_base& tx, int64_t transfer_id, bool* found) {
+  const pqxx::result rows = tx.exec_prepared(kLockTransfer.name, transfer_id);
+  *found = !rows.empty();
+  if (!*found) return {};
+  return TransferHead{rows[0][0].as<int64_t>(), rows[0][1].as<int64_t>(), rows[0][2].as<int64_t>(),
+                      domain::StatusNamed(rows[0][3].as<std::string>()), rows[0][4].as<int>()};
+}
+
+}  // namespace
+
+const std::vector<Statement>& TransferStore::Statements() {
+  static const std::vector<Statement> statements{
+      kTransferHeads,  kTransferLines, kTransferHistory, kListTransferIds, kSuppliers,
+      kInsertTransfer, kInsertLines,   kDeleteLines,     kInsertEvent,     kLockTransfer,
+      kLockedLines,    kNextSeq,       kSetStatus,       kSetPartner};
+  return statements;
+}
+
+absl::StatusOr<std::optional<TransferRecord>> TransferStore::Get(int64_t transfer_id,
+                                                                 const Budget& budget) {
+  return pool_.Run<std::optional<TransferRecord>>(
+      budget, [&](pqxx::connection& c) -> absl::StatusOr<std::optional<TransferRecord>> {
+        pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(c);
+        std::vector<TransferRecord> found = LoadTransfers(tx, {std::to_string(transfer_id)});
+        tx.commit();
+        if (found.empty()) return std::nullopt;
+        return std::move(found.front());
+      });
+}
+
+absl::Status TransferStore::List(const TransferFilter& filter,
+                                 const std::function<bool(const TransferRecord&)>& visible,
+                                 const Budget& budget, const RowSink<TransferRecord>& sink) {
+  constexpr int64_t kPage = 100;
+  int64_t after_id = filter.after_id;
+  int64_t sent = 0;
+  const std::string statuses = ArrayLiteral(filter.statuses);
+  while (true) {
+    // A page on a lease, released before its rows are written (see db/paged_stream.h).
+    bool last_page = false;
+    auto page = pool_.Run<std::vector<TransferRecord>>(
+        budget, [&](pqxx::connection& c) -> absl::StatusOr<std::vector<TransferRecord>> {
+          pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(c);
+          std::vector<std::string> ids;
+          for (const pqxx::row& row :
+               tx.exec_prepared(kListTransferIds.name, after_id, filter.organization_id.value_or(0),
+                                statuses, kPage)) {
+            ids.push_back(row[0].as<std::string>());
+          }
+          last_page = static_cast<int64_t>(ids.size()) < kPage;
+          std::vector<TransferRecord> loaded =
+              ids.empty() ? std::vector<TransferRecord>{} : LoadTransfers(tx, ids);
+          tx.commit();
+          return loaded;
+        });
+    if (!page.ok()) return page.status();
+    for (const TransferRecord& t : *page) {
+      after_id = t.id;
+      if (!visible(t)) continue;
+      if (!sink(t)) return absl::CancelledError("the client stopped reading");
+      if (filter.limit > 0 && ++sent >= filter.limit) return absl::OkStatus();
+    }
+    if (last_page) return absl::OkStatus();
+  }
+}
+
+absl::StatusOr<std::vector<std::pair<int64_t, std::string>>> TransferStore::Suppliers(
+    int64_t except, const Budget& budget) {
+  using Rows = std::vector<std::pair<int64_t, std::string>>;
+  return pool_.Run<Rows>(budget, [&](pqxx::connection& c) -> absl::StatusOr<Rows> {
+    pqxx::nontransaction tx(c);
+    Rows out;
+    for (const pqxx::row& row : tx.exec_prepared(kSuppliers.name, except)) {
+      out.emplace_back(row[0].as<int64_t>(), row[1].as<std::string>());
+    }
+    return out;
+  });
+}
+
+absl::StatusOr<TransferOutcome> TransferStore::Create(
+    const IdempotencyClaim& claim, const Actor& actor, int64_t to_organization_id,
+    const std::vector<domain::TransferLine>& lines, const std::string& comment,
+    const Budget& budget) {
+  using Kind = TransferOutcome::Kind;
+  return RunWithRetries<TransferOutcome>(
+      pool_, budget, [&](pqxx::connection& c) -> absl::StatusOr<TransferOutcome> {
+        pqxx::work tx(c);
+        if (auto earlier = Earlier(tx, claim)) return *earlier;
+        const int64_t id =
+            tx.exec_prepared1(kInsertTransfer.name, actor.organization_id, to_organization_id)[0]
+                .as<int64_t>();
+        InsertLines(tx, id, lines);
+        tx.exec_prepared(kInsertEvent.name, id, 1, "", "", "DRAFT", actor.username,
+                         actor.organization_id, actor.roles, comment);
+        WriteEvent(tx, domain::TransferCreated(id), actor.username, id, 0,
+                   {actor.organization_id, to_organization_id});
+        RecordResult(tx, claim, id);
+        tx.commit();
+        return TransferOutcome{Kind::kDone, id, {}};
+      });
+}
+
+absl::StatusOr<TransferOutcome> TransferStore::Update(
+    const IdempotencyClaim& claim, int64_t transfer_id, int64_t to_organization_id,
+    const std::vector<domain::TransferLine>& lines, const UpdateRule& rule, const Budget& budget) {
+  using Kind = TransferOutcome::Kind;
+  return RunWithRetries<TransferOutcome>(
+      pool_, budget, [&](pqxx::connection& c) -> absl::StatusOr<TransferOutcome> {
+        pqxx::work tx(c);
+        if (auto earlier = Earlier(tx, claim)) return *earlier;
+        bool found = false;
+        const TransferHead head = LockTransfer(tx, transfer_id, &found);
+        if (!found) return TransferOutcome{Kind::kNotFound, 0, {}};
+        if (absl::Status allowed = rule(head); !allowed.ok()) return allowed;
+        tx.exec_prepared(kDeleteLines.name, transfer_id);
+        InsertLines(tx, transfer_id, lines);
+        tx.exec_prepared(kSetPartner.name, transfer_id, to_organization_id);
+        WriteEvent(tx, domain::TransferUpdated(transfer_id), claim.username, transfer_id, 0,
+                   {head.from_organization_id, to_organization_id});
+        RecordResult(tx, claim, transfer_id);
+        tx.commit();
+        return TransferOutcome{Kind::kDone, transfer_id, {}};
+      });
+}
+
+absl::StatusOr<TransferOutcome> TransferStore::Transition(const IdempotencyClaim& claim,
+                                                          const Actor& actor, int64_t transfer_id,
+                                                          domain::TransferAction action,
+                                                          const std::string& comment,
+                                                          const TransitionRule& rule,
+                                                          const Budget& budget) {
+  using Kind = TransferOutcome::Kind;
+  using domain::CreditEffect;
+  return RunWithRetries<
+      TransferOutcome>(pool_, budget, [&](pqxx::connection& c) -> absl::StatusOr<TransferOutcome> {
+    pqxx::work tx(c);
+    if (auto earlier = Earlier(tx, claim)) return *earlier;
+    // The transfer's lock orders every step of this transfer.
+    bool found = false;
+    const TransferHead head = LockTransfer(tx, transfer_id, &found);
+    if (!found) return TransferOutcome{Kind::kNotFound, 0, {}};
+    auto transition = rule(head);
+    if (!transition.ok()) return transition.status();
+
+    int64_t journal_id = 0;
+    if (transition->effect != CreditEffect::kNone) {
+      struct Line {
+        domain::CreditKey key;
+        int64_t amount;
+      };
+      std::vector<Line> lines;
+      for (const pqxx::row& row : tx.exec_prepared(kLockedLines.name, transfer_id)) {
+        lines.push_back(
+            Line{domain::CreditKey{row[0].as<int32_t>(), ParseClass(row[1].as<std::string>())},
+                 row[2].as<int64_t>()});
+      }
+      const bool record = transition->effect == CreditEffect::kRecord;
+      std::map<AccountKey, AccountDelta> deltas;  // sorted: the global lock order
+      for (const Line& line : lines) {
+        const AccountKey seller{head.from_organization_id, line.key};
+        AccountDelta& s = deltas.emplace(seller, AccountDelta{seller, 0, 0}).first->second;
+        switch (transition->effect) {
+          case CreditEffect::kReserve:
+            s.reserved += line.amount;
+            break;
+          case CreditEffect::kRelease:
+            s.reserved -= line.amount;
+            break;
+          case CreditEffect::kRecord: {
+            s.posted -= line.amount;
+            s.reserved -= line.amount;
+            const AccountKey buyer{head.to_organization_id, line.key};
+            deltas.emplace(buyer, AccountDelta{buyer, 0, 0}).first->second.posted += line.amount;
+            break;
+          }
+          case CreditEffect::kNone:
+            break;
+        }
+      }
+      std::vector<AccountKey> keys;
+      keys.reserve(deltas.size());
+      for (const auto& [key, delta] : deltas) keys.push_back(key);
+      // Accounts last: locked in order, only for the effect's own few statements.
+      const std::vector<AccountRow> rows = LockAccounts(tx, keys, /*create=*/record);
+      if (transition->effect == CreditEffect::kReserve) {
+        for (const Line& line : lines) {
+          const AccountKey seller{head.from_organization_id, line.key};
+          const auto row = std::find_if(rows.begin(), rows.end(),
+                                        [&](const AccountRow& r) { return r.account == seller; });
+          if (row == rows.end() || row->posted - row->reserved < line.amount) {
+            return TransferOutcome{Kind::kInsufficientCredits, 0, line.key};
+          }
+        }
+      }
+      std::vector<AccountDelta> changes;
+      changes.reserve(deltas.size());
+      for (const auto& [key, delta] : deltas) changes.push_back(delta);
+      ApplyToAccounts(tx, changes);
+      if (record) {
+        std::vector<EntryLine> entries;
+        entries.reserve(deltas.size());
+        for (const auto& [key, delta] : deltas) entries.push_back(EntryLine{key, delta.posted});
+        journal_id = InsertJournal(tx, "TRANSFER", absl::StrCat("transfer/", transfer_id),
+                                   actor.username, "", 0, 0, entries);
+      }
+    }
+    tx.exec_prepared(kSetStatus.name, transfer_id, domain::StatusName(transition->to), journal_id);
+    const int seq = tx.exec_prepared1(kNextSeq.name, transfer_id)[0].as<int>();
+    tx.exec_prepared(kInsertEvent.name, transfer_id, seq, domain::ActionName(action),
+                     domain::StatusName(head.status), domain::StatusName(transition->to),
+                     actor.username, actor.organization_id, actor.roles, comment);
+    WriteEvent(
+        tx,
+        domain::TransferTransitioned(transfer_id, action, head.status, head.from_organization_id,
+                                     head.to_organization_id, actor.organization_id),
+        actor.username, transfer_id, journal_id,
+        {head.from_organization_id, head.to_organization_id});
+    RecordResult(tx, claim, transfer_id);
+    tx.commit();
+    return TransferOutcome{Kind::kDone, transfer_id, {}};
+  });
+}
+
+}  // namespace zeva::db

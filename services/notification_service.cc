@@ -1,0 +1,67 @@
+#include "services/notification_service.h"
+
+#include "domain/credit_ledger.h"
+#include "services/credits_wire.h"
+#include "services/wire_numbers.h"
+
+namespace zeva::services {
+
+grpc::Status NotificationService::ListNotifications(
+    grpc::ServerContext* context, const credits::ListNotificationsRequest* request,
+    grpc::ServerWriter<credits::Notification>* writer) {
+  return guard_.Run(
+      context, "ListNotifications",
+      [&](const Call& call) -> absl::Status {
+        auto after_id = OptionalId("after_id", request->after_id());
+        if (!after_id.ok()) return after_id.status();
+        credits::Notification out;
+        return store_.List(call.caller.user_id, request->unread_only(), *after_id, request->limit(),
+                           call.budget, [&](const db::NotificationRecord& n) {
+                             out.set_id(static_cast<uint64_t>(n.id));
+                             out.set_event_type(n.event_type);
+                             out.set_message(n.message);
+                             out.set_transfer_id(static_cast<uint64_t>(n.transfer_id));
+                             out.set_journal_id(static_cast<uint64_t>(n.journal_id));
+                             FillTimestamp(n.created_micros, out.mutable_created_at());
+                             out.set_read(n.read);
+                             return !context->IsCancelled() && writer->Write(out);
+                           });
+      },
+      domain::kErrorDomain);
+}
+
+grpc::Status NotificationService::MarkNotificationsRead(
+    grpc::ServerContext* context, const credits::MarkNotificationsReadRequest* request,
+    credits::MarkNotificationsReadResponse* response) {
+  return guard_.Run(
+      context, "MarkNotificationsRead",
+      [&](const Call& call) -> absl::Status {
+        std::vector<int64_t> ids;
+        for (uint64_t id : request->ids()) {
+          auto checked = RequiredId("ids", id);
+          if (!checked.ok()) return checked.status();
+          ids.push_back(*checked);
+        }
+        auto marked = store_.MarkRead(call.caller.user_id, ids, call.budget);
+        if (!marked.ok()) return marked.status();
+        response->set_marked(static_cast<uint32_t>(*marked));
+        return absl::OkStatus();
+      },
+      domain::kErrorDomain);
+}
+
+grpc::Status NotificationService::CountUnreadNotifications(
+    grpc::ServerContext* context, const credits::CountUnreadNotificationsRequest* /*request*/,
+    credits::CountUnreadNotificationsResponse* response) {
+  return guard_.Run(
+      context, "CountUnreadNotifications",
+      [&](const Call& call) -> absl::Status {
+        auto unread = store_.CountUnread(call.caller.user_id, call.budget);
+        if (!unread.ok()) return unread.status();
+        response->set_unread(static_cast<uint32_t>(*unread));
+        return absl::OkStatus();
+      },
+      domain::kErrorDomain);
+}
+
+}  // namespace zeva::services

@@ -1,0 +1,174 @@
+// Every (status, action, party, role) triple against the contract's workflow table, written
+// out here independently of domain/transfer_workflow.cc.
+
+#include "domain/transfer_workflow.h"
+
+#include <catch2/catch.hpp>
+#include <optional>
+#include <set>
+#include <tuple>
+
+#include "domain/refusal.h"
+
+using namespace zeva::domain;
+using S = TransferStatus;
+using A = TransferAction;
+
+namespace {
+
+struct Caller {
+  const char* name;
+  Party party;
+  bool government;
+  std::vector<std::string> roles;
+};
+
+// The contract's table: (from, action, party, role) -> to.
+struct Row {
+  S from;
+  A action;
+  Party party;
+  const char* role;
+  S to;
+};
+
+const std::vector<Row>& ContractTable() {
+  static const std::vector<Row> rows = [] {
+    std::vector<Row> r = {
+        {S::kDraft, A::kDelete, Party::kSeller, "ZEVA_USER", S::kDeleted},
+        {S::kDraft, A::kDelete, Party::kSeller, "SIGNING_AUTHORITY", S::kDeleted},
+        {S::kDraft, A::kSubmit, Party::kSeller, "SIGNING_AUTHORITY", S::kSubmitted},
+        {S::kSubmitted, A::kAccept, Party::kBuyer, "SIGNING_AUTHORITY", S::kAccepted},
+        {S::kSubmitted, A::kDecline, Party::kBuyer, "SIGNING_AUTHORITY", S::kDeclined},
+        {S::kAccepted, A::kRecommendApproval, Party::kGovernment, "ENGINEER_ANALYST",
+         S::kRecommendedApproval},
+        {S::kAccepted, A::kRecommendRejection, Party::kGovernment, "ENGINEER_ANALYST",
+         S::kRecommendedRejection},
+        {S::kRecommendedApproval, A::kRecord, Party::kGovernment, "DIRECTOR", S::kRecorded},
+    };
+    for (S from :
+         {S::kSubmitted, S::kAccepted, S::kRecommendedApproval, S::kRecommendedRejection}) {
+      r.push_back({from, A::kRescind, Party::kSeller, "SIGNING_AUTHORITY", S::kRescinded});
+      r.push_back({from, A::kRescind, Party::kBuyer, "SIGNING_AUTHORITY", S::kRescinded});
+    }
+    for (S from : {S::kRecommendedApproval, S::kRecommendedRejection}) {
+      r.push_back({from, A::kReturnToAnalyst, Party::kGovernment, "DIRECTOR", S::kAccepted});
+      r.push_back({from, A::kReject, Party::kGovernment, "DIRECTOR", S::kRejected});
+    }
+    return r;
+  }();
+  return rows;
+}
+
+bool Holds(const Caller& c, const char* role) {
+  return std::find(c.roles.begin(), c.roles.end(), role) != c.roles.end();
+}
+
+}  // namespace
+
+TEST_CASE("the workflow table, every (status, action, caller) triple", "[workflow]") {
+  const std::vector<Caller> callers = {
+      {"seller SIGNING_AUTHORITY", Party::kSeller, false, {"SIGNING_AUTHORITY", "ZEVA_USER"}},
+      {"seller ZEVA_USER", Party::kSeller, false, {"ZEVA_USER"}},
+      {"buyer SIGNING_AUTHORITY", Party::kBuyer, false, {"SIGNING_AUTHORITY", "ZEVA_USER"}},
+      {"buyer ZEVA_USER", Party::kBuyer, false, {"ZEVA_USER"}},
+      {"analyst", Party::kGovernment, true, {"ENGINEER_ANALYST"}},
+      {"director", Party::kGovernment, true, {"DIRECTOR"}},
+      {"supplier with a government role", Party::kSeller, false, {"DIRECTOR"}},
+      {"government with a supplier role", Party::kGovernment, true, {"SIGNING_AUTHORITY"}},
+      {"other supplier", Party::kOther, false, {"SIGNING_AUTHORITY"}},
+  };
+  int allowed = 0;
+  int denied = 0;
+  int wrong_status = 0;
+  for (int s = 1; s <= 10; ++s) {
+    for (int a = 1; a <= 10; ++a) {
+      for (const Caller& c : callers) {
+        const S status = static_cast<S>(s);
+        const A action = static_cast<A>(a);
+        INFO(c.name << " " << ActionName(action) << " from " << StatusName(status));
+        std::optional<S> to;
+        bool named = false;
+        for (const Row& row : ContractTable()) {
+          if (row.action != action || row.party != c.party || !Holds(c, row.role)) continue;
+          // A role of the other side counts for nothing.
+          const bool government_role =
+              std::string(row.role) == "DIRECTOR" || std::string(row.role) == "ENGINEER_ANALYST";
+          if (government_role != c.government) continue;
+          named = true;
+          if (row.from == status) to = row.to;
+        }
+        auto decided = Decide(status, action, c.party, c.government, c.roles);
+        const auto actions = AllowedActions(status, c.party, c.government, c.roles);
+        const bool listed = std::find(actions.begin(), actions.end(), action) != actions.end();
+        if (to) {
+          ++allowed;
+          REQUIRE(decided.ok());
+          CHECK(decided->to == *to);
+          CHECK(listed);
+        } else if (!named) {
+          ++denied;
+          CHECK(decided.status().code() == absl::StatusCode::kPermissionDenied);
+          CHECK_FALSE(listed);
+        } else {
+          ++wrong_status;
+          CHECK(decided.status().code() == absl::StatusCode::kFailedPrecondition);
+          CHECK(RefusalReason(decided.status()) == kReasonInvalidStatus);
+          CHECK_FALSE(listed);
+        }
+      }
+    }
+  }
+  CHECK(allowed == 20);  // the table's rows, as the callers above can take them
+  CHECK(denied + wrong_status + allowed == 10 * 10 * 9);
+}
+
+TEST_CASE("credit effects follow the contract", "[workflow]") {
+  const std::vector<std::string> sa = {"SIGNING_AUTHORITY"};
+  CHECK(Decide(S::kDraft, A::kSubmit, Party::kSeller, false, sa)->effect == CreditEffect::kReserve);
+  CHECK(Decide(S::kSubmitted, A::kDecline, Party::kBuyer, false, sa)->effect ==
+        CreditEffect::kRelease);
+  CHECK(Decide(S::kAccepted, A::kRescind, Party::kSeller, false, sa)->effect ==
+        CreditEffect::kRelease);
+  CHECK(
+      Decide(S::kRecommendedApproval, A::kRecord, Party::kGovernment, true, {"DIRECTOR"})->effect ==
+      CreditEffect::kRecord);
+  CHECK(Decide(S::kRecommendedRejection, A::kReject, Party::kGovernment, true, {"DIRECTOR"})
+            ->effect == CreditEffect::kRelease);
+  CHECK(Decide(S::kSubmitted, A::kAccept, Party::kBuyer, false, sa)->effect == CreditEffect::kNone);
+}
+
+TEST_CASE("who sees a transfer in which status", "[workflow]") {
+  for (int s = 1; s <= 10; ++s) {
+    const S status = static_cast<S>(s);
+    const bool hidden = status == S::kDraft || status == S::kDeleted;
+    CHECK(MaySee(Party::kSeller, status));
+    CHECK(MaySee(Party::kBuyer, status) == !hidden);
+    CHECK(MaySee(Party::kGovernment, status) == !hidden);
+    CHECK_FALSE(MaySee(Party::kOther, status));
+  }
+  CHECK(PartyOf(false, 1, 1, 2) == Party::kSeller);
+  CHECK(PartyOf(false, 2, 1, 2) == Party::kBuyer);
+  CHECK(PartyOf(false, 3, 1, 2) == Party::kOther);
+  CHECK(PartyOf(true, 9, 1, 2) == Party::kGovernment);
+}
+
+TEST_CASE("transfer lines, value and comments", "[workflow]") {
+  auto lines = CheckTransferLines({{2021, 1, 150, 1999}, {2021, 2, 1, 1}}, 2026);
+  REQUIRE(lines.ok());
+  // 1.50 x $19.99 = 29.985 -> $29.99; 0.01 x $0.01 = 0.0001 -> 0.
+  CHECK(TotalValueCents(*lines) == 2999);
+  CHECK(RefusalField(CheckTransferLines({}, 2026).status()) == "lines");
+  CHECK(RefusalField(CheckTransferLines({{2021, 1, 0, 0}}, 2026).status()) == "lines[0].amount");
+  CHECK(RefusalField(CheckTransferLines({{2021, 1, 5, 0}, {2021, 1, 6, 0}}, 2026).status()) ==
+        "lines[1].model_year");
+  CHECK(RefusalField(CheckTransferLines({{2018, 1, 5, 0}}, 2026).status()) ==
+        "lines[0].model_year");
+  CHECK(RefusalField(CheckTransferLines({{2021, 0, 5, 0}}, 2026).status()) ==
+        "lines[0].credit_class");
+  CHECK(CheckComment("")->empty());
+  CHECK(*CheckComment("  two\nlines ") == "two\nlines");
+  CHECK(CheckComment(std::string(2000, 'c')).ok());
+  CHECK(RefusalField(CheckComment(std::string(2001, 'c')).status()) == "comment");
+  CHECK(RefusalField(CheckComment("bidi\xE2\x80\xAE").status()) == "comment");
+}
