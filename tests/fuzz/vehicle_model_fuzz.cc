@@ -29,9 +29,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (const std::string* text : {&model->make, &model->model, &model->type, &model->trim}) {
     if (text->empty()) std::abort();
     size_t characters = 0;  // UTF-8: every byte but continuation bytes starts a character
-    for (char c : *text) {
-      if (static_cast<unsigned char>(c) < 0x20) std::abort();
-      characters += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+    for (size_t i = 0; i < text->size(); ++i) {
+      const auto c = static_cast<unsigned char>((*text)[i]);
+      if (c < 0x20 || c == 0x7F) std::abort();  // C0 controls and DEL
+      // C1 controls (U+0080-U+009F: 0xC2 0x80-0x9F) and bidi overrides (U+202A-U+202E:
+      // 0xE2 0x80 0xAA-0xAE) never pass validation either.
+      if (c == 0xC2 && i + 1 < text->size() && static_cast<unsigned char>((*text)[i + 1]) <= 0x9F) {
+        std::abort();
+      }
+      if (c == 0xE2 && i + 2 < text->size() && static_cast<unsigned char>((*text)[i + 1]) == 0x80 &&
+          static_cast<unsigned char>((*text)[i + 2]) >= 0xAA &&
+          static_cast<unsigned char>((*text)[i + 2]) <= 0xAE) {
+        std::abort();
+      }
+      characters += (c & 0xC0) != 0x80;
     }
     if (characters > zeva::domain::kMaxTextLength) std::abort();
   }
