@@ -1,6 +1,6 @@
 #pragma once
 // Everything the server reads at start-up, in one typed struct. Environment variable names
-// follow CONTRACT.md ("Configuration"); every field also has a flag (see --help).
+// follow docs/contract.md ("Configuration"); every field also has a flag (see --help).
 
 #include <string>
 #include <vector>

@@ -1,5 +1,5 @@
 #pragma once
-// ZEVA's credit value of a vehicle model (CONTRACT.md, "Credit value of a model").
+// ZEVA's credit value of a vehicle model (docs/contract.md, "Credit value of a model").
 // Computed in exact integer arithmetic: credits are decimals with two places, so the result
 // is in hundredths of a credit and never suffers binary floating-point rounding.
 
