@@ -50,6 +50,15 @@ struct Inbox {
     return out.id();
   }
 
+  // A 1.00 transfer from vs1 (funded first) to vs2, submitted and accepted.
+  uint64_t Accepted() {
+    REQUIRE(ledger.AdjustOne(Key(), vs1, 2021, credits::CREDIT_CLASS_A, 1000).status.ok());
+    const uint64_t id = Create(100);
+    Act("test_vs_1", id, credits::TRANSFER_ACTION_SUBMIT);
+    Act("test_vs_2", id, credits::TRANSFER_ACTION_ACCEPT);
+    return id;
+  }
+
   std::vector<credits::Notification> Notifications(const std::string& user,
                                                    bool unread_only = false) {
     auto stub = credits::NotificationService::NewStub(service.channel());
@@ -86,10 +95,7 @@ struct Inbox {
 TEST_CASE("a transfer's steps notify the contract's recipients, never the actor",
           "[notification]") {
   Inbox in;
-  REQUIRE(in.ledger.AdjustOne(in.Key(), in.vs1, 2021, credits::CREDIT_CLASS_A, 1000).status.ok());
-  const uint64_t id = in.Create(100);
-  in.Act("test_vs_1", id, credits::TRANSFER_ACTION_SUBMIT);
-  in.Act("test_vs_2", id, credits::TRANSFER_ACTION_ACCEPT);
+  const uint64_t id = in.Accepted();
   in.Act("test_gov_1", id, credits::TRANSFER_ACTION_RECOMMEND_APPROVAL);
   in.Act("test_gov_director", id, credits::TRANSFER_ACTION_RECORD);
   const std::string t = "credits.transfer.";
@@ -127,10 +133,7 @@ TEST_CASE("a transfer's steps notify the contract's recipients, never the actor"
 TEST_CASE("rescinding a reviewed transfer tells the other party, analysts and directors",
           "[notification]") {
   Inbox in;
-  REQUIRE(in.ledger.AdjustOne(in.Key(), in.vs1, 2021, credits::CREDIT_CLASS_A, 1000).status.ok());
-  const uint64_t id = in.Create(100);
-  in.Act("test_vs_1", id, credits::TRANSFER_ACTION_SUBMIT);
-  in.Act("test_vs_2", id, credits::TRANSFER_ACTION_ACCEPT);
+  const uint64_t id = in.Accepted();
   in.Act("test_gov_1", id, credits::TRANSFER_ACTION_RECOMMEND_REJECTION);
   in.Act("test_vs_2", id, credits::TRANSFER_ACTION_RESCIND);
   CHECK(Sql(in.service.database_url(),
