@@ -95,7 +95,8 @@ bool Authenticator::KeysLoaded() const { return keys_->KeysLoaded(); }
 
 JwksStats Authenticator::Stats() const { return keys_->Stats(); }
 
-absl::StatusOr<std::string> Authenticator::VerifiedUserId(const std::string& token) {
+absl::StatusOr<std::string> Authenticator::VerifiedUserId(
+    const std::string& token, std::chrono::system_clock::time_point deadline) {
   auto now = std::chrono::system_clock::now();
   std::string digest = Sha256(token);
   if (auto hit = tokens_.Get(digest, now)) {
@@ -105,7 +106,7 @@ absl::StatusOr<std::string> Authenticator::VerifiedUserId(const std::string& tok
     if (current && current->pem == hit->key->pem) return hit->user_id;
     tokens_.Erase(digest);
   }
-  auto verified = VerifyToken(token, *keys_, options_);
+  auto verified = VerifyToken(token, *keys_, options_, deadline);
   if (!verified.ok()) return verified.status();
   tokens_.Put(digest, CachedToken{verified->user_id, verified->key}, verified->expires_at, now);
   return verified->user_id;
@@ -118,7 +119,7 @@ absl::StatusOr<Caller> Authenticator::Authenticate(const std::string* header,
   std::string token = ExtractToken(*header);
   if (token.empty()) return Failed("empty token");
 
-  auto user_id = VerifiedUserId(token);
+  auto user_id = VerifiedUserId(token, deadline);
   if (!user_id.ok()) return Failed(user_id.status().message());
   if (!IsPrintableIdentity(*user_id)) return Failed("user_id holds control characters");
 

@@ -51,7 +51,8 @@ class Authenticator {
     std::shared_ptr<const PublicKey> key;
   };
 
-  absl::StatusOr<std::string> VerifiedUserId(const std::string& token);
+  absl::StatusOr<std::string> VerifiedUserId(const std::string& token,
+                                             std::chrono::system_clock::time_point deadline);
 
   const VerifyOptions options_;
   const std::chrono::seconds user_ttl_;

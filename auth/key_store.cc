@@ -75,7 +75,7 @@ std::shared_ptr<const PublicKey> KeyStore::Find(const std::string& kid) const {
   return it == keys->end() ? nullptr : it->second;
 }
 
-bool KeyStore::RefetchForUnknownKid() {
+bool KeyStore::RefetchForUnknownKid(std::chrono::system_clock::time_point deadline) {
   std::unique_lock<std::mutex> lock(mu_);
   if (!options_ || stopping_) return false;
   if (!requested_ && !in_progress_) {
@@ -90,7 +90,11 @@ bool KeyStore::RefetchForUnknownKid() {
     wake_.notify_all();
   }
   uint64_t generation = generation_;
-  auto limit = std::chrono::milliseconds(options_->timeout_ms) + std::chrono::seconds(1);
+  const auto call_left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::system_clock::now());
+  const auto limit = std::max(std::chrono::milliseconds(0),
+                              std::min(call_left, std::chrono::milliseconds(options_->timeout_ms) +
+                                                      std::chrono::seconds(1)));
   return finished_.wait_for(lock, limit, [&] { return generation_ != generation || stopping_; }) &&
          generation_ != generation;
 }

@@ -56,8 +56,10 @@ class KeyStore {
 
   // A token named a kid that Find does not know: unless a download started less than
   // min_refetch ago, has the thread download now and waits for it (at most about the
-  // download timeout). Returns true when a download finished meanwhile.
-  bool RefetchForUnknownKid();
+  // download timeout, and never past `deadline`, the call's: the download goes on for later
+  // calls). Returns true when a download finished meanwhile.
+  bool RefetchForUnknownKid(std::chrono::system_clock::time_point deadline =
+                                std::chrono::system_clock::time_point::max());
 
   bool KeysLoaded() const;
   JwksStats Stats() const;

@@ -77,12 +77,13 @@ absl::StatusOr<Header> ReadHeader(const std::string& token) {
 }  // namespace
 
 absl::StatusOr<VerifiedToken> VerifyToken(const std::string& token, KeyStore& keys,
-                                          const VerifyOptions& options) {
+                                          const VerifyOptions& options,
+                                          std::chrono::system_clock::time_point deadline) {
   auto header = ReadHeader(token);
   if (!header.ok()) return header.status();
 
   std::shared_ptr<const PublicKey> key = keys.Find(header->kid);
-  if (!key && keys.RefetchForUnknownKid()) key = keys.Find(header->kid);
+  if (!key && keys.RefetchForUnknownKid(deadline)) key = keys.Find(header->kid);
   if (!key) return Refused(absl::StrCat("unknown kid '", Printable(header->kid), "'"));
   if (!key->alg.empty() && key->alg != header->alg) {
     return Refused(absl::StrCat("algorithm ", header->alg, " does not match key ", key->kid));

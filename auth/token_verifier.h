@@ -25,8 +25,10 @@ struct VerifiedToken {
 };
 
 // Errors are UNAUTHENTICATED with the reason (for debug logs; never shown to callers and
-// never containing the token). May download the JWKS for an unknown kid (see KeyStore).
-absl::StatusOr<VerifiedToken> VerifyToken(const std::string& token, KeyStore& keys,
-                                          const VerifyOptions& options);
+// never containing the token). May wait for a JWKS download for an unknown kid (see
+// KeyStore), never past `deadline`.
+absl::StatusOr<VerifiedToken> VerifyToken(
+    const std::string& token, KeyStore& keys, const VerifyOptions& options,
+    std::chrono::system_clock::time_point deadline = std::chrono::system_clock::time_point::max());
 
 }  // namespace zeva::auth

@@ -101,3 +101,31 @@ TEST_CASE("stopping the store while callers wait for a download", "[key_store]")
   CHECK(downloads >= 1);
   spdlog::set_level(level);
 }
+
+TEST_CASE("a call waits for an unknown kid's download no longer than its deadline", "[key_store]") {
+  auto level = spdlog::get_level();
+  spdlog::set_level(spdlog::level::off);
+  std::atomic<bool> release{false};
+  auto store = KeyStore::FromJwksUrl(Options(), [&](const std::string&, int) {
+    // A JWKS endpoint that hangs (up to the download timeout, 2 s here at most).
+    for (int i = 0; i < 200 && !release; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return absl::StatusOr<std::string>(absl::UnavailableError("slow"));
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the first download is under way
+  const auto started = std::chrono::steady_clock::now();
+  const bool found = store->RefetchForUnknownKid(std::chrono::system_clock::now() +
+                                                 std::chrono::milliseconds(200));
+  const auto waited = std::chrono::steady_clock::now() - started;
+  CHECK_FALSE(found);
+  CHECK(waited < std::chrono::milliseconds(1000));
+  CHECK(waited >= std::chrono::milliseconds(150));
+  // A deadline already past does not wait at all.
+  const auto again = std::chrono::steady_clock::now();
+  CHECK_FALSE(store->RefetchForUnknownKid(std::chrono::system_clock::now()));
+  CHECK(std::chrono::steady_clock::now() - again < std::chrono::milliseconds(100));
+  release = true;
+  store->Stop();
+  spdlog::set_level(level);
+}
