@@ -59,11 +59,13 @@ constexpr Statement kVehiclesForIssuance{
 constexpr Statement kIssuanceReferenceTaken{
     "ledger_issuance_reference_taken",
     "SELECT 1 FROM credit_journals WHERE kind = 'ISSUANCE' AND issued_to = $1 AND reference = $2"};
-constexpr Statement kLockJournal{
-    "ledger_lock_journal",
-    "SELECT kind::text, "
-    "coalesce((SELECT r.id FROM credit_journals r WHERE r.reverses_journal_id = j.id), 0) "
-    "FROM credit_journals j WHERE j.id = $1 FOR UPDATE"};
+constexpr Statement kLockJournal{"ledger_lock_journal",
+                                 "SELECT kind::text FROM credit_journals WHERE id = $1 FOR UPDATE"};
+// A statement of its own, after the lock: in READ COMMITTED it takes a new snapshot, so it sees
+// a reversal that a concurrent transaction committed while this one waited for the lock (a
+// subquery of the locking statement would still use that statement's older snapshot).
+constexpr Statement kReversalOf{"ledger_reversal_of",
+                                "SELECT id FROM credit_journals WHERE reverses_journal_id = $1"};
 constexpr Statement kEntriesToReverse{
     "ledger_entries_to_reverse",
     "SELECT e.organization_id, e.model_year, e.credit_class::text, e.amount, "
@@ -96,7 +98,7 @@ const std::vector<Statement>& LedgerStore::Statements() {
   static const std::vector<Statement> statements{
       kOrganizationKind, kSupplierBalances, kGovernmentBalances,  kListEntries,
       kJournal,          kJournalEntries,   kVehiclesForIssuance, kIssuanceReferenceTaken,
-      kLockJournal,      kEntriesToReverse};
+      kLockJournal,      kReversalOf,       kEntriesToReverse};
   return statements;
 }
 
@@ -237,8 +239,9 @@ absl::StatusOr<PostOutcome> LedgerStore::Post(const JournalPosting& posting, con
       if (original[0][0].as<std::string>() == "REVERSAL") {
         return PostOutcome{Kind::kNotReversible, 0, {}, 0};
       }
-      if (original[0][1].as<int64_t>() != 0) {
-        return PostOutcome{Kind::kAlreadyReversed, original[0][1].as<int64_t>(), {}, 0};
+      const pqxx::result reversal = tx.exec_prepared(kReversalOf.name, posting.reverses_journal_id);
+      if (!reversal.empty()) {
+        return PostOutcome{Kind::kAlreadyReversed, reversal[0][0].as<int64_t>(), {}, 0};
       }
       for (const pqxx::row& row :
            tx.exec_prepared(kEntriesToReverse.name, posting.reverses_journal_id)) {
@@ -301,6 +304,11 @@ absl::StatusOr<PostOutcome> LedgerStore::Post(const JournalPosting& posting, con
   if (absl::IsAlreadyExists(outcome.status()) &&
       absl::StrContains(outcome.status().message(), "credit_journals_issuance_reference")) {
     return PostOutcome{Kind::kDuplicateReference, 0, {}, 0};
+  }
+  // The same for a second reversal (the journal lock makes this a backstop only).
+  if (absl::IsAlreadyExists(outcome.status()) &&
+      absl::StrContains(outcome.status().message(), "credit_journals_reverses_journal_id_key")) {
+    return PostOutcome{Kind::kAlreadyReversed, 0, {}, 0};
   }
   return outcome;
 }

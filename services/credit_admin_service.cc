@@ -28,10 +28,13 @@ absl::Status OutcomeError(const db::PostOutcome& outcome, int64_t journal_id) {
       return domain::Refusal(absl::StatusCode::kFailedPrecondition, "a reversal cannot be reversed",
                              domain::kReasonInvalidStatus, "journal_id");
     case Outcome::kAlreadyReversed:
-      return domain::Refusal(absl::StatusCode::kFailedPrecondition,
-                             absl::StrCat("journal ", journal_id,
-                                          " was already reversed by journal ", outcome.journal_id),
-                             domain::kReasonAlreadyReversed, "journal_id");
+      return domain::Refusal(
+          absl::StatusCode::kFailedPrecondition,
+          outcome.journal_id != 0
+              ? absl::StrCat("journal ", journal_id, " was already reversed by journal ",
+                             outcome.journal_id)
+              : absl::StrCat("journal ", journal_id, " was already reversed"),
+          domain::kReasonAlreadyReversed, "journal_id");
     case Outcome::kInsufficientCredits:
       return domain::Refusal(
           absl::StatusCode::kFailedPrecondition,
