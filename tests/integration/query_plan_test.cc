@@ -36,7 +36,7 @@ TEST_CASE("an organization's transactions are listed through its index however o
                      "ANALYZE transactions;");
   const std::string supplier = zeva::testing::Sql(
       url, "SELECT id FROM organizations WHERE name = 'Test Vehicle Supplier 1'");
-  // On a connection of our own, in a transaction set up as StreamInSnapshot sets it up.
+  // On a connection of our own, set up as the pool sets up its connections (db/session.h).
   pqxx::connection connection(url);
   pqxx::work tx(connection);
   // The worst case first: the session would use generic plans at once (on this data they walk
