@@ -2,12 +2,9 @@
 
 #include <algorithm>
 #include <pqxx/pqxx>
-#include <tuple>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "db/event_writes.h"
 #include "db/idempotency.h"
 #include "db/ledger_writes.h"
@@ -75,17 +72,13 @@ constexpr Statement kEntriesToReverse{
 
 #undef ZEVA_ENTRY_COLUMNS
 
-domain::CreditClass ParseClass(const std::string& text) {
-  return text == "A" ? domain::CreditClass::kA : domain::CreditClass::kB;
-}
-
 EntryRecord ToEntry(const pqxx::row& row) {
   EntryRecord e;
   e.id = row[0].as<int64_t>();
   e.journal_id = row[1].as<int64_t>();
   e.kind = row[2].as<std::string>();
   e.organization_id = row[3].as<int64_t>();
-  e.key = domain::CreditKey{row[4].as<int32_t>(), ParseClass(row[5].as<std::string>())};
+  e.key = domain::CreditKey{row[4].as<int32_t>(), domain::ClassNamed(row[5].as<std::string>())};
   e.amount = row[6].as<int64_t>();
   e.reference = row[7].as<std::string>();
   e.posted_at_micros = row[8].as<int64_t>();
@@ -126,7 +119,7 @@ absl::StatusOr<std::vector<BalanceRow>> LedgerStore::Balances(int64_t organizati
         out.reserve(rows.size());
         for (const pqxx::row& row : rows) {
           out.push_back(BalanceRow{
-              domain::CreditKey{row[0].as<int32_t>(), ParseClass(row[1].as<std::string>())},
+              domain::CreditKey{row[0].as<int32_t>(), domain::ClassNamed(row[1].as<std::string>())},
               row[2].as<int64_t>(), row[3].as<int64_t>()});
         }
         return out;
@@ -247,7 +240,7 @@ absl::StatusOr<PostOutcome> LedgerStore::Post(const JournalPosting& posting, con
            tx.exec_prepared(kEntriesToReverse.name, posting.reverses_journal_id)) {
         const AccountKey account{
             row[0].as<int64_t>(),
-            domain::CreditKey{row[1].as<int32_t>(), ParseClass(row[2].as<std::string>())}};
+            domain::CreditKey{row[1].as<int32_t>(), domain::ClassNamed(row[2].as<std::string>())}};
         entries.push_back(EntryLine{account, -row[3].as<int64_t>()});
         if (!row[4].as<bool>()) suppliers.push_back(account);  // the government's is derived
       }

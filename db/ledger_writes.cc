@@ -47,10 +47,6 @@ struct KeyArrays {
   }
 };
 
-domain::CreditClass ParseClass(const std::string& text) {
-  return text == "A" ? domain::CreditClass::kA : domain::CreditClass::kB;
-}
-
 }  // namespace
 
 std::string ArrayLiteral(const std::vector<std::string>& items) {
@@ -70,8 +66,9 @@ std::vector<AccountRow> LockAccounts(pqxx::transaction_base& tx,
   for (const pqxx::row& row : tx.exec_prepared(kLockAccounts.name, ArrayLiteral(a.organizations),
                                                ArrayLiteral(a.years), ArrayLiteral(a.classes))) {
     rows.push_back(AccountRow{
-        AccountKey{row[0].as<int64_t>(),
-                   domain::CreditKey{row[1].as<int32_t>(), ParseClass(row[2].as<std::string>())}},
+        AccountKey{
+            row[0].as<int64_t>(),
+            domain::CreditKey{row[1].as<int32_t>(), domain::ClassNamed(row[2].as<std::string>())}},
         row[3].as<int64_t>(), row[4].as<int64_t>()});
   }
   return rows;

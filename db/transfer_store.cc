@@ -83,10 +83,6 @@ constexpr Statement kSetPartner{
 
 #undef ZEVA_MICROS
 
-domain::CreditClass ParseClass(const std::string& text) {
-  return text == "A" ? domain::CreditClass::kA : domain::CreditClass::kB;
-}
-
 // The transfers with these ids, whole (heads, lines, history), in id order.
 std::vector<TransferRecord> LoadTransfers(pqxx::transaction_base& tx,
                                           const std::vector<std::string>& ids) {
@@ -110,7 +106,7 @@ std::vector<TransferRecord> LoadTransfers(pqxx::transaction_base& tx,
   }
   for (const pqxx::row& row : tx.exec_prepared(kTransferLines.name, array)) {
     out[at[row[0].as<int64_t>()]].lines.push_back(domain::TransferLine{
-        domain::CreditKey{row[1].as<int32_t>(), ParseClass(row[2].as<std::string>())},
+        domain::CreditKey{row[1].as<int32_t>(), domain::ClassNamed(row[2].as<std::string>())},
         row[3].as<int64_t>(), row[4].as<int64_t>()});
   }
   for (const pqxx::row& row : tx.exec_prepared(kTransferHistory.name, array)) {
@@ -308,9 +304,9 @@ absl::StatusOr<TransferOutcome> TransferStore::Transition(const IdempotencyClaim
       };
       std::vector<Line> lines;
       for (const pqxx::row& row : tx.exec_prepared(kLockedLines.name, transfer_id)) {
-        lines.push_back(
-            Line{domain::CreditKey{row[0].as<int32_t>(), ParseClass(row[1].as<std::string>())},
-                 row[2].as<int64_t>()});
+        lines.push_back(Line{
+            domain::CreditKey{row[0].as<int32_t>(), domain::ClassNamed(row[1].as<std::string>())},
+            row[2].as<int64_t>()});
       }
       const bool record = transition->effect == CreditEffect::kRecord;
       std::map<AccountKey, AccountDelta> deltas;  // sorted: the global lock order

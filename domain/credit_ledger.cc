@@ -87,6 +87,10 @@ const char* ClassName(CreditClass credit_class) {
   return credit_class == CreditClass::kA ? "A" : credit_class == CreditClass::kB ? "B" : "C";
 }
 
+CreditClass ClassNamed(const std::string& name) {
+  return name == "A" ? CreditClass::kA : name == "B" ? CreditClass::kB : CreditClass::kC;
+}
+
 std::string KeyName(const CreditKey& key) {
   return absl::StrCat(key.model_year, " ", ClassName(key.credit_class));
 }

@@ -61,8 +61,9 @@ struct CreditKey {
 };
 // "2021 A": how messages name a key.
 std::string KeyName(const CreditKey& key);
-// "A" / "B", as the database's credit_class enum spells them.
+// "A" / "B", as the database's credit_class enum spells them, and back (anything else: C).
 const char* ClassName(CreditClass credit_class);
+CreditClass ClassNamed(const std::string& name);
 
 // Signed amounts per key for one organization (no zero amounts).
 using Postings = std::map<CreditKey, int64_t>;
