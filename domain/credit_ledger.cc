@@ -10,24 +10,19 @@
 namespace zeva::domain {
 namespace {
 
-absl::Status Invalid(const std::string& field, absl::string_view message) {
-  return Refusal(absl::StatusCode::kInvalidArgument, absl::StrCat(field, " ", message),
-                 "INVALID_ARGUMENT", field);
-}
-
 std::string Line(size_t i, const char* field) { return absl::StrCat("lines[", i, "].", field); }
 
 absl::Status CheckLineCount(size_t count) {
   if (count == 0 || count > kMaxLines) {
-    return Invalid("lines", absl::StrCat("must hold 1 to ", kMaxLines, " lines"));
+    return InvalidField("lines", absl::StrCat("must hold 1 to ", kMaxLines, " lines"));
   }
   return absl::OkStatus();
 }
 
 absl::Status CheckModelYear(uint32_t year, int current_year, const std::string& field) {
   if (year < kFirstModelYear || year > static_cast<uint32_t>(current_year + 1)) {
-    return Invalid(field, absl::StrCat("must be a model year from ", kFirstModelYear, " to ",
-                                       current_year + 1));
+    return InvalidField(field, absl::StrCat("must be a model year from ", kFirstModelYear, " to ",
+                                            current_year + 1));
   }
   return absl::OkStatus();
 }
@@ -72,7 +67,7 @@ absl::StatusOr<int64_t> LedgerOrganization(bool government, int64_t own_organiza
                                            uint64_t requested) {
   if (requested == 0) return own_organization_id;
   if (requested > static_cast<uint64_t>(INT64_MAX)) {
-    return Invalid("organization_id", "must be at most 9223372036854775807");
+    return InvalidField("organization_id", "must be at most 9223372036854775807");
   }
   const auto id = static_cast<int64_t>(requested);
   if (!government && id != own_organization_id) {
@@ -98,14 +93,15 @@ std::string KeyName(const CreditKey& key) {
 absl::StatusOr<CreditClass> WireClass(int value, const std::string& field) {
   if (value == 1) return CreditClass::kA;
   if (value == 2) return CreditClass::kB;
-  return Invalid(field, "must be CREDIT_CLASS_A or CREDIT_CLASS_B");
+  return InvalidField(field, "must be CREDIT_CLASS_A or CREDIT_CLASS_B");
 }
 
 absl::Status CheckIdempotencyKey(const std::string& key) {
-  if (key.empty()) return Invalid("idempotency_key", "must be given");
+  if (key.empty()) return InvalidField("idempotency_key", "must be given");
   auto clean = CleanText("idempotency_key", key, kMaxIdempotencyKeyLength);
   if (!clean.ok()) return clean.status();
-  if (*clean != key) return Invalid("idempotency_key", "must not start or end with white space");
+  if (*clean != key)
+    return InvalidField("idempotency_key", "must not start or end with white space");
   return absl::OkStatus();
 }
 
@@ -122,14 +118,14 @@ absl::Status CheckIssuanceLines(const std::vector<IssuanceLine>& lines, int curr
   for (size_t i = 0; i < lines.size(); ++i) {
     const IssuanceLine& line = lines[i];
     if (line.vehicle_id == 0 || line.vehicle_id > static_cast<uint64_t>(INT64_MAX)) {
-      return Invalid(Line(i, "vehicle_id"), "must name a vehicle");
+      return InvalidField(Line(i, "vehicle_id"), "must name a vehicle");
     }
     if (absl::Status year = CheckModelYear(line.model_year, current_year, Line(i, "model_year"));
         !year.ok()) {
       return year;
     }
     if (line.quantity == 0 || line.quantity > kMaxQuantity) {
-      return Invalid(Line(i, "quantity"), absl::StrCat("must be 1 to ", kMaxQuantity));
+      return InvalidField(Line(i, "quantity"), absl::StrCat("must be 1 to ", kMaxQuantity));
     }
   }
   return absl::OkStatus();
@@ -143,19 +139,21 @@ absl::StatusOr<Postings> IssuancePostings(const std::vector<IssuanceLine>& lines
     const IssuanceLine& line = lines[i];
     const auto found = vehicles.find(line.vehicle_id);
     if (found == vehicles.end() || found->second.organization_id != organization_id) {
-      return Invalid(Line(i, "vehicle_id"),
-                     absl::StrCat("names no vehicle of organization ", organization_id));
+      return InvalidField(Line(i, "vehicle_id"),
+                          absl::StrCat("names no vehicle of organization ", organization_id));
     }
     const IssuedVehicle& vehicle = found->second;
     const CreditClass credit_class = ClassOf(vehicle.type, vehicle.range_km);
     if (credit_class == CreditClass::kC || vehicle.credit_hundredths <= 0) {
-      return Invalid(Line(i, "vehicle_id"),
-                     absl::StrCat("names a vehicle that earns no credits (", vehicle.type, ")"));
+      return InvalidField(
+          Line(i, "vehicle_id"),
+          absl::StrCat("names a vehicle that earns no credits (", vehicle.type, ")"));
     }
     // quantity <= 10^6 and a stored credit value < 10^8 hundredths: no overflow here.
     const int64_t amount = static_cast<int64_t>(line.quantity) * vehicle.credit_hundredths;
     int64_t& total = postings[CreditKey{static_cast<int32_t>(line.model_year), credit_class}];
-    if (!Add(total, amount, &total)) return Invalid("lines", "add up to more than int64 holds");
+    if (!Add(total, amount, &total))
+      return InvalidField("lines", "add up to more than int64 holds");
   }
   return postings;
 }
@@ -172,12 +170,13 @@ absl::StatusOr<Postings> AdjustmentPostings(const std::vector<AdjustmentLine>& l
     }
     auto credit_class = WireClass(line.credit_class, Line(i, "credit_class"));
     if (!credit_class.ok()) return credit_class.status();
-    if (line.amount == 0) return Invalid(Line(i, "amount"), "must not be 0");
-    if (line.amount == INT64_MIN) return Invalid(Line(i, "amount"), "is out of range");
+    if (line.amount == 0) return InvalidField(Line(i, "amount"), "must not be 0");
+    if (line.amount == INT64_MIN) return InvalidField(Line(i, "amount"), "is out of range");
     const CreditKey key{static_cast<int32_t>(line.model_year), *credit_class};
     if (!postings.emplace(key, line.amount).second) {
-      return Invalid(Line(i, "model_year"),
-                     absl::StrCat("repeats ", KeyName(key), "; one line per model year and class"));
+      return InvalidField(
+          Line(i, "model_year"),
+          absl::StrCat("repeats ", KeyName(key), "; one line per model year and class"));
     }
   }
   return postings;

@@ -1,6 +1,7 @@
 #include "domain/refusal.h"
 
 #include "absl/strings/cord.h"
+#include "absl/strings/str_cat.h"
 
 namespace zeva::domain {
 namespace {
@@ -23,6 +24,11 @@ absl::Status Refusal(absl::StatusCode code, absl::string_view message, absl::str
   if (!reason.empty()) status.SetPayload(kReasonPayload, absl::Cord(reason));
   if (!field.empty()) status.SetPayload(kFieldPayload, absl::Cord(field));
   return status;
+}
+
+absl::Status InvalidField(absl::string_view field, absl::string_view problem) {
+  return Refusal(absl::StatusCode::kInvalidArgument, absl::StrCat(field, " ", problem),
+                 "INVALID_ARGUMENT", field);
 }
 
 bool IsRefusal(const absl::Status& status) {

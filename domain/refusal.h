@@ -19,6 +19,10 @@ namespace zeva::domain {
 absl::Status Refusal(absl::StatusCode code, absl::string_view message,
                      absl::string_view reason = "", absl::string_view field = "");
 
+// INVALID_ARGUMENT for the request field `field`: "<field> <problem>", reason
+// INVALID_ARGUMENT, the field named for google.rpc.BadRequest.
+absl::Status InvalidField(absl::string_view field, absl::string_view problem);
+
 // True for statuses made by Refusal (payloads survive copies and moves).
 bool IsRefusal(const absl::Status& status);
 // The refusal's reason and field; "" when none was given.

@@ -63,31 +63,26 @@ bool IsBidiControl(char32_t c) {
          (c >= 0x2066 && c <= 0x2069);
 }
 
-absl::Status Refuse(absl::string_view field, absl::string_view what) {
-  return Refusal(absl::StatusCode::kInvalidArgument, absl::StrCat(field, " ", what),
-                 "INVALID_ARGUMENT", field);
-}
-
 }  // namespace
 
 absl::StatusOr<std::string> CleanText(absl::string_view field, absl::string_view value,
                                       size_t max_chars, bool multiline) {
   std::vector<CodePoint> points;
-  if (!Decode(value, &points)) return Refuse(field, "is not valid UTF-8");
+  if (!Decode(value, &points)) return InvalidField(field, "is not valid UTF-8");
   size_t first = 0;
   size_t last = points.size();
   while (first < last && IsBlank(points[first].value)) ++first;
   while (last > first && IsBlank(points[last - 1].value)) --last;
-  if (first == last) return Refuse(field, "must not be empty");
+  if (first == last) return InvalidField(field, "must not be empty");
   if (last - first > max_chars) {
-    return Refuse(field, absl::StrCat("is longer than ", max_chars, " characters"));
+    return InvalidField(field, absl::StrCat("is longer than ", max_chars, " characters"));
   }
   for (size_t i = first; i < last; ++i) {
     if (IsControl(points[i].value) && !(multiline && points[i].value == '\n')) {
-      return Refuse(field, "contains control characters");
+      return InvalidField(field, "contains control characters");
     }
     if (IsBidiControl(points[i].value)) {
-      return Refuse(field, "contains bidirectional formatting characters");
+      return InvalidField(field, "contains bidirectional formatting characters");
     }
   }
   const size_t begin = points[first].offset;

@@ -45,11 +45,6 @@ std::vector<Transition> BuildTable() {
   return t;
 }
 
-absl::Status Invalid(const std::string& field, absl::string_view message) {
-  return Refusal(absl::StatusCode::kInvalidArgument, absl::StrCat(field, " ", message),
-                 "INVALID_ARGUMENT", field);
-}
-
 }  // namespace
 
 const std::vector<Transition>& WorkflowTable() {
@@ -167,7 +162,7 @@ TransferAction ActionNamed(const std::string& name) {
 absl::StatusOr<std::vector<TransferLine>> CheckTransferLines(
     const std::vector<TransferLineInput>& lines, int current_year) {
   if (lines.empty() || lines.size() > kMaxLines) {
-    return Invalid("lines", absl::StrCat("must hold 1 to ", kMaxLines, " lines"));
+    return InvalidField("lines", absl::StrCat("must hold 1 to ", kMaxLines, " lines"));
   }
   std::vector<TransferLine> out;
   std::set<CreditKey> keys;
@@ -176,21 +171,22 @@ absl::StatusOr<std::vector<TransferLine>> CheckTransferLines(
     const std::string at = absl::StrCat("lines[", i, "].");
     if (line.model_year < kFirstModelYear ||
         line.model_year > static_cast<uint32_t>(current_year + 1)) {
-      return Invalid(at + "model_year", absl::StrCat("must be a model year from ", kFirstModelYear,
-                                                     " to ", current_year + 1));
+      return InvalidField(
+          at + "model_year",
+          absl::StrCat("must be a model year from ", kFirstModelYear, " to ", current_year + 1));
     }
     auto credit_class = WireClass(line.credit_class, at + "credit_class");
     if (!credit_class.ok()) return credit_class.status();
-    if (line.amount <= 0) return Invalid(at + "amount", "must be greater than 0");
+    if (line.amount <= 0) return InvalidField(at + "amount", "must be greater than 0");
     // Bounds that keep amount x price within int64 (and far above any real transfer).
-    if (line.amount > 1000000000000LL) return Invalid(at + "amount", "is too large");
+    if (line.amount > 1000000000000LL) return InvalidField(at + "amount", "is too large");
     if (line.price_per_credit_cents > 1000000000ULL) {
-      return Invalid(at + "price_per_credit_cents", "is too large");
+      return InvalidField(at + "price_per_credit_cents", "is too large");
     }
     const CreditKey key{static_cast<int32_t>(line.model_year), *credit_class};
     if (!keys.insert(key).second) {
-      return Invalid(at + "model_year",
-                     absl::StrCat("repeats ", KeyName(key), "; one line per model year and class"));
+      return InvalidField(at + "model_year", absl::StrCat("repeats ", KeyName(key),
+                                                          "; one line per model year and class"));
     }
     out.push_back(
         TransferLine{key, line.amount, static_cast<int64_t>(line.price_per_credit_cents)});
