@@ -183,4 +183,20 @@ std::string OptionSet::Help() const {
   return out;
 }
 
+absl::Status OptionSet::ParseFlagsOnly(const std::vector<std::string>& args, const EnvLookup& env,
+                                       bool* help_requested) const {
+  auto positional = Parse(args, env, help_requested);
+  if (!positional.ok()) return positional.status();
+  if (!*help_requested && !positional->empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unexpected argument '", positional->front(), "'"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Required(const std::string& value, const std::string& env, const std::string& flag) {
+  if (!value.empty()) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(env, " (or --", flag, ") is required"));
+}
+
 }  // namespace zeva::config

@@ -43,6 +43,10 @@ class OptionSet {
   absl::StatusOr<std::vector<std::string>> Parse(const std::vector<std::string>& args,
                                                  const EnvLookup& env, bool* help_requested) const;
 
+  // Parse for programs that take no positional arguments: one is INVALID_ARGUMENT.
+  absl::Status ParseFlagsOnly(const std::vector<std::string>& args, const EnvLookup& env,
+                              bool* help_requested) const;
+
   std::string Help() const;
 
  private:
@@ -61,6 +65,9 @@ class OptionSet {
   std::string usage_;
   std::vector<Option> options_;
 };
+
+// INVALID_ARGUMENT "ENV (or --flag) is required" when `value` is empty.
+absl::Status Required(const std::string& value, const std::string& env, const std::string& flag);
 
 // Parsers shared by option tables; errors name the option.
 absl::StatusOr<int> ParseInt(const std::string& name, const std::string& value, int min, int max);

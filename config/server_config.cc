@@ -123,17 +123,10 @@ absl::StatusOr<ParsedServerConfig> ParseServerConfig(const std::vector<std::stri
                                                      const EnvLookup& env) {
   ParsedServerConfig parsed;
   OptionSet options = ServerOptions(&parsed.config);
-  auto positional = options.Parse(args, env, &parsed.help_requested);
-  if (!positional.ok()) return positional.status();
+  if (auto s = options.ParseFlagsOnly(args, env, &parsed.help_requested); !s.ok()) return s;
   if (parsed.help_requested) return parsed;
-  if (!positional->empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("unexpected argument '", positional->front(), "'"));
-  }
   const ServerConfig& c = parsed.config;
-  if (c.database_url.empty()) {
-    return absl::InvalidArgumentError("DATABASE_URL (or --database-url) is required");
-  }
+  if (auto s = Required(c.database_url, "DATABASE_URL", "database-url"); !s.ok()) return s;
   if (c.keycloak.rs256_public_key.empty() && c.keycloak.certs_url.empty()) {
     return absl::InvalidArgumentError(
         "a token key is required: set KEYCLOAK_CERTS_URL (JWKS) or KEYCLOAK_RS256_PUBLIC_KEY");

@@ -3,6 +3,7 @@
 #include "db/ledger_store.h"
 #include "db/ledger_writes.h"
 #include "db/notification_store.h"
+#include "db/outbox_store.h"
 #include "db/session.h"
 #include "db/statement.h"
 #include "db/transaction_store.h"
@@ -18,8 +19,8 @@ const std::vector<Statement>& AllStatements() {
     for (const auto* group :
          {&UserStore::Statements(), &VehicleStore::Statements(), &TransactionStore::Statements(),
           &LedgerStore::Statements(), &LedgerWriteStatements(), &IdempotencyStatements(),
-          &TransferStore::Statements(), &EventWriteStatements(),
-          &NotificationStore::Statements()}) {
+          &TransferStore::Statements(), &EventWriteStatements(), &NotificationStore::Statements(),
+          &OutboxStore::Statements()}) {
       statements.insert(statements.end(), group->begin(), group->end());
     }
     return statements;

@@ -18,6 +18,8 @@ PACKAGES=(
   libgrpc++-dev libgrpc-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   # PostgreSQL client library, and the server the tests start themselves
   libpqxx-dev libpq-dev postgresql postgresql-contrib
+  # AMQP client library (zeva-worker), and the broker the tests and scripts/run.sh start
+  librabbitmq-dev rabbitmq-server
   # support libraries
   libabsl-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libssl-dev libcurl4-openssl-dev
   libcpp-jwt-dev prometheus-cpp-dev libyaml-cpp-dev

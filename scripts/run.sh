@@ -2,7 +2,11 @@
 # Runs the service on a fresh Debian bookworm machine: installs the dependencies, builds,
 # and, when DATABASE_URL is not set, starts a throwaway PostgreSQL (stopped on exit),
 # migrates it with the test fixtures, and serves on $PORT (default 10102) with a dev
-# signing key under .dev/ (see README: "Calling the service").
+# signing key under .dev/ (see README: "Calling the service"). Beside the server runs the
+# outbox worker (zeva-worker), which delivers to RabbitMQ: when RABBITMQ_URL is not set, to
+# a throwaway node (private name, data and free ports; stopped on exit). It mails through
+# SMTP_URL when that is set; its health port is HEALTH_PORT (default 10103) and its
+# metrics port WORKER_METRICS_PORT (default 9103, beside the server's METRICS_PORT).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -22,9 +26,17 @@ if [ -z "${KEYCLOAK_CERTS_URL:-}" ] && [ -z "${KEYCLOAK_RS256_PUBLIC_KEY:-}" ]; 
 fi
 
 pgdir=""
+rmqdir=""
 server=""
+worker=""
 cleanup() {
   if [ -n "$server" ]; then kill -TERM "$server" 2>/dev/null || true; wait "$server" || true; fi
+  # The worker before the broker and the database it delivers from and to.
+  if [ -n "$worker" ]; then kill -TERM "$worker" 2>/dev/null || true; wait "$worker" || true; fi
+  if [ -n "$rmqdir" ]; then
+    bash scripts/rabbitmq-throwaway.sh stop "$rmqdir/rmq" || true
+    rm -rf "$rmqdir"
+  fi
   if [ -n "$pgdir" ]; then bash scripts/pg-throwaway.sh stop "$pgdir/pg" || true; rm -rf "$pgdir"; fi
 }
 trap cleanup EXIT
@@ -38,6 +50,15 @@ if [ -z "${DATABASE_URL:-}" ]; then
   export LOAD_TEST_FIXTURES=${LOAD_TEST_FIXTURES:-True}
 fi
 
+if [ -z "${RABBITMQ_URL:-}" ]; then
+  rmqdir=$(mktemp -d)
+  RABBITMQ_URL=$(bash scripts/rabbitmq-throwaway.sh start "$rmqdir/rmq")
+  export RABBITMQ_URL
+  echo "run: throwaway RabbitMQ at $RABBITMQ_URL (node data and logs in $rmqdir/rmq, removed on exit)"
+else
+  echo "run: RabbitMQ from RABBITMQ_URL"
+fi
+
 "$BUILD_DIR/migrate/zeva-migrate" upgrade head
 
 # How to call it: buf (npm's @bufbuild/buf) reads the API through server reflection.
@@ -47,7 +68,8 @@ if [ -n "${KEYCLOAK_RS256_PUBLIC_KEY:-}" ] && [ -f .dev/jwt-dev-private.pem ]; t
   director=$("$BUILD_DIR/tools/zeva-dev-token" test_gov_director 2>/dev/null || true)
 fi
 cat <<EOT
-run: zeva-transaction-service on localhost:$port (Ctrl-C stops it and the throwaway database)
+run: zeva-transaction-service on localhost:$port, zeva-worker beside it (health on
+     localhost:${HEALTH_PORT:-10103}); Ctrl-C stops both and the throwaway database and broker
 run: a dev token for test_vs_1, valid for an hour (new ones: scripts/dev-token.sh USER;
      fixture users: test_vs_1, test_vs_2, test_vs_3, test_vs_1_user, test_gov_1, test_gov_director):
 TOKEN=${token:-<set KEYCLOAK_RS256_PUBLIC_KEY to the dev key to get one>}
@@ -66,6 +88,10 @@ run: the credit ledger: a supplier's balances, and the director issuing credits 
          "lines": [{"vehicleId": 1, "modelYear": 2021, "quantity": 10}]}' \\
     http://localhost:$port/zeva.credits.v1.CreditAdminService/IssueCredits
 EOT
+# The outbox worker: RabbitMQ (exchanges zeva.events and notifications) and, with SMTP_URL,
+# e-mail. Its metrics port must not clash with the server's.
+METRICS_PORT=${WORKER_METRICS_PORT:-9103} "$BUILD_DIR/worker/zeva-worker" &
+worker=$!
 "$BUILD_DIR/server/zeva-transaction-service" "$@" &
 server=$!
 wait "$server"

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <map>
+#include <optional>
 #include <regex>
 #include <set>
 #include <string>
@@ -32,6 +33,10 @@ constexpr char kMonitoringNamespace[] = "monitoring";
 // The server exits by itself this long after SHUTDOWN_GRACE_SECONDS even when a call is stuck
 // on a frozen database (README, Operations, Shutdown).
 constexpr int kForcedExitSeconds = 3;
+// The label of the frontend's pods, the only pods besides the worker that the dev RabbitMQ
+// admits (its notifications websocket server consumes the `notifications` exchange); also
+// the name of the Service Envoy sends `/` to.
+constexpr char kFrontendApp[] = "frontend";
 
 YAML::Node PodLabels(const YAML::Node& workload) {
   return workload["spec"]["template"]["metadata"]["labels"];
@@ -81,6 +86,80 @@ std::set<std::string> Admitted(const std::vector<Manifest>& in, const YAML::Node
     }
   }
   return names;
+}
+
+// The app names (label app.kubernetes.io/name) of the pods a rule's `from` admits, whether
+// or not they are among the rendered workloads; "*" for anything wider (another namespace,
+// an IP block, a selector without an app name, or no `from` at all).
+std::set<std::string> AdmittedApps(const YAML::Node& rule) {
+  if (!rule["from"].IsDefined()) return {"*"};
+  std::set<std::string> apps;
+  for (const auto& peer : rule["from"]) {
+    const YAML::Node selector = peer["podSelector"];
+    const YAML::Node labels = IsMapNode(selector) ? selector["matchLabels"] : YAML::Node();
+    const bool named = IsMapNode(labels) && IsScalarNode(labels["app.kubernetes.io/name"]);
+    if (peer["namespaceSelector"].IsDefined() || peer["ipBlock"].IsDefined() || !named) {
+      apps.insert("*");
+    } else {
+      apps.insert(labels["app.kubernetes.io/name"].as<std::string>());
+    }
+  }
+  return apps;
+}
+
+// The container ports of a workload that some NetworkPolicy rule admits.
+std::set<int> AdmittedPorts(const std::vector<Manifest>& in, const YAML::Node& workload) {
+  std::set<int> ports;
+  for (const auto& port : FirstContainer(workload)["ports"]) {
+    const int number = port["containerPort"].as<int>();
+    if (!RulesAdmitting(in, workload, number).empty()) ports.insert(number);
+  }
+  return ports;
+}
+
+// scheme://[user[:password]@]host:port[/path], as the worker's Secrets give its URLs.
+struct Url {
+  std::string scheme, user, password, host, path;
+  int port = -1;
+};
+std::optional<Url> ParseUrl(const std::string& text) {
+  static const std::regex kUrl(
+      R"(^([a-z]+)://(?:([^:@/]*)(?::([^@/]*))?@)?([^:/@]+):(\d+)(/.*)?$)");
+  std::smatch m;
+  if (!std::regex_match(text, m, kUrl)) return std::nullopt;
+  return Url{m[1].str(), m[2].str(), m[3].str(), m[4].str(), m[6].str(), std::stoi(m[5].str())};
+}
+
+// The value a dev cluster gives the worker's env entry `name`, from its Secret.
+std::string DevWorkerSecret(const std::string& name) {
+  for (const auto& entry :
+       FirstContainer(Object("Deployment", "zeva-worker", DevManifests()))["env"]) {
+    if (entry["name"].as<std::string>() != name || !IsMapNode(entry["valueFrom"])) continue;
+    const YAML::Node ref = entry["valueFrom"]["secretKeyRef"];
+    if (!IsMapNode(ref)) continue;
+    const YAML::Node data =
+        Object("Secret", ref["name"].as<std::string>(), DevManifests())["stringData"];
+    return IsMapNode(data) ? data[ref["key"].as<std::string>()].as<std::string>("") : "";
+  }
+  return "";
+}
+
+// The Deployment behind port `port` of Service `service` ("" when none serves it).
+std::string DeploymentBehind(const std::string& service, int port,
+                             const std::vector<Manifest>& in) {
+  const YAML::Node spec = Object("Service", service, in)["spec"];
+  for (const auto& p : spec["ports"]) {
+    if (p["port"].as<int>() != port) continue;
+    const YAML::Node target = p["targetPort"].IsDefined() ? p["targetPort"] : p["port"];
+    for (const auto& workload : Workloads(in)) {
+      if (workload["kind"].as<std::string>() == "Deployment" &&
+          Selects(spec["selector"], PodLabels(workload)) &&
+          ResolvePort(FirstContainer(workload), target) > 0) {
+        return Name(workload);
+      }
+    }
+  }
+  return "";
 }
 
 YAML::Node Cluster(const YAML::Node& envoy, const std::string& name) {
@@ -134,6 +213,17 @@ TEST_CASE(
     out << m.doc;
     CHECK(!Contains(out.c_str(), "localhost"));  // no dev address reaches production
   }
+  // The worker's e-mail sender likewise: a production placeholder (its default,
+  // zeva@localhost, is for dev), never set in the base.
+  for (const auto& object : RenderKustomization(Src("deploy/k8s/base"))) {
+    if (Name(object) == "zeva-worker-config") CHECK(!object["data"]["SMTP_FROM"].IsDefined());
+  }
+  CHECK(Object("ConfigMap", "zeva-worker-config", Manifests())["data"]["SMTP_FROM"]
+            .as<std::string>("")
+            .rfind("REPLACE_ME", 0) == 0);
+  CHECK(!Contains(Object("ConfigMap", "zeva-worker-config", DevManifests())["data"]["SMTP_FROM"]
+                      .as<std::string>(""),
+                  "REPLACE_ME"));
 
   // render.sh, which the workflow and skaffold run first, refuses the placeholders.
   if (KubectlKustomize(Src("deploy/k8s/migrate"))) {
@@ -142,6 +232,7 @@ TEST_CASE(
     INFO(refused.output);
     CHECK(refused.exit_code != 0);
     CHECK(Contains(refused.output, "KEYCLOAK_ISSUER"));
+    CHECK(Contains(refused.output, "SMTP_FROM"));
     const auto accepted = RunCommand(
         {"bash", Src("deploy/scripts/render.sh"), Src("deploy/k8s/overlays/dev"), "--check"});
     INFO(accepted.output);
@@ -180,7 +271,7 @@ TEST_CASE("every pod meets Pod Security \"restricted\" and mounts no service acc
     }
   }
   // The long-running Deployments have probes and a PodDisruptionBudget.
-  for (const char* name : {"zeva-transaction-service", "envoy"}) {
+  for (const char* name : {"zeva-transaction-service", "envoy", "zeva-worker"}) {
     INFO(name);
     const YAML::Node deployment = Object("Deployment", name);
     const YAML::Node container = FirstContainer(deployment);
@@ -195,7 +286,7 @@ TEST_CASE("every pod meets Pod Security \"restricted\" and mounts no service acc
 
 TEST_CASE(
     "NetworkPolicies: the gRPC port from Envoy only, metrics from monitoring, the "
-    "database from the service and the Job",
+    "database from the service, the worker and the Job",
     "[deploy]") {
   const YAML::Node service = Object("Deployment", "zeva-transaction-service");
   const YAML::Node container = FirstContainer(service);
@@ -241,7 +332,8 @@ TEST_CASE(
   for (const auto& rule : db_rules) {
     for (const auto& name : Admitted(DevManifests(), rule)) db_clients.insert(name);
   }
-  CHECK(db_clients == std::set<std::string>{"zeva-transaction-service", "zeva-migrate"});
+  CHECK(db_clients ==
+        std::set<std::string>{"zeva-transaction-service", "zeva-worker", "zeva-migrate"});
   // Each policy isolates the pods it selects for ingress, and selects some pods.
   for (const auto* view : {&Manifests(), &DevManifests()}) {
     for (const auto& policy : NetworkPolicies(*view)) {
@@ -410,4 +502,133 @@ TEST_CASE("kubectl-env.sh works by hand, from CI and from skaffold hooks", "[dep
   CHECK(kube("NAMESPACE=zeva").output == "--namespace zeva get pods\n");
   CHECK(kube("SKAFFOLD_NAMESPACES=a,b SKAFFOLD_KUBE_CONTEXT=kind").output ==
         "--context kind --namespace a get pods\n");
+}
+
+TEST_CASE(
+    "the outbox worker admits metrics from monitoring only; dev's RabbitMQ and Mailpit admit "
+    "the worker (and RabbitMQ the frontend) only",
+    "[deploy]") {
+  // The worker: nothing connects to it but Prometheus (kubelet's probes are not affected).
+  for (const auto* view : {&Manifests(), &DevManifests()}) {
+    const YAML::Node worker = Object("Deployment", "zeva-worker", *view);
+    const int metrics = ResolvePort(FirstContainer(worker), YAML::Node("metrics"));
+    REQUIRE(metrics > 0);
+    CHECK(AdmittedPorts(*view, worker) == std::set<int>{metrics});
+    const auto rules = RulesAdmitting(*view, worker, metrics);
+    REQUIRE(rules.size() == 1);
+    REQUIRE(rules[0]["from"].size() == 1);
+    const YAML::Node peer = rules[0]["from"][0];
+    CHECK(peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"].as<std::string>(
+              "") == kMonitoringNamespace);
+    CHECK(!peer["podSelector"].IsDefined());
+  }
+
+  // RabbitMQ and Mailpit run in dev clusters only (production brings its own).
+  for (const auto& m : Manifests()) {
+    INFO(m.doc["kind"].as<std::string>() << " " << Name(m.doc));
+    CHECK(Name(m.doc) != "rabbitmq");
+    CHECK(Name(m.doc) != "mailpit");
+  }
+  const auto& dev = DevManifests();
+
+  // RabbitMQ: a pinned 3.10 image; AMQP from the worker and the frontend's pods only, the
+  // management UI from nobody.
+  const YAML::Node rabbitmq = Object("Deployment", "rabbitmq", dev);
+  const YAML::Node broker = FirstContainer(rabbitmq);
+  const std::string broker_image = broker["image"].as<std::string>();
+  INFO(broker_image);
+  CHECK(std::regex_match(broker_image, std::regex(R"(rabbitmq:3\.10\.\d+(-management)?-alpine)"
+                                                  R"((@sha256:[0-9a-f]{64})?)")));
+  const int amqp = ResolvePort(broker, YAML::Node("amqp"));
+  CHECK(amqp == 5672);
+  CHECK(AdmittedPorts(dev, rabbitmq) == std::set<int>{amqp});
+  const auto amqp_rules = RulesAdmitting(dev, rabbitmq, amqp);
+  REQUIRE(!amqp_rules.empty());
+  for (const auto& rule : amqp_rules) {
+    CHECK(AdmittedApps(rule) == std::set<std::string>{"zeva-worker", kFrontendApp});
+  }
+  CHECK(RulesAdmitting(dev, rabbitmq, 15672).empty());
+  // Its user is not `guest` (which RabbitMQ admits from localhost only), and it is the one in
+  // the worker's URL, which names the rabbitmq Service and a vhost.
+  std::map<std::string, std::string> broker_env;
+  for (const auto& entry : broker["env"]) {
+    broker_env[entry["name"].as<std::string>()] = entry["value"].as<std::string>("");
+  }
+  const std::string user = broker_env["RABBITMQ_DEFAULT_USER"];
+  CHECK(!user.empty());
+  CHECK(user != "guest");
+  CHECK(!broker_env["RABBITMQ_DEFAULT_PASS"].empty());
+  const std::string rabbitmq_url = DevWorkerSecret("RABBITMQ_URL");
+  INFO("RABBITMQ_URL " << rabbitmq_url);
+  const auto broker_url = ParseUrl(rabbitmq_url);
+  REQUIRE(broker_url.has_value());
+  CHECK(broker_url->scheme == "amqp");
+  CHECK(broker_url->user == user);
+  CHECK(broker_url->password == broker_env["RABBITMQ_DEFAULT_PASS"]);
+  CHECK(DeploymentBehind(broker_url->host, broker_url->port, dev) == "rabbitmq");
+  CHECK(broker_url->path.size() > 1);  // "/" alone would name the vhost "", not "/" (%2F)
+
+  // Mailpit: a pinned release; SMTP from the worker only, its web UI from nobody.
+  const YAML::Node mailpit = Object("Deployment", "mailpit", dev);
+  const YAML::Node mail = FirstContainer(mailpit);
+  CHECK(std::regex_match(mail["image"].as<std::string>(),
+                         std::regex(R"(axllent/mailpit:v\d+\.\d+\.\d+(@sha256:[0-9a-f]{64})?)")));
+  const int smtp = ResolvePort(mail, YAML::Node("smtp"));
+  CHECK(smtp == 1025);
+  CHECK(AdmittedPorts(dev, mailpit) == std::set<int>{smtp});
+  for (const auto& rule : RulesAdmitting(dev, mailpit, smtp)) {
+    CHECK(Admitted(dev, rule) == std::set<std::string>{"zeva-worker"});
+  }
+  const std::string smtp_url = DevWorkerSecret("SMTP_URL");
+  INFO("SMTP_URL " << smtp_url);
+  const auto mail_url = ParseUrl(smtp_url);
+  REQUIRE(mail_url.has_value());
+  CHECK(mail_url->scheme == "smtp");
+  CHECK(DeploymentBehind(mail_url->host, mail_url->port, dev) == "mailpit");
+}
+
+TEST_CASE(
+    "production renders no credentials: the Secrets the pods use are created in the cluster, "
+    "as README says",
+    "[deploy]") {
+  // Every Secret a production pod reads, by name and key.
+  std::map<std::string, std::set<std::string>> referenced;
+  for (const auto& workload : Workloads(Manifests())) {
+    for (const auto& container : workload["spec"]["template"]["spec"]["containers"]) {
+      for (const auto& entry : container["env"]) {
+        if (!IsMapNode(entry["valueFrom"])) continue;  // a literal value
+        const YAML::Node ref = entry["valueFrom"]["secretKeyRef"];
+        if (IsMapNode(ref))
+          referenced[ref["name"].as<std::string>()].insert(ref["key"].as<std::string>());
+      }
+      for (const auto& source : container["envFrom"]) {
+        CHECK(!source["secretRef"].IsDefined());  // keys by name only
+      }
+    }
+  }
+  CHECK(referenced ==
+        std::map<std::string, std::set<std::string>>{{"zeva-database", {"DATABASE_URL"}},
+                                                     {"zeva-rabbitmq", {"RABBITMQ_URL"}},
+                                                     {"zeva-smtp", {"SMTP_URL"}}});
+  // None is in the repository: no Secret, and no URL that could carry a password.
+  for (const auto& m : Manifests()) {
+    INFO(m.doc["kind"].as<std::string>() << " " << Name(m.doc));
+    CHECK(m.doc["kind"].as<std::string>() != "Secret");
+    YAML::Emitter out;
+    out << m.doc;
+    for (const char* scheme :
+         {"postgresql://", "postgres://", "amqp://", "amqps://", "smtp://", "smtps://"}) {
+      CHECK(!Contains(out.c_str(), scheme));
+    }
+  }
+  // README tells how to create each of them.
+  const std::string readme = ReadTextFile(Src("README.md"));
+  for (const auto& [name, keys] : referenced) {
+    for (const auto& key : keys) {
+      INFO("README must show `kubectl create secret generic " << name << " --from-literal=" << key
+                                                              << "=...`");
+      CHECK(Contains(readme,
+                     "kubectl create secret generic " + name + " --from-literal=" + key + "="));
+    }
+  }
 }

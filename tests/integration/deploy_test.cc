@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <regex>
 #include <set>
 #include <string>
@@ -32,6 +33,38 @@ constexpr int kEnvoyHealthPort = 9902;
 // The metrics port planned for issue 6, used until the server's --help lists METRICS_PORT.
 constexpr int kPlannedMetricsPort = 9102;
 const char* const kImage = "zeva-transaction-service";
+// The outbox worker (zeva-worker): its gRPC health and metrics ports, and the health service
+// that is SERVING while it can deliver (database reachable, broker connected).
+constexpr int kWorkerHealthPort = 10103;
+constexpr int kWorkerMetricsPort = 9103;
+const char* const kWorkerReadyService = "zeva.worker";
+// What zeva-worker reads (config/worker_config.cc), the reference while its binary is not
+// built here; once it is, its --help is. Two of them it cannot start without.
+const std::set<std::string> kWorkerSettings = {"DATABASE_URL",
+                                               "RABBITMQ_URL",
+                                               "SMTP_URL",
+                                               "SMTP_FROM",
+                                               "LOG_LEVEL",
+                                               "LOG_FORMAT",
+                                               "OUTBOX_BATCH_SIZE",
+                                               "MAIL_BATCH_SIZE",
+                                               "OUTBOX_POLL_INTERVAL_MS",
+                                               "OUTBOX_CLAIM_LEASE_MS",
+                                               "RETRY_INITIAL_MS",
+                                               "RETRY_MAX_MS",
+                                               "BROKER_CONNECT_TIMEOUT_MS",
+                                               "BROKER_CONFIRM_TIMEOUT_MS",
+                                               "BROKER_HEARTBEAT_SECONDS",
+                                               "SMTP_TIMEOUT_MS",
+                                               "OUTBOX_RETENTION_HOURS",
+                                               "OUTBOX_PRUNE_INTERVAL_SECONDS",
+                                               "DB_POOL_SIZE",
+                                               "DB_CONNECT_TIMEOUT_SECONDS",
+                                               "HEALTH_ADDRESS",
+                                               "HEALTH_PORT",
+                                               "METRICS_PORT",
+                                               "SHUTDOWN_GRACE_SECONDS"};
+const std::vector<std::string> kWorkerRequired = {"DATABASE_URL", "RABBITMQ_URL"};
 
 std::string Basename(const std::string& path) {
   return std::filesystem::path(path).filename().string();
@@ -55,6 +88,26 @@ const std::vector<HelpOption>& ServerHelp() {
 const std::vector<HelpOption>& MigrateUpgradeHelp() {
   static const auto options = ParseHelp(Help({MigrateBinary(), "upgrade", "--help"}));
   return options;
+}
+
+// The container's `env` entry called `name`, if any.
+std::optional<YAML::Node> EnvEntry(const YAML::Node& container, const std::string& name) {
+  for (const auto& entry : container["env"]) {
+    if (entry["name"].as<std::string>() == name) return static_cast<const YAML::Node&>(entry);
+  }
+  return std::nullopt;
+}
+
+// The value a dev cluster gives an `env` entry taken from a Secret ("" when it has none).
+std::string DevSecretValue(const YAML::Node& entry) {
+  if (!IsMapNode(entry["valueFrom"])) return "";
+  const YAML::Node ref = entry["valueFrom"]["secretKeyRef"];
+  if (!IsMapNode(ref)) return "";
+  const YAML::Node secret = Object("Secret", ref["name"].as<std::string>(), DevManifests());
+  const YAML::Node data = secret["stringData"];
+  if (!IsMapNode(data)) return "";
+  const YAML::Node value = data[ref["key"].as<std::string>()];
+  return IsScalarNode(value) ? value.as<std::string>() : "";
 }
 
 // The environment a container gets: literal/secret `env` entries and every key of the
@@ -104,8 +157,10 @@ TEST_CASE("every deployment YAML file parses, and the Kubernetes objects are wel
   files.insert(files.end(), workflows.begin(), workflows.end());
   files.push_back(Src("skaffold.yaml"));
   for (const char* expected :
-       {"deploy/k8s/base/deployment.yaml", "deploy/k8s/migrate/migrate-job.yaml",
-        "deploy/envoy/envoy.yaml", ".github/workflows/release.yaml"}) {
+       {"deploy/k8s/base/deployment.yaml", "deploy/k8s/base/worker.yaml",
+        "deploy/k8s/overlays/dev/rabbitmq.yaml", "deploy/k8s/overlays/dev/mailpit.yaml",
+        "deploy/k8s/migrate/migrate-job.yaml", "deploy/envoy/envoy.yaml",
+        ".github/workflows/release.yaml"}) {
     INFO(expected);
     CHECK(std::find(files.begin(), files.end(), Src(expected)) != files.end());
   }
@@ -156,7 +211,8 @@ TEST_CASE("the Dockerfile builds with the scripts CI runs and ships only runtime
     CHECK(runs);
   }
 
-  // Every build/... path it takes binaries from is where CMake puts a real target.
+  // Every build/... path it takes binaries from is where CMake puts a real target (the
+  // worker's: where its target goes, build/worker/, whether or not it is built here).
   const std::regex build_path(R"(^build/([A-Za-z0-9_./-]+)$)");
   std::set<std::string> taken;
   for (const auto& instruction : docker.instructions) {
@@ -165,17 +221,24 @@ TEST_CASE("the Dockerfile builds with the scripts CI runs and ships only runtime
       if (!std::regex_match(word, match, build_path)) continue;
       const std::string rel = "/" + match[1].str();
       INFO(word);
-      CHECK((EndsWith(ServerBinary(), rel) || EndsWith(MigrateBinary(), rel)));
+      CHECK((EndsWith(ServerBinary(), rel) || EndsWith(MigrateBinary(), rel) ||
+             EndsWith(WorkerBinaryPath(), rel)));
       taken.insert(Basename(word));
     }
   }
-  CHECK(taken == std::set<std::string>{Basename(ServerBinary()), Basename(MigrateBinary())});
+  CHECK(taken == std::set<std::string>{Basename(ServerBinary()), Basename(MigrateBinary()),
+                                       Basename(WorkerBinaryPath())});
+  // The worker's target is built there and installed to bin/ like the others.
+  const std::string cmake = ReadTextFile(Src("worker/CMakeLists.txt"));
+  CHECK(Contains(cmake, Basename(WorkerBinaryPath())));
+  CHECK(Contains(cmake, "DESTINATION bin"));
 
-  // The runtime stage: both binaries, the server by default, a non-root user.
+  // The runtime stage: the three binaries, the server by default, a non-root user.
   std::string runtime_copies;
   for (const auto& copy : docker.Find("COPY", runtime)) runtime_copies += copy.args + " ";
   CHECK(Contains(runtime_copies, "/" + Basename(ServerBinary())));
   CHECK(Contains(runtime_copies, "/" + Basename(MigrateBinary())));
+  CHECK(Contains(runtime_copies, "/" + Basename(WorkerBinaryPath())));
   const auto cmd = docker.Find("CMD", runtime);
   REQUIRE(cmd.size() == 1);
   CHECK(cmd[0].args == "[\"" + Basename(ServerBinary()) + "\"]");
@@ -184,7 +247,8 @@ TEST_CASE("the Dockerfile builds with the scripts CI runs and ships only runtime
   const int uid = std::stoi(user[0].args);
   CHECK(uid != 0);
   for (const auto& workload :
-       {Object("Deployment", "zeva-transaction-service"), Object("Job", "zeva-migrate")}) {
+       {Object("Deployment", "zeva-transaction-service"), Object("Job", "zeva-migrate"),
+        Object("Deployment", "zeva-worker")}) {
     CHECK(workload["spec"]["template"]["spec"]["securityContext"]["runAsNonRoot"].as<bool>());
     CHECK(workload["spec"]["template"]["spec"]["securityContext"]["runAsUser"].as<int>() == uid);
   }
@@ -215,6 +279,9 @@ TEST_CASE("the runtime image installs a Debian package for every library the bin
     }
   }
   REQUIRE(!installed.empty());
+  // zeva-worker's AMQP client (rabbitmq-c), checked by name too: the worker may not be built
+  // here, and then its NEEDED entries below are not either.
+  CHECK(installed.count("librabbitmq4") == 1);
   for (const auto& package : installed) {
     INFO("runtime package " << package << " (must be a real Debian package, installed here)");
     const auto status = RunCommand({"dpkg-query", "-W", "-f=${Status}", package});
@@ -228,7 +295,9 @@ TEST_CASE("the runtime image installs a Debian package for every library the bin
   }
   // Present in debian:bookworm-slim itself.
   const std::set<std::string> base = {"libc6", "libgcc-s1", "libstdc++6"};
-  for (const auto& binary : {ServerBinary(), MigrateBinary()}) {
+  REQUIRE(WorkerBuilt());  // integration_tests depends on the zeva-worker target
+  const std::vector<std::string> binaries = {ServerBinary(), MigrateBinary(), WorkerBinaryPath()};
+  for (const auto& binary : binaries) {
     const auto dump = RunCommand({"objdump", "-p", binary});
     REQUIRE(dump.exit_code == 0);
     const std::regex needed_line(R"(NEEDED\s+(\S+))");
@@ -409,6 +478,121 @@ TEST_CASE("the Deployment, Services and PDB keep every replica reachable through
   const YAML::Node service = Object("Service", "zeva-transaction-service");
   CHECK(!service["spec"]["clusterIP"].IsDefined());
   CHECK(selects_pods(service["spec"]["selector"]));
+}
+
+TEST_CASE("the outbox worker runs zeva-worker from the server's image, with every setting it needs",
+          "[deploy]") {
+  // Production and dev clusters alike: 2 replicas of the server's image running zeva-worker.
+  for (const auto* view : {&Manifests(), &DevManifests()}) {
+    INFO((view == &Manifests() ? "production" : "dev"));
+    const YAML::Node deployment = Object("Deployment", "zeva-worker", *view);
+    const YAML::Node server =
+        FirstContainer(Object("Deployment", "zeva-transaction-service", *view));
+    const YAML::Node container = FirstContainer(deployment);
+    CHECK(deployment["spec"]["replicas"].as<int>() == 2);
+    CHECK(container["image"].as<std::string>() == server["image"].as<std::string>());
+    CHECK(container["image"].as<std::string>() == kImage);  // what skaffold and CI replace
+    CHECK(Strings(container["command"]) == std::vector<std::string>{Basename(WorkerBinaryPath())});
+    for (const auto& arg : Strings(container["args"])) {
+      INFO(arg);
+      CHECK(arg.rfind("--", 0) == 0);  // the worker takes no positional argument
+    }
+    // What it cannot start without comes from a Secret that is not optional; the dev
+    // cluster's Secrets hold a value of the right kind.
+    for (const auto& name : kWorkerRequired) {
+      INFO(name);
+      const auto entry = EnvEntry(container, name);
+      REQUIRE(entry.has_value());
+      REQUIRE(IsMapNode((*entry)["valueFrom"]));
+      const YAML::Node ref = (*entry)["valueFrom"]["secretKeyRef"];
+      REQUIRE(IsMapNode(ref));
+      CHECK(!ref["optional"].as<bool>(false));
+      if (view == &DevManifests()) {
+        const std::string value = DevSecretValue(*entry);
+        CHECK(value.rfind(name == "DATABASE_URL" ? "postgresql://" : "amqp://", 0) == 0);
+      }
+    }
+    // The database is the server's.
+    const YAML::Node worker_db =
+        (*EnvEntry(container, "DATABASE_URL"))["valueFrom"]["secretKeyRef"];
+    const auto server_db = EnvEntry(server, "DATABASE_URL");
+    REQUIRE(server_db.has_value());
+    REQUIRE(IsMapNode((*server_db)["valueFrom"]));
+    const YAML::Node server_ref = (*server_db)["valueFrom"]["secretKeyRef"];
+    REQUIRE(IsMapNode(server_ref));
+    CHECK(worker_db["name"].as<std::string>() == server_ref["name"].as<std::string>());
+    CHECK(worker_db["key"].as<std::string>() == server_ref["key"].as<std::string>());
+    // E-mail is optional for the worker, but its URL is a credential too: a Secret.
+    const auto smtp = EnvEntry(container, "SMTP_URL");
+    REQUIRE(smtp.has_value());
+    REQUIRE(IsMapNode((*smtp)["valueFrom"]));
+    REQUIRE(IsMapNode((*smtp)["valueFrom"]["secretKeyRef"]));
+    CHECK((*smtp)["valueFrom"]["secretKeyRef"]["key"].as<std::string>("") == "SMTP_URL");
+    if (view == &DevManifests()) CHECK(DevSecretValue(*smtp).rfind("smtp://", 0) == 0);
+  }
+
+  const YAML::Node deployment = Object("Deployment", "zeva-worker");
+  const YAML::Node container = FirstContainer(deployment);
+  const YAML::Node config = Object("ConfigMap", "zeva-worker-config")["data"];
+  for (const char* secret : {"DATABASE_URL", "RABBITMQ_URL", "SMTP_URL"}) {
+    INFO(secret);
+    CHECK(!config[secret].IsDefined());  // never in a ConfigMap
+  }
+
+  // Every name it is given is one it reads (its --help), and the list above is among them.
+  REQUIRE(WorkerBuilt());  // integration_tests depends on the zeva-worker target
+  const auto options = ParseHelp(Help({WorkerBinaryPath(), "--help"}));
+  const std::set<std::string> accepted = HelpEnvNames(options);
+  for (const auto& name : kWorkerRequired) CHECK(accepted.count(name) == 1);
+  for (const auto& name : kWorkerSettings) CHECK(accepted.count(name) == 1);
+  CHECK(ParsePort(HelpDefault(options, "HEALTH_PORT")) == kWorkerHealthPort);
+  CHECK(ParsePort(HelpDefault(options, "METRICS_PORT")) == kWorkerMetricsPort);
+  for (const auto* view : {&Manifests(), &DevManifests()}) {
+    const auto env =
+        ContainerEnv(FirstContainer(Object("Deployment", "zeva-worker", *view)), true, *view);
+    for (const auto& [name, value] : env) {
+      INFO("zeva-worker env " << name << " must be a setting zeva-worker reads");
+      CHECK(accepted.count(name) == 1);
+    }
+    for (const auto& name : kWorkerRequired) CHECK(env.count(name) == 1);
+  }
+
+  // Ports: gRPC health (probes only) and metrics, as the ConfigMap sets them.
+  const int health = ParsePort(config["HEALTH_PORT"].as<std::string>());
+  const int metrics = ParsePort(config["METRICS_PORT"].as<std::string>());
+  CHECK(health == kWorkerHealthPort);
+  CHECK(metrics == kWorkerMetricsPort);
+  CHECK(ResolvePort(container, YAML::Node("health")) == health);
+  CHECK(ResolvePort(container, YAML::Node("metrics")) == metrics);
+  // Readiness: "zeva.worker" (it can deliver); liveness: "" (the process runs), so that an
+  // outage of the database or the broker does not restart every replica.
+  const YAML::Node readiness = container["readinessProbe"]["grpc"];
+  const YAML::Node liveness = container["livenessProbe"]["grpc"];
+  REQUIRE(IsMapNode(readiness));
+  REQUIRE(IsMapNode(liveness));
+  CHECK(readiness["port"].as<int>() == health);
+  CHECK(readiness["service"].as<std::string>("") == kWorkerReadyService);
+  CHECK(liveness["port"].as<int>() == health);
+  CHECK(liveness["service"].as<std::string>("").empty());
+  // Scraped like the server.
+  const YAML::Node annotations = deployment["spec"]["template"]["metadata"]["annotations"];
+  const YAML::Node server_annotations = Object(
+      "Deployment", "zeva-transaction-service")["spec"]["template"]["metadata"]["annotations"];
+  if (IsMapNode(server_annotations) && server_annotations["prometheus.io/scrape"].IsDefined()) {
+    REQUIRE(IsMapNode(annotations));
+    CHECK(annotations["prometheus.io/scrape"].as<std::string>("") == "true");
+    CHECK(ParsePort(annotations["prometheus.io/port"].as<std::string>("0")) == metrics);
+  }
+  // It finishes the batch in hand after SIGTERM before the pod is killed.
+  CHECK(deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"].as<int>() >
+        std::stoi(config["SHUTDOWN_GRACE_SECONDS"].as<std::string>()));
+  // A node drain leaves one replica delivering.
+  const YAML::Node pdb = Object("PodDisruptionBudget", "zeva-worker");
+  CHECK(Selects(pdb["spec"]["selector"]["matchLabels"],
+                deployment["spec"]["template"]["metadata"]["labels"]));
+  CHECK(Selects(deployment["spec"]["selector"]["matchLabels"],
+                deployment["spec"]["template"]["metadata"]["labels"]));
+  CHECK(pdb["spec"]["minAvailable"].as<int>() == 1);
 }
 
 TEST_CASE("Envoy (v3) routes /grpc/ to every replica through the headless Service", "[deploy]") {
@@ -666,6 +850,31 @@ TEST_CASE("skaffold migrates before it rolls out, from the image it builds", "[d
     CHECK(profiles[name]["patches"][0]["path"].as<std::string>() ==
           "/deploy/kubectl/hooks/before/0");
   }
+  // Port-forwards name objects the production overlay deploys, on ports they declare (the
+  // worker's metrics: a Deployment's container port; it has no Service).
+  REQUIRE(service["portForward"].size() >= 1);
+  for (const auto& forward : service["portForward"]) {
+    const std::string type = forward["resourceType"].as<std::string>();
+    const std::string name = forward["resourceName"].as<std::string>();
+    const int port = forward["port"].as<int>();
+    INFO(type << "/" << name << " port " << port);
+    std::set<int> ports;
+    if (type == "service") {
+      for (const auto& p : Object("Service", name)["spec"]["ports"])
+        ports.insert(p["port"].as<int>());
+    } else if (type == "deployment") {
+      for (const auto& p : FirstContainer(Object("Deployment", name))["ports"])
+        ports.insert(p["containerPort"].as<int>());
+    }
+    CHECK(ports.count(port) == 1);
+  }
+  bool worker_metrics = false;
+  for (const auto& forward : service["portForward"]) {
+    worker_metrics |= forward["resourceName"].as<std::string>() == "zeva-worker" &&
+                      forward["port"].as<int>() == kWorkerMetricsPort;
+  }
+  CHECK(worker_metrics);
+
   CHECK(profiles["test"]["build"]["artifacts"][0]["docker"]["buildArgs"]["RUN_TESTS"]
             .as<std::string>() == "1");
   bool dockerfile_reads_it = false;

@@ -22,32 +22,18 @@ struct Inbox {
   std::string Key() { return "n-" + std::to_string(++keys); }
 
   credits::Transfer Act(const std::string& user, uint64_t id, credits::TransferAction action) {
-    auto stub = credits::CreditTransferService::NewStub(service.channel());
-    credits::TransitionTransferRequest request;
-    request.set_idempotency_key(Key());
-    request.set_transfer_id(id);
-    request.set_action(action);
-    auto context = service.ContextFor(user);
-    credits::Transfer out;
-    const grpc::Status status = stub->TransitionTransfer(context.get(), request, &out);
-    INFO(user << ": " << status.error_message());
-    REQUIRE(status.ok());
-    return out;
+    const TransferAnswer answer = ledger.Transition(user, Key(), id, action);
+    INFO(user << ": " << answer.status.error_message());
+    REQUIRE(answer.status.ok());
+    return answer.transfer;
   }
 
   uint64_t Create(int64_t hundredths) {
-    auto stub = credits::CreditTransferService::NewStub(service.channel());
-    credits::CreateTransferRequest request;
-    request.set_idempotency_key(Key());
-    request.set_to_organization_id(vs2);
-    auto* line = request.add_lines();
-    line->set_model_year(2021);
-    line->set_credit_class(credits::CREDIT_CLASS_A);
-    line->mutable_amount()->set_hundredths(hundredths);
-    auto context = service.ContextFor("test_vs_1");
-    credits::Transfer out;
-    REQUIRE(stub->CreateTransfer(context.get(), request, &out).ok());
-    return out.id();
+    const TransferAnswer answer =
+        ledger.CreateTransfer("test_vs_1", Key(), vs2, TransferLine{2021, hundredths, 0});
+    INFO(answer.status.error_message());
+    REQUIRE(answer.status.ok());
+    return answer.transfer.id();
   }
 
   // A 1.00 transfer from vs1 (funded first) to vs2, submitted and accepted.

@@ -16,11 +16,6 @@ namespace {
 
 constexpr uint32_t kYear = 2021;
 
-struct TransferAnswer {
-  grpc::Status status;
-  credits::Transfer transfer;
-};
-
 struct Market {
   // Races here are between callers of one user: the per-user pool share would refuse some
   // of them RESOURCE_EXHAUSTED (tested in [hardening]); these tests are about the ledger.
@@ -43,33 +38,13 @@ struct Market {
 
   TransferAnswer Create(const std::string& user, uint64_t to, int64_t hundredths,
                         uint64_t price = 0) {
-    credits::CreateTransferRequest request;
-    request.set_idempotency_key(Key());
-    request.set_to_organization_id(to);
-    request.set_comment("offer");
-    auto* line = request.add_lines();
-    line->set_model_year(kYear);
-    line->set_credit_class(credits::CREDIT_CLASS_A);
-    line->mutable_amount()->set_hundredths(hundredths);
-    line->set_price_per_credit_cents(price);
-    auto context = service.ContextFor(user);
-    TransferAnswer answer;
-    answer.status = Stub()->CreateTransfer(context.get(), request, &answer.transfer);
-    return answer;
+    return ledger.CreateTransfer(user, Key(), to, TransferLine{kYear, hundredths, price}, "offer");
   }
 
   TransferAnswer Act(const std::string& user, uint64_t id, credits::TransferAction action,
                      const std::string& key = "", uint32_t expected_version = 0) {
-    credits::TransitionTransferRequest request;
-    request.set_idempotency_key(key.empty() ? Key() : key);
-    request.set_transfer_id(id);
-    request.set_action(action);
-    request.set_expected_version(expected_version);
-    request.set_comment(std::string("by ") + user);
-    auto context = service.ContextFor(user);
-    TransferAnswer answer;
-    answer.status = Stub()->TransitionTransfer(context.get(), request, &answer.transfer);
-    return answer;
+    return ledger.Transition(user, key.empty() ? Key() : key, id, action, expected_version,
+                             std::string("by ") + user);
   }
 
   TransferAnswer Get(const std::string& user, uint64_t id) {

@@ -7,6 +7,7 @@
 
 #include "tests/support/kustomize.h"
 #include "tests/support/postgres_server.h"
+#include "tests/support/server_process.h"
 
 namespace zeva::testing {
 namespace {
@@ -22,6 +23,10 @@ std::vector<Manifest> Render(const std::vector<std::string>& dirs) {
 }  // namespace
 
 std::string Src(const std::string& relative) { return SourceDir() + "/" + relative; }
+
+std::string WorkerBinaryPath() { return WorkerBinary(); }
+
+bool WorkerBuilt() { return std::filesystem::is_regular_file(WorkerBinaryPath()); }
 
 bool Contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
@@ -86,6 +91,9 @@ std::vector<std::string> Strings(const YAML::Node& node) {
   for (const auto& item : node) out.push_back(item.as<std::string>());
   return out;
 }
+
+bool IsMapNode(const YAML::Node& node) { return node.IsDefined() && node.IsMap(); }
+bool IsScalarNode(const YAML::Node& node) { return node.IsDefined() && node.IsScalar(); }
 
 bool Selects(const YAML::Node& match_labels, const YAML::Node& labels) {
   if (!match_labels.IsDefined() || match_labels.IsNull()) return true;

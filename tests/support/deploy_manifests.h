@@ -11,6 +11,14 @@ namespace zeva::testing {
 
 // A path in the source tree.
 std::string Src(const std::string& relative);
+
+// The outbox worker's binary: ZEVA_WORKER_BINARY when the build defines it (as WorkerBinary()
+// of server_process.h then returns), else where CMake puts the target (build/worker/zeva-worker,
+// beside build/server/). It may not be built: the [deploy] tests check the manifests against
+// its --help and its NEEDED libraries only when it exists.
+std::string WorkerBinaryPath();
+bool WorkerBuilt();
+
 bool Contains(const std::string& text, const std::string& part);
 
 struct Manifest {
@@ -32,6 +40,10 @@ YAML::Node Object(const std::string& kind, const std::string& name,
 std::vector<YAML::Node> Workloads(const std::vector<Manifest>& in);
 YAML::Node FirstContainer(const YAML::Node& workload);     // throws when there is none
 std::vector<std::string> Strings(const YAML::Node& node);  // a sequence of scalars, or empty
+// Whether `node` is a map / a scalar: false, not an exception, for the node an absent key of a
+// const map gives (yaml-cpp's IsMap() throws InvalidNode on it).
+bool IsMapNode(const YAML::Node& node);
+bool IsScalarNode(const YAML::Node& node);
 
 // Whether a label selector's matchLabels select pods with these labels (an empty selector
 // selects every pod).

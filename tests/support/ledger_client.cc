@@ -84,6 +84,41 @@ JournalAnswer LedgerClient::AdjustOne(const std::string& key, uint64_t organizat
   return Adjust("test_gov_director", request);
 }
 
+TransferAnswer LedgerClient::CreateTransfer(const std::string& user, const std::string& key,
+                                            uint64_t to, const TransferLine& line,
+                                            const std::string& comment) {
+  credits::CreateTransferRequest request;
+  request.set_idempotency_key(key);
+  request.set_to_organization_id(to);
+  request.set_comment(comment);
+  auto* l = request.add_lines();
+  l->set_model_year(line.year);
+  l->set_credit_class(credits::CREDIT_CLASS_A);
+  l->mutable_amount()->set_hundredths(line.hundredths);
+  l->set_price_per_credit_cents(line.price_per_credit_cents);
+  auto stub = credits::CreditTransferService::NewStub(service_.channel());
+  auto context = service_.ContextFor(user);
+  TransferAnswer answer;
+  answer.status = stub->CreateTransfer(context.get(), request, &answer.transfer);
+  return answer;
+}
+
+TransferAnswer LedgerClient::Transition(const std::string& user, const std::string& key,
+                                        uint64_t id, credits::TransferAction action,
+                                        uint32_t expected_version, const std::string& comment) {
+  credits::TransitionTransferRequest request;
+  request.set_idempotency_key(key);
+  request.set_transfer_id(id);
+  request.set_action(action);
+  request.set_expected_version(expected_version);
+  request.set_comment(comment);
+  auto stub = credits::CreditTransferService::NewStub(service_.channel());
+  auto context = service_.ContextFor(user);
+  TransferAnswer answer;
+  answer.status = stub->TransitionTransfer(context.get(), request, &answer.transfer);
+  return answer;
+}
+
 std::string ErrorReason(const grpc::Status& status) {
   const google::rpc::Status details = Details(status);
   for (const auto& detail : details.details()) {

@@ -18,6 +18,18 @@ struct JournalAnswer {
   credits::Journal journal;
 };
 
+struct TransferAnswer {
+  grpc::Status status;
+  credits::Transfer transfer;
+};
+
+// One transfer line: year, class A, amount, price.
+struct TransferLine {
+  uint32_t year = 2021;
+  int64_t hundredths = 0;
+  uint64_t price_per_credit_cents = 0;
+};
+
 class LedgerClient {
  public:
   explicit LedgerClient(ServiceFixture& service) : service_(service) {}
@@ -30,6 +42,13 @@ class LedgerClient {
                         credits::GetBalancesResponse* response);
   grpc::Status Entries(const std::string& user, const credits::ListLedgerEntriesRequest& request,
                        std::vector<credits::LedgerEntry>* entries);
+
+  // CreateTransfer of one line from `user`'s organization to `to`.
+  TransferAnswer CreateTransfer(const std::string& user, const std::string& key, uint64_t to,
+                                const TransferLine& line, const std::string& comment = "");
+  TransferAnswer Transition(const std::string& user, const std::string& key, uint64_t id,
+                            credits::TransferAction action, uint32_t expected_version = 0,
+                            const std::string& comment = "");
 
   // An adjustment of one line for `organization_id` by test_gov_director.
   JournalAnswer AdjustOne(const std::string& key, uint64_t organization_id, uint32_t year,

@@ -19,16 +19,27 @@ namespace zeva::testing {
 
 std::string ServerBinary() { return ZEVA_SERVER_BINARY; }
 std::string MigrateBinary() { return ZEVA_MIGRATE_BINARY; }
+std::string WorkerBinary() { return ZEVA_WORKER_BINARY; }
 
-ServerProcess::ServerProcess(std::map<std::string, std::string> env,
+ServerProcess::ServerProcess(std::map<std::string, std::string> env, std::vector<std::string> flags)
+    : ServerProcess(ServerBinary(), "PORT", std::move(env), std::move(flags)) {}
+
+std::unique_ptr<ServerProcess> ServerProcess::Worker(std::map<std::string, std::string> env,
+                                                     std::vector<std::string> flags) {
+  return std::unique_ptr<ServerProcess>(
+      new ServerProcess(WorkerBinary(), "HEALTH_PORT", std::move(env), std::move(flags)));
+}
+
+ServerProcess::ServerProcess(const std::string& binary, const std::string& port_variable,
+                             std::map<std::string, std::string> env,
                              std::vector<std::string> flags) {
-  // A given PORT is kept: a replica restarted in place must come back on its address.
-  port_ = env.count("PORT") ? std::stoi(env["PORT"]) : FreePort();
+  // A given port is kept: a replica restarted in place must come back on its address.
+  port_ = env.count(port_variable) ? std::stoi(env[port_variable]) : FreePort();
   char log_template[] = "/tmp/zeva-server-log-XXXXXX";
   const int log_fd = mkstemp(log_template);
   if (log_fd < 0) throw std::runtime_error("mkstemp failed");
   log_path_ = log_template;
-  env["PORT"] = std::to_string(port_);
+  env[port_variable] = std::to_string(port_);
   // Servers run side by side in tests: each gets its own metrics port too.
   // Two FreePort calls in a row can return the same port (seen in the ASan run).
   if (env.count("METRICS_PORT") == 0) {
@@ -37,7 +48,7 @@ ServerProcess::ServerProcess(std::map<std::string, std::string> env,
     env["METRICS_PORT"] = std::to_string(metrics_port);
   }
   metrics_port_ = std::stoi(env["METRICS_PORT"]);
-  std::vector<std::string> argv{ServerBinary()};
+  std::vector<std::string> argv{binary};
   argv.insert(argv.end(), flags.begin(), flags.end());
   const PreparedExec exec(argv, env);
   pid_ = fork();

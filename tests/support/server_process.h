@@ -17,6 +17,10 @@ class ServerProcess {
   // Starts the server with `env` (on top of the test's environment; PORT, unless `env` sets
   // it, is a free port) and extra flags. Does not wait: call WaitUntilServing or WaitForHealth.
   ServerProcess(std::map<std::string, std::string> env, std::vector<std::string> flags = {});
+  // The same for zeva-worker: its gRPC health port (HEALTH_PORT) is port(); readiness is the
+  // service "zeva.worker".
+  static std::unique_ptr<ServerProcess> Worker(std::map<std::string, std::string> env,
+                                               std::vector<std::string> flags = {});
   ~ServerProcess();  // SIGKILL if still running
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
@@ -47,6 +51,8 @@ class ServerProcess {
   std::string Log() const;
 
  private:
+  ServerProcess(const std::string& binary, const std::string& port_variable,
+                std::map<std::string, std::string> env, std::vector<std::string> flags);
   pid_t pid_ = -1;
   int port_ = 0;
   int metrics_port_ = 0;
@@ -56,5 +62,6 @@ class ServerProcess {
 // The paths of the built binaries, known at compile time.
 std::string ServerBinary();
 std::string MigrateBinary();
+std::string WorkerBinary();
 
 }  // namespace zeva::testing

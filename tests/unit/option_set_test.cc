@@ -3,18 +3,14 @@
 #include <catch2/catch.hpp>
 #include <map>
 
+#include "tests/support/fake_env.h"
+
 using zeva::config::EnvLookup;
 using zeva::config::OptionSet;
 
-namespace {
-EnvLookup FakeEnv(std::map<std::string, std::string> values) {
-  return [values](const std::string& name) -> std::optional<std::string> {
-    auto it = values.find(name);
-    if (it == values.end()) return std::nullopt;
-    return it->second;
-  };
-}
+using zeva::testing::FakeEnv;
 
+namespace {
 struct Settings {
   std::string name;
   int count = 0;

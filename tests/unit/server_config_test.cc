@@ -3,16 +3,13 @@
 #include <catch2/catch.hpp>
 #include <map>
 
+#include "tests/support/fake_env.h"
+
 using zeva::config::ParseServerConfig;
 
+using zeva::testing::FakeEnv;
+
 namespace {
-zeva::config::EnvLookup FakeEnv(std::map<std::string, std::string> values) {
-  return [values](const std::string& name) -> std::optional<std::string> {
-    auto it = values.find(name);
-    if (it == values.end()) return std::nullopt;
-    return it->second;
-  };
-}
 const std::map<std::string, std::string> kMinimalEnv = {
     {"DATABASE_URL", "postgresql://zeva:zevadev@postgres/zeva"},
     {"KEYCLOAK_CERTS_URL", "http://keycloak:8080/auth/realms/zeva/protocol/openid-connect/certs"},

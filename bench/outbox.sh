@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# The outbox benchmark (see the README, "Performance"):
+#
+#   bash bench/outbox.sh           full run (a minute or two)
+#   bash bench/outbox.sh --quick   small counts (seconds): checks the machinery
+#
+# Builds, starts a throwaway PostgreSQL (migrated with the fixtures), a throwaway RabbitMQ and
+# the server (LOG_LEVEL=warn), signs a director's token with a key made for this run, and runs
+# zeva-outbox-bench: 1 then 2 workers draining committed events, then commit-to-notification
+# latency with two workers while the server takes AdjustCredits from 1, 4, 16 callers. Writes
+# bench/results/outbox.{md,json} and outbox-latency.png. Fails when an event is lost.
+# Settings (environment): BUILD_DIR, BENCH_OUT, THROUGHPUT_EVENTS, LATENCY_EVENTS, LOADS,
+# SKIP_BUILD=1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+mode=full
+case "${1:-}" in
+  --quick) mode=quick ;;
+  "") ;;
+  *) echo "usage: $0 [--quick]" >&2; exit 2 ;;
+esac
+if [ "$mode" = quick ]; then
+  : "${THROUGHPUT_EVENTS:=500}" "${LATENCY_EVENTS:=100}" "${LOADS:=1 4}"
+else
+  : "${THROUGHPUT_EVENTS:=20000}" "${LATENCY_EVENTS:=1000}" "${LOADS:=1 4 16}"
+fi
+BUILD_DIR=${BUILD_DIR:-build}
+OUT=${BENCH_OUT:-bench/results}
+ISSUER=https://bench.invalid/auth/realms/zeva
+AUDIENCE=zeva-app
+
+[ "${SKIP_BUILD:-0}" = 1 ] || bash scripts/build.sh
+server_bin="$BUILD_DIR/server/zeva-transaction-service"
+
+work=$(mktemp -d)
+server=""
+cleanup() {
+  if [ -n "$server" ]; then kill -TERM "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
+  bash scripts/rabbitmq-throwaway.sh stop "$work/rmq" >/dev/null 2>&1 || true
+  bash scripts/pg-throwaway.sh stop "$work/pg" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+echo "outbox-bench: PostgreSQL, RabbitMQ, migration" >&2
+DATABASE_URL=$(bash scripts/pg-throwaway.sh start "$work/pg")
+RABBITMQ_URL=$(bash scripts/rabbitmq-throwaway.sh start "$work/rmq")
+export DATABASE_URL RABBITMQ_URL
+"$BUILD_DIR/migrate/zeva-migrate" upgrade head --fixtures >"$work/migrate.log" 2>&1 ||
+  { cat "$work/migrate.log" >&2; exit 1; }
+
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$work/key.pem" 2>/dev/null
+KEYCLOAK_RS256_PUBLIC_KEY=$(openssl pkey -in "$work/key.pem" -pubout)
+ZEVA_BENCH_TOKEN=$("$BUILD_DIR/tools/zeva-dev-token" --key "$work/key.pem" --issuer "$ISSUER" \
+  --audience "$AUDIENCE" --lifetime-seconds 86400 test_gov_director)
+export ZEVA_BENCH_TOKEN
+
+port=$((20000 + RANDOM % 40000))
+env PORT="$port" METRICS_PORT=0 LOG_LEVEL=warn KEYCLOAK_CERTS_URL= \
+  KEYCLOAK_RS256_PUBLIC_KEY="$KEYCLOAK_RS256_PUBLIC_KEY" KEYCLOAK_ISSUER="$ISSUER" \
+  KEYCLOAK_AUDIENCE="$AUDIENCE" "$server_bin" --db-pool-caller-share-percent=100 \
+  >>"$work/server.log" 2>&1 &
+server=$!
+if ! "$BUILD_DIR/bench/zeva-bench" --target "127.0.0.1:$port" --scenario health --calls 1 \
+    --wait-ready-ms 30000 >/dev/null || ! kill -0 "$server" 2>/dev/null; then
+  echo "outbox-bench: the server did not come up; its log:" >&2; tail -n 30 "$work/server.log" >&2
+  exit 1
+fi
+
+mkdir -p "$OUT"
+"$BUILD_DIR/bench/zeva-outbox-bench" --target "127.0.0.1:$port" \
+  --worker-binary "$BUILD_DIR/worker/zeva-worker" --throughput-events "$THROUGHPUT_EVENTS" \
+  --latency-events "$LATENCY_EVENTS" --loads "$LOADS" --out-dir "$OUT"
+{
+  echo
+  echo "Machine: $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n 1);" \
+    "commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown); mode $mode;" \
+    "$(date -u +%Y-%m-%dT%H:%M:%SZ); PostgreSQL, RabbitMQ, server, workers and client on one machine."
+} >>"$OUT/outbox.md"
+gp="$PWD/bench/outbox_latency.gp"
+(cd "$OUT" && gnuplot "$gp")
+rm -f "$OUT/outbox-latency.dat"
+echo "outbox-bench: wrote $OUT/outbox.md, outbox.json, outbox-latency.png" >&2

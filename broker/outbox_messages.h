@@ -1,0 +1,27 @@
+#pragma once
+// The messages an outbox event becomes on RabbitMQ (docs/credits.md, "Notifications and
+// events"). Pure: no I/O, unit-tested.
+
+#include <string>
+#include <vector>
+
+#include "domain/outbox_event.h"
+
+namespace zeva::broker {
+
+inline constexpr char kEventsExchange[] = "zeva.events";           // topic, durable
+inline constexpr char kNotificationsExchange[] = "notifications";  // fanout, durable
+inline constexpr char kJsonContentType[] = "application/json";
+
+struct OutboundMessage {
+  std::string exchange;
+  std::string routing_key;
+  std::string message_id;  // the event's UUID, on every message of the event
+  std::string body;        // JSON
+};
+
+// One message on zeva.events (routing key = event type), then one per recipient on
+// notifications, in that order.
+std::vector<OutboundMessage> MessagesOf(const domain::OutboxEvent& event);
+
+}  // namespace zeva::broker

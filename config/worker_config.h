@@ -1,0 +1,52 @@
+#pragma once
+// Everything zeva-worker reads at start-up, in one typed struct, in the server's style: every
+// field has an environment variable and a flag (see --help), and a default here.
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "config/option_set.h"
+
+namespace zeva::config {
+
+struct WorkerConfig {
+  std::string database_url;
+  std::string rabbitmq_url;
+  std::string smtp_url;  // empty: no e-mail is sent
+  std::string smtp_from = "ZEVA <zeva@localhost>";
+  std::string log_level = "info";
+  std::string log_format = "plain";
+  int publish_batch_size = 100;  // events claimed at once for RabbitMQ
+  int mail_batch_size = 20;      // events claimed at once for e-mail
+  int poll_interval_ms = 1000;   // fallback when no NOTIFY arrives
+  int claim_lease_ms = 30000;    // a claimed event is another worker's again after this
+  int retry_initial_ms = 500;    // first retry delay of an event after a failure
+  int retry_max_ms = 60000;      // delays double up to this
+  int broker_connect_timeout_ms = 5000;
+  int broker_confirm_timeout_ms = 10000;
+  int broker_heartbeat_seconds = 30;
+  int smtp_timeout_ms = 10000;
+  int retention_hours = 168;  // delivered events are deleted after this
+  int prune_interval_seconds = 300;
+  int db_pool_size = 4;
+  int db_connect_timeout_seconds = 5;
+  int health_port = 10103;  // gRPC health; 0: none
+  std::string health_address = "0.0.0.0";
+  int metrics_port = 9103;  // 0: no metrics endpoint
+  int shutdown_grace_seconds = 20;
+};
+
+struct ParsedWorkerConfig {
+  WorkerConfig config;
+  bool help_requested = false;
+};
+
+// Pure: the same arguments and environment always give the same result.
+absl::StatusOr<ParsedWorkerConfig> ParseWorkerConfig(const std::vector<std::string>& args,
+                                                     const EnvLookup& env);
+
+// The --help text: every option with its environment variable and default.
+std::string WorkerHelp();
+
+}  // namespace zeva::config

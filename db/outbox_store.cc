@@ -1,0 +1,233 @@
+#include "db/outbox_store.h"
+
+#include <algorithm>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
+
+#include "db/ledger_writes.h"
+
+namespace zeva::db {
+namespace {
+
+// The columns of a claimed event; arrays as JSON so that no username can break the parse.
+#define ZEVA_OUTBOX_COLUMNS                                                                   \
+  "e.id::text, e.seq, e.event_type, "                                                         \
+  "to_char(e.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), e.actor, " \
+  "coalesce(e.transfer_id, 0), coalesce(e.journal_id, 0), "                                   \
+  "array_to_json(e.organization_ids)::text, array_to_json(e.recipients)::text, "              \
+  "(extract(epoch FROM e.occurred_at) * 1000000)::bigint"
+
+constexpr Statement kClaimPublish{
+    "outbox_claim_publish",
+    "WITH due AS (SELECT id FROM outbox_events WHERE published_at IS NULL"
+    "  AND next_publish_at <= now() ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED)"
+    " UPDATE outbox_events e SET next_publish_at = now() + $2 * interval '1 millisecond',"
+    "  publish_attempts = e.publish_attempts + 1"
+    " FROM due WHERE e.id = due.id"
+    " RETURNING " ZEVA_OUTBOX_COLUMNS ", e.publish_attempts"};
+constexpr Statement kClaimMail{
+    "outbox_claim_mail",
+    "WITH due AS (SELECT id FROM outbox_events WHERE mailed_at IS NULL"
+    "  AND next_mail_at <= now() ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED)"
+    " UPDATE outbox_events e SET next_mail_at = now() + $2 * interval '1 millisecond',"
+    "  mail_attempts = e.mail_attempts + 1"
+    " FROM due WHERE e.id = due.id"
+    " RETURNING " ZEVA_OUTBOX_COLUMNS ", e.mail_attempts"};
+#undef ZEVA_OUTBOX_COLUMNS
+
+// coalesce: a worker whose lease ran out may finish after another one did; the first
+// delivery's time stays.
+constexpr Statement kMarkPublished{
+    "outbox_mark_published",
+    "UPDATE outbox_events SET published_at = coalesce(published_at, now()), publish_error = NULL,"
+    " mailed_at = CASE WHEN $2 THEN coalesce(mailed_at, now()) ELSE mailed_at END"
+    " WHERE id = ANY($1::uuid[])"};
+constexpr Statement kMarkMailed{
+    "outbox_mark_mailed",
+    "UPDATE outbox_events SET mailed_at = coalesce(mailed_at, now()), mail_error = NULL"
+    " WHERE id = ANY($1::uuid[])"};
+constexpr Statement kRetryPublish{
+    "outbox_retry_publish",
+    "UPDATE outbox_events e SET next_publish_at = now() + r.delay * interval '1 millisecond',"
+    " publish_error = left($3, 500)"
+    " FROM unnest($1::uuid[], $2::bigint[]) AS r(id, delay)"
+    " WHERE e.id = r.id AND e.published_at IS NULL"};
+constexpr Statement kRetryMail{
+    "outbox_retry_mail",
+    "UPDATE outbox_events e SET next_mail_at = now() + r.delay * interval '1 millisecond',"
+    " mail_error = left($3, 500)"
+    " FROM unnest($1::uuid[], $2::bigint[]) AS r(id, delay)"
+    " WHERE e.id = r.id AND e.mailed_at IS NULL"};
+constexpr Statement kReleasePublish{"outbox_release_publish",
+                                    "UPDATE outbox_events SET next_publish_at = now(),"
+                                    " publish_attempts = greatest(publish_attempts - 1, 0)"
+                                    " WHERE id = ANY($1::uuid[]) AND published_at IS NULL"};
+constexpr Statement kReleaseMail{
+    "outbox_release_mail",
+    "UPDATE outbox_events SET next_mail_at = now(), mail_attempts = greatest(mail_attempts - 1, 0)"
+    " WHERE id = ANY($1::uuid[]) AND mailed_at IS NULL"};
+constexpr Statement kMailRecipients{
+    "outbox_mail_recipients",
+    "SELECT n.event_id::text, n.username, u.email, n.message"
+    " FROM notifications n JOIN users u ON u.username = n.username"
+    " WHERE n.event_id = ANY($1::uuid[]) AND coalesce(u.email, '') <> ''"
+    " ORDER BY n.event_id, n.username"};
+constexpr Statement kLagPublish{
+    "outbox_lag_publish",
+    "SELECT count(*), coalesce(extract(epoch FROM now() - min(occurred_at)), 0)::float8"
+    " FROM outbox_events WHERE published_at IS NULL"};
+constexpr Statement kLagMail{
+    "outbox_lag_mail",
+    "SELECT count(*), coalesce(extract(epoch FROM now() - min(occurred_at)), 0)::float8"
+    " FROM outbox_events WHERE mailed_at IS NULL"};
+constexpr Statement kPrune{
+    "outbox_prune",
+    "DELETE FROM outbox_events WHERE id IN (SELECT id FROM outbox_events"
+    " WHERE published_at < now() - $1 * interval '1 hour' AND mailed_at IS NOT NULL"
+    " ORDER BY published_at LIMIT $2)"};
+
+bool IsPublish(OutboxChannel channel) { return channel == OutboxChannel::kPublish; }
+
+std::string IdArray(const std::vector<std::string>& ids) { return ArrayLiteral(ids); }
+
+domain::OutboxEvent EventFromRow(const pqxx::row& row) {
+  domain::OutboxEvent e;
+  e.id = row[0].as<std::string>();
+  e.seq = row[1].as<int64_t>();
+  e.event_type = row[2].as<std::string>();
+  e.occurred_at = row[3].as<std::string>();
+  e.actor = row[4].as<std::string>();
+  e.transfer_id = row[5].as<int64_t>();
+  e.journal_id = row[6].as<int64_t>();
+  const auto organizations = nlohmann::json::parse(row[7].as<std::string>());
+  for (const auto& id : organizations) e.organization_ids.push_back(id.get<int64_t>());
+  const auto recipients = nlohmann::json::parse(row[8].as<std::string>());
+  for (const auto& name : recipients) e.recipients.push_back(name.get<std::string>());
+  e.occurred_micros = row[9].as<int64_t>();
+  e.attempts = row[10].as<int>();
+  return e;
+}
+
+// Runs `write` in a transaction of its own and commits it.
+absl::Status RunWrite(ConnectionPool& pool, const Budget& budget,
+                      const std::function<void(pqxx::work&)>& write) {
+  return pool
+      .Run<bool>(budget,
+                 [&](pqxx::connection& c) -> absl::StatusOr<bool> {
+                   pqxx::work tx(c);
+                   write(tx);
+                   tx.commit();
+                   return true;
+                 })
+      .status();
+}
+
+}  // namespace
+
+const char* OutboxChannelName(OutboxChannel channel) {
+  return IsPublish(channel) ? "publish" : "mail";
+}
+
+const std::vector<Statement>& OutboxStore::Statements() {
+  static const std::vector<Statement> statements{
+      kClaimPublish,   kClaimMail,   kMarkPublished,  kMarkMailed, kRetryPublish, kRetryMail,
+      kReleasePublish, kReleaseMail, kMailRecipients, kLagPublish, kLagMail,      kPrune};
+  return statements;
+}
+
+absl::StatusOr<std::vector<domain::OutboxEvent>> OutboxStore::Claim(OutboxChannel channel,
+                                                                    int limit,
+                                                                    std::chrono::milliseconds lease,
+                                                                    const Budget& budget) {
+  return pool_.Run<std::vector<domain::OutboxEvent>>(
+      budget, [&](pqxx::connection& c) -> absl::StatusOr<std::vector<domain::OutboxEvent>> {
+        pqxx::work tx(c);
+        const pqxx::result rows =
+            tx.exec_prepared(IsPublish(channel) ? kClaimPublish.name : kClaimMail.name, limit,
+                             static_cast<int64_t>(lease.count()));
+        tx.commit();
+        std::vector<domain::OutboxEvent> events;
+        events.reserve(rows.size());
+        for (const pqxx::row& row : rows) events.push_back(EventFromRow(row));
+        // RETURNING keeps no order; deliver in the order written.
+        std::sort(events.begin(), events.end(),
+                  [](const auto& a, const auto& b) { return a.seq < b.seq; });
+        return events;
+      });
+}
+
+absl::Status OutboxStore::MarkDelivered(OutboxChannel channel,
+                                        const std::vector<std::string>& event_ids, bool mail_too,
+                                        const Budget& budget) {
+  if (event_ids.empty()) return absl::OkStatus();
+  return RunWrite(pool_, budget, [&](pqxx::work& tx) {
+    if (IsPublish(channel)) {
+      tx.exec_prepared(kMarkPublished.name, IdArray(event_ids), mail_too);
+    } else {
+      tx.exec_prepared(kMarkMailed.name, IdArray(event_ids));
+    }
+  });
+}
+
+absl::Status OutboxStore::ScheduleRetries(OutboxChannel channel,
+                                          const std::vector<OutboxRetry>& retries,
+                                          const std::string& error, const Budget& budget) {
+  if (retries.empty()) return absl::OkStatus();
+  std::vector<std::string> ids, delays;
+  ids.reserve(retries.size());
+  delays.reserve(retries.size());
+  for (const OutboxRetry& r : retries) {
+    ids.push_back(r.event_id);
+    delays.push_back(std::to_string(r.delay.count()));
+  }
+  return RunWrite(pool_, budget, [&](pqxx::work& tx) {
+    tx.exec_prepared(IsPublish(channel) ? kRetryPublish.name : kRetryMail.name, IdArray(ids),
+                     ArrayLiteral(delays), error);
+  });
+}
+
+absl::Status OutboxStore::Release(OutboxChannel channel, const std::vector<std::string>& event_ids,
+                                  const Budget& budget) {
+  if (event_ids.empty()) return absl::OkStatus();
+  return RunWrite(pool_, budget, [&](pqxx::work& tx) {
+    tx.exec_prepared(IsPublish(channel) ? kReleasePublish.name : kReleaseMail.name,
+                     IdArray(event_ids));
+  });
+}
+
+absl::StatusOr<std::vector<MailRecipient>> OutboxStore::MailRecipients(
+    const std::vector<std::string>& event_ids, const Budget& budget) {
+  if (event_ids.empty()) return std::vector<MailRecipient>{};
+  return pool_.Run<std::vector<MailRecipient>>(
+      budget, [&](pqxx::connection& c) -> absl::StatusOr<std::vector<MailRecipient>> {
+        pqxx::nontransaction tx(c);
+        std::vector<MailRecipient> recipients;
+        for (const pqxx::row& row : tx.exec_prepared(kMailRecipients.name, IdArray(event_ids))) {
+          recipients.push_back(MailRecipient{row[0].as<std::string>(), row[1].as<std::string>(),
+                                             row[2].as<std::string>(), row[3].as<std::string>()});
+        }
+        return recipients;
+      });
+}
+
+absl::StatusOr<OutboxLag> OutboxStore::Lag(OutboxChannel channel, const Budget& budget) {
+  return pool_.Run<OutboxLag>(budget, [&](pqxx::connection& c) -> absl::StatusOr<OutboxLag> {
+    pqxx::nontransaction tx(c);
+    const pqxx::row row = tx.exec_prepared1(IsPublish(channel) ? kLagPublish.name : kLagMail.name);
+    return OutboxLag{row[0].as<int64_t>(), row[1].as<double>()};
+  });
+}
+
+absl::StatusOr<int64_t> OutboxStore::Prune(std::chrono::hours retention, int limit,
+                                           const Budget& budget) {
+  return pool_.Run<int64_t>(budget, [&](pqxx::connection& c) -> absl::StatusOr<int64_t> {
+    pqxx::work tx(c);
+    const pqxx::result r =
+        tx.exec_prepared(kPrune.name, static_cast<int64_t>(retention.count()), limit);
+    tx.commit();
+    return static_cast<int64_t>(r.affected_rows());
+  });
+}
+
+}  // namespace zeva::db

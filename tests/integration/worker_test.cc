@@ -1,0 +1,453 @@
+// zeva-worker against real PostgreSQL, RabbitMQ (a private node started by the test) and a
+// local SMTP sink, with the real server making the changes: every committed change reaches
+// the zeva.events and notifications exchanges and the recipients' mailboxes, at least once,
+// through broker outages, worker crashes and two workers at once; a rolled-back change
+// reaches nobody.
+
+#include <signal.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
+
+#include "tests/support/amqp_test_consumer.h"
+#include "tests/support/ledger_client.h"
+#include "tests/support/metrics_scrape.h"
+#include "tests/support/postgres_server.h"
+#include "tests/support/process.h"
+#include "tests/support/rabbitmq_server.h"
+#include "tests/support/service_fixture.h"
+#include "tests/support/smtp_sink.h"
+
+using namespace zeva::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Short timings so that retries and leases play out within a test.
+std::map<std::string, std::string> WorkerEnv(const std::string& database_url,
+                                             const std::string& rabbitmq_url,
+                                             const std::string& smtp_url = "") {
+  std::map<std::string, std::string> env{{"DATABASE_URL", database_url},
+                                         {"RABBITMQ_URL", rabbitmq_url},
+                                         {"OUTBOX_POLL_INTERVAL_MS", "200"},
+                                         {"RETRY_INITIAL_MS", "100"},
+                                         {"RETRY_MAX_MS", "1000"},
+                                         {"BROKER_CONNECT_TIMEOUT_MS", "1000"},
+                                         {"BROKER_CONFIRM_TIMEOUT_MS", "2000"},
+                                         {"SMTP_TIMEOUT_MS", "2000"},
+                                         {"OUTBOX_CLAIM_LEASE_MS", "4000"},
+                                         {"SHUTDOWN_GRACE_SECONDS", "5"}};
+  if (!smtp_url.empty()) env["SMTP_URL"] = smtp_url;
+  return env;
+}
+
+// A committed outbox event as the database holds it.
+struct StoredEvent {
+  std::string type;
+  std::set<std::string> recipients;
+};
+
+std::map<std::string, StoredEvent> StoredEvents(const std::string& database_url) {
+  const std::string text =
+      Sql(database_url,
+          "SELECT coalesce(json_agg(json_build_object('id', id, 'type', event_type, 'recipients', "
+          "recipients) ORDER BY seq), '[]')::text FROM outbox_events");
+  std::map<std::string, StoredEvent> events;
+  for (const auto& e : nlohmann::json::parse(text)) {
+    StoredEvent stored{e["type"].get<std::string>(), {}};
+    for (const auto& r : e["recipients"]) stored.recipients.insert(r.get<std::string>());
+    events[e["id"].get<std::string>()] = stored;
+  }
+  return events;
+}
+
+std::set<std::string> DistinctIds(const std::vector<ReceivedMessage>& messages) {
+  std::set<std::string> ids;
+  for (const auto& m : messages) ids.insert(m.message_id);
+  return ids;
+}
+
+std::set<std::string> Keys(const std::map<std::string, StoredEvent>& events) {
+  std::set<std::string> ids;
+  for (const auto& [id, e] : events) ids.insert(id);
+  return ids;
+}
+
+// Receives until the consumer has seen every id in `ids` (duplicates allowed) or the timeout.
+std::vector<ReceivedMessage> WaitForIds(AmqpTestConsumer& consumer,
+                                        const std::set<std::string>& ids,
+                                        std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::vector<ReceivedMessage> got = consumer.WaitFor(0, 0ms);
+  size_t want = ids.size();
+  for (;;) {
+    std::set<std::string> seen = DistinctIds(got);
+    bool all = true;
+    for (const auto& id : ids) all = all && seen.count(id) > 0;
+    if (all || std::chrono::steady_clock::now() >= deadline) return got;
+    want = std::max(want, got.size() + 1);
+    got = consumer.WaitFor(want, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     deadline - std::chrono::steady_clock::now()));
+  }
+}
+
+// The server, a broker, a mail sink, and consumers bound like the frontend's (notifications)
+// and like a downstream service's (every event on zeva.events).
+struct Outbox {
+  RabbitMqServer broker;
+  SmtpSink smtp;
+  ServiceFixture service{{"--db-pool-caller-share-percent=100", "--db-acquire-timeout-ms=10000"}};
+  LedgerClient ledger{service};
+  AmqpTestConsumer notifications{broker.url(), "notifications", "fanout", "frontend", ""};
+  AmqpTestConsumer events{broker.url(), "zeva.events", "topic", "all-events", "#"};
+  uint64_t vs1 = OrganizationId(service.database_url(), "Test Vehicle Supplier 1");
+  uint64_t vs2 = OrganizationId(service.database_url(), "Test Vehicle Supplier 2");
+  int keys = 0;
+
+  std::unique_ptr<ServerProcess> StartWorker(bool with_mail = true,
+                                             std::map<std::string, std::string> extra = {}) {
+    auto env = WorkerEnv(service.database_url(), broker.url(), with_mail ? smtp.url() : "");
+    for (auto& [k, v] : extra) env[k] = v;
+    auto worker = ServerProcess::Worker(env);
+    worker->WaitUntilServing(30s, "zeva.worker");
+    return worker;
+  }
+
+  std::string Key() { return "w-" + std::to_string(++keys); }
+
+  void Adjust(int64_t hundredths) {
+    const auto answer = ledger.AdjustOne(Key(), vs1, 2021, credits::CREDIT_CLASS_A, hundredths);
+    INFO(answer.status.error_message());
+    REQUIRE(answer.status.ok());
+  }
+
+  credits::Transfer Act(const std::string& user, uint64_t id, credits::TransferAction action) {
+    const TransferAnswer answer = ledger.Transition(user, Key(), id, action);
+    INFO(user << ": " << answer.status.error_message());
+    REQUIRE(answer.status.ok());
+    return answer.transfer;
+  }
+
+  uint64_t Create(int64_t hundredths) {
+    const TransferAnswer answer =
+        ledger.CreateTransfer("test_vs_1", Key(), vs2, TransferLine{2021, hundredths, 0});
+    INFO(answer.status.error_message());
+    REQUIRE(answer.status.ok());
+    return answer.transfer.id();
+  }
+
+  std::string Undelivered() {
+    return Sql(service.database_url(),
+               "SELECT count(*) FROM outbox_events WHERE published_at IS NULL");
+  }
+
+  // A consumer may see a batch before its worker has recorded it as published: wait for the
+  // record (bounded).
+  std::string UndeliveredAfterSettling() {
+    const auto deadline = std::chrono::steady_clock::now() + 15s;
+    std::string left = Undelivered();
+    while (left != "0" && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(100ms);
+      left = Undelivered();
+    }
+    return left;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("every step of a transfer reaches RabbitMQ and the recipients' mailboxes", "[worker]") {
+  Outbox o;
+  auto worker = o.StartWorker();
+  o.Adjust(1000);
+  const uint64_t id = o.Create(100);
+  o.Act("test_vs_1", id, credits::TRANSFER_ACTION_SUBMIT);
+  o.Act("test_vs_2", id, credits::TRANSFER_ACTION_ACCEPT);
+  o.Act("test_gov_1", id, credits::TRANSFER_ACTION_RECOMMEND_APPROVAL);
+  o.Act("test_gov_director", id, credits::TRANSFER_ACTION_RECORD);
+
+  const auto stored = StoredEvents(o.service.database_url());
+  REQUIRE(stored.size() == 6);  // adjustment, created and four steps
+  size_t recipients = 0;
+  for (const auto& [event_id, e] : stored) recipients += e.recipients.size();
+  const auto notes = o.notifications.WaitFor(recipients, 30s);
+  const auto events = o.events.WaitFor(stored.size(), 30s);
+  REQUIRE(o.smtp.WaitForMails(recipients, 30s));
+  // Nothing beyond that trickles in: each exactly once when nothing failed.
+  CHECK(o.notifications.Drain(1s).size() == recipients);
+  CHECK(o.events.Drain(500ms).size() == stored.size());
+
+  std::map<std::string, std::multiset<std::string>> audiences, mailed;
+  std::map<std::string, std::vector<std::string>> routing;
+  for (const auto& m : notes) {
+    CHECK(m.exchange == "notifications");
+    CHECK(m.content_type == "application/json");
+    CHECK(m.delivery_mode == 2);
+    const auto body = nlohmann::json::parse(m.body);
+    CHECK(body["type"] == "notification");
+    audiences[m.message_id].insert(body["audience"].get<std::string>());
+  }
+  for (const auto& m : events) {
+    CHECK(m.content_type == "application/json");
+    CHECK(m.delivery_mode == 2);
+    const auto body = nlohmann::json::parse(m.body);
+    CHECK(body["event_id"] == m.message_id);
+    CHECK(body["event_type"] == m.routing_key);
+    routing[m.message_id].push_back(m.routing_key);
+  }
+  for (const auto& mail : o.smtp.Mails()) {
+    REQUIRE(mail.recipients.size() == 1);
+    const auto at = mail.data.find("Message-ID: <");
+    REQUIRE(at != std::string::npos);
+    const std::string message_id = mail.data.substr(at + 13, 36);  // the event's UUID
+    mailed[message_id].insert(mail.recipients[0]);
+  }
+  // Per step: exactly the contract's recipients (as notification_test pins them), one event
+  // with the right routing key, one e-mail per recipient.
+  const std::map<std::string, std::set<std::string>> expected{
+      {"credits.journal.adjustment", {"test_vs_1", "test_vs_1_user"}},
+      {"credits.transfer.created", {}},
+      {"credits.transfer.submitted", {"test_vs_2"}},
+      {"credits.transfer.accepted", {"test_gov_1", "test_vs_1", "test_vs_1_user"}},
+      {"credits.transfer.recommended_approval", {"test_gov_director"}},
+      {"credits.transfer.recorded", {"test_vs_1", "test_vs_1_user", "test_vs_2"}}};
+  for (const auto& [event_id, e] : stored) {
+    INFO(e.type);
+    REQUIRE(expected.count(e.type) == 1);
+    const auto& want = expected.at(e.type);
+    CHECK(std::set<std::string>(audiences[event_id].begin(), audiences[event_id].end()) == want);
+    CHECK(audiences[event_id].size() == want.size());
+    CHECK(routing[event_id] == std::vector<std::string>{e.type});
+    std::multiset<std::string> addresses;
+    for (const auto& user : want) addresses.insert(user + "@example.test");
+    CHECK(mailed[event_id] == addresses);
+  }
+  CHECK(o.UndeliveredAfterSettling() == "0");
+  CHECK(Sql(o.service.database_url(),
+            "SELECT count(*) FROM outbox_events WHERE mailed_at IS NULL") == "0");
+  // One log line per delivered event.
+  const std::string log = worker->Log();
+  size_t lines = 0;
+  for (size_t at = log.find("to RabbitMQ: "); at != std::string::npos;
+       at = log.find("to RabbitMQ: ", at + 1)) {
+    ++lines;
+  }
+  CHECK(lines == stored.size());
+  // The lag is back to zero and the counters moved.
+  const std::string metrics = ScrapeMetrics(worker->metrics_port());
+  CHECK(MetricValue(metrics, "zeva_outbox_lag_events", {"channel=\"publish\""}) == 0);
+  CHECK(MetricValue(metrics, "zeva_worker_events_delivered_total", {"channel=\"publish\""}) == 6);
+  CHECK(MetricValue(metrics, "zeva_worker_confirms_total", {"result=\"ack\""}) ==
+        static_cast<double>(recipients + stored.size()));
+  CHECK(MetricValue(metrics, "zeva_worker_mails_sent_total") == static_cast<double>(recipients));
+}
+
+TEST_CASE("a change that rolls back announces nothing", "[worker]") {
+  Outbox o;
+  auto worker = o.StartWorker(false);
+  // Refused by the server: nothing funded, SUBMIT fails inside its transaction.
+  const uint64_t id = o.Create(100);
+  auto stub = credits::CreditTransferService::NewStub(o.service.channel());
+  credits::TransitionTransferRequest request;
+  request.set_idempotency_key("refused");
+  request.set_transfer_id(id);
+  request.set_action(credits::TRANSFER_ACTION_SUBMIT);
+  auto context = o.service.ContextFor("test_vs_1");
+  credits::Transfer out;
+  CHECK(ErrorReason(stub->TransitionTransfer(context.get(), request, &out)) ==
+        "INSUFFICIENT_CREDITS");
+  // And an event written by hand in a transaction that rolls back.
+  Sql(o.service.database_url(),
+      "BEGIN; INSERT INTO outbox_events (event_type, actor, journal_id, organization_ids, "
+      "recipients) VALUES ('credits.journal.issuance', 'x', 1, '{}', '{test_vs_2}'); ROLLBACK");
+  o.Adjust(100);  // committed, after both
+  const auto stored = StoredEvents(o.service.database_url());
+  REQUIRE(stored.size() == 2);  // created and the adjustment only
+  const auto events = o.events.WaitFor(2, 30s);
+  CHECK(DistinctIds(o.events.Drain(1s)) == Keys(stored));
+  CHECK(o.notifications.Drain(500ms).size() == 2);  // the adjustment's two users only
+  CHECK(events.size() == 2);
+}
+
+TEST_CASE("a broker stopped for 10 s in the middle of 200 changes loses nothing", "[worker]") {
+  Outbox o;
+  auto worker = o.StartWorker(false);
+  constexpr int kChanges = 200;
+  std::thread load([&] {
+    for (int i = 0; i < kChanges; ++i) o.Adjust(1);
+  });
+  o.events.WaitFor(20, 60s);  // some delivered before the outage
+  o.broker.Stop();
+  std::this_thread::sleep_for(2s);
+  CHECK(worker->Health("zeva.worker") == "NOT_SERVING");
+  std::this_thread::sleep_for(8s);
+  o.broker.Start();
+  load.join();
+  const auto stored = StoredEvents(o.service.database_url());
+  REQUIRE(stored.size() == kChanges);
+  const auto events = WaitForIds(o.events, Keys(stored), 90s);
+  CHECK(DistinctIds(events) == Keys(stored));  // all 200, none invented
+  // Every copy of an event carries its id: duplicates are the same message again.
+  std::map<std::string, std::set<std::string>> bodies;
+  for (const auto& m : events) bodies[m.message_id].insert(m.body);
+  for (const auto& [event_id, copies] : bodies) CHECK(copies.size() == 1);
+  CHECK(o.UndeliveredAfterSettling() == "0");
+  CHECK(worker->Running());
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (worker->Health("zeva.worker") != "SERVING" &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(100ms);
+  }
+  CHECK(worker->Health("zeva.worker") == "SERVING");
+  const std::string metrics = ScrapeMetrics(worker->metrics_port());
+  CHECK(MetricValue(metrics, "zeva_worker_delivery_failures_total", {"channel=\"publish\""}) > 0);
+}
+
+TEST_CASE("a worker killed by SIGKILL mid-batch: another delivers every committed event",
+          "[worker]") {
+  Outbox o;
+  // Enough events, in small batches, that the kill lands while batches are in flight: 200
+  // changes through the server, and 2000 more written straight into the outbox.
+  constexpr int kChanges = 200, kBulk = 2000;
+  for (int i = 0; i < kChanges; ++i) o.Adjust(1);
+  Sql(o.service.database_url(),
+      "INSERT INTO outbox_events (event_type, actor, journal_id, organization_ids, recipients) "
+      "SELECT 'credits.journal.adjustment', 'bulk', g, '{}', '{}' "
+      "FROM generate_series(1, " +
+          std::to_string(kBulk) + ") g");
+  auto worker = o.StartWorker(false, {{"OUTBOX_BATCH_SIZE", "5"}});
+  o.events.WaitFor(10, 30s);
+  REQUIRE(kill(worker->pid(), SIGKILL) == 0);
+  CHECK(worker->StopWith(0, 5s) == -1);  // died of the signal
+  const std::string left = o.Undelivered();
+  INFO("undelivered when killed: " << left);
+  REQUIRE(left != "0");
+  auto second = o.StartWorker(false);
+  const auto stored = StoredEvents(o.service.database_url());
+  REQUIRE(stored.size() == kChanges + kBulk);
+  const auto events = WaitForIds(o.events, Keys(stored), 90s);
+  CHECK(DistinctIds(events) == Keys(stored));
+  CHECK(o.UndeliveredAfterSettling() == "0");
+}
+
+TEST_CASE("two workers share the outbox: every event delivered, both deliver", "[worker]") {
+  Outbox o;
+  constexpr int kChanges = 300;
+  for (int i = 0; i < kChanges; ++i) o.Adjust(1);
+  // Batches small enough that each worker goes back to the outbox many times.
+  auto a = o.StartWorker(false, {{"OUTBOX_BATCH_SIZE", "10"}});
+  auto b = o.StartWorker(false, {{"OUTBOX_BATCH_SIZE", "10"}});
+  const auto stored = StoredEvents(o.service.database_url());
+  const auto events = WaitForIds(o.events, Keys(stored), 60s);
+  CHECK(DistinctIds(events) == Keys(stored));
+  CHECK(o.UndeliveredAfterSettling() == "0");
+  // Claims skip what the other holds, so neither waited on the other: both delivered
+  // events, and (no lease expired) none was delivered twice.
+  auto delivered = [](const std::string& log) {
+    size_t n = 0;
+    for (size_t at = log.find("to RabbitMQ: "); at != std::string::npos;
+         at = log.find("to RabbitMQ: ", at + 1)) {
+      ++n;
+    }
+    return n;
+  };
+  const size_t by_a = delivered(a->Log()), by_b = delivered(b->Log());
+  INFO("worker a: " << by_a << ", worker b: " << by_b);
+  CHECK(by_a > 0);
+  CHECK(by_b > 0);
+  CHECK(by_a + by_b == static_cast<size_t>(kChanges));
+  CHECK(events.size() == static_cast<size_t>(kChanges));
+}
+
+TEST_CASE("a mail outage never holds back RabbitMQ, nor a broker outage e-mail", "[worker]") {
+  Outbox o;
+  auto worker = o.StartWorker(true);
+  o.smtp.SetRefusing(true);
+  o.Adjust(10);  // two recipients
+  o.Adjust(10);
+  CHECK(DistinctIds(o.events.WaitFor(2, 30s)).size() == 2);
+  CHECK(o.notifications.WaitFor(4, 30s).size() == 4);
+  std::this_thread::sleep_for(1s);
+  CHECK(o.smtp.Mails().empty());
+  o.smtp.SetRefusing(false);
+  CHECK(o.smtp.WaitForMails(4, 30s));
+
+  o.broker.Stop();
+  o.Adjust(10);
+  CHECK(o.smtp.WaitForMails(6, 30s));  // mailed while the broker is down
+  CHECK(o.Undelivered() == "1");
+  o.broker.Start();
+  CHECK(DistinctIds(o.events.WaitFor(3, 60s)).size() == 3);
+  const std::string metrics = ScrapeMetrics(worker->metrics_port());
+  CHECK(MetricValue(metrics, "zeva_worker_delivery_failures_total", {"channel=\"mail\""}) > 0);
+}
+
+TEST_CASE("delivered events are pruned after the retention, undelivered ones never", "[worker]") {
+  Outbox o;
+  o.Adjust(10);
+  o.Adjust(10);
+  auto worker = o.StartWorker(
+      false, {{"OUTBOX_RETENTION_HOURS", "1"}, {"OUTBOX_PRUNE_INTERVAL_SECONDS", "1"}});
+  o.events.WaitFor(2, 30s);
+  // Age the delivered events past the retention; add one that is old but undelivered.
+  Sql(o.service.database_url(),
+      "UPDATE outbox_events SET published_at = now() - interval '2 hours';"
+      "INSERT INTO outbox_events (event_type, actor, journal_id, organization_ids, recipients,"
+      " next_publish_at) VALUES ('credits.journal.issuance', 'x', 1, '{}', '{}',"
+      " now() + interval '1 day')");
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (Sql(o.service.database_url(), "SELECT count(*) FROM outbox_events") != "1" &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(200ms);
+  }
+  CHECK(Sql(o.service.database_url(), "SELECT count(*) FROM outbox_events") == "1");
+  CHECK(o.Undelivered() == "1");
+  // Users keep their notifications.
+  CHECK(Sql(o.service.database_url(), "SELECT count(*) FROM notifications") == "4");
+  CHECK(MetricValue(ScrapeMetrics(worker->metrics_port()), "zeva_outbox_pruned_total") == 2);
+}
+
+TEST_CASE("zeva-worker drains on SIGTERM and refuses bad configuration", "[worker]") {
+  Outbox o;
+  auto worker = o.StartWorker(false);
+  CHECK(worker->Health("") == "SERVING");
+  o.Adjust(10);
+  o.events.WaitFor(1, 30s);
+  const auto started = std::chrono::steady_clock::now();
+  CHECK(worker->StopWith(SIGTERM, 15s) == 0);
+  CHECK(std::chrono::steady_clock::now() - started < 10s);
+  CHECK(worker->Log().find("zeva-worker stopped") != std::string::npos);
+  // Secrets never reach the log.
+  CHECK(worker->Log().find("guest:guest") == std::string::npos);
+
+  const auto bad = RunCommand({WorkerBinary()}, {{"DATABASE_URL", o.service.database_url()}});
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.output.find("RABBITMQ_URL") != std::string::npos);
+}
+
+TEST_CASE("the outbox benchmark runs end to end and loses no event", "[worker]") {
+  TempDir out;
+  const std::string build_dir =
+      std::filesystem::path(WorkerBinary()).parent_path().parent_path().string();
+  const auto run =
+      RunCommand({"bash", SourceDir() + "/bench/outbox.sh", "--quick"},
+                 {{"SKIP_BUILD", "1"}, {"BUILD_DIR", build_dir}, {"BENCH_OUT", out.path()}});
+  INFO(run.output);
+  REQUIRE(run.exit_code == 0);
+  std::ifstream file(out.path() + "/outbox.json");
+  const auto results = nlohmann::json::parse(file);
+  REQUIRE(results["throughput"].size() == 2);
+  for (const auto& r : results["throughput"]) CHECK(r["events_per_second"].get<double>() > 0);
+  REQUIRE(results["latency"].size() == 2);
+  for (const auto& r : results["latency"]) {
+    CHECK(r["events_lost"] == 0);
+    CHECK(r["calls_failed"] == 0);
+    CHECK(r["events"] == 100);
+  }
+  CHECK(std::filesystem::exists(out.path() + "/outbox-latency.png"));
+}

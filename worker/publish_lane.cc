@@ -1,0 +1,84 @@
+#include "worker/publish_lane.h"
+
+#include "spdlog/spdlog.h"
+#include "worker/lane_support.h"
+
+namespace zeva::worker {
+
+PublishLane::PublishLane(db::OutboxStore& store, broker::AmqpPublisher& publisher,
+                         WorkerMetrics& metrics, PublishLaneOptions options)
+    : store_(store), publisher_(publisher), metrics_(metrics), options_(options) {}
+
+void PublishLane::Idle() {
+  broker_ok_ = publisher_.KeepAlive();
+  metrics_.SetBrokerConnected(broker_ok_);
+}
+
+Pass PublishLane::RunOnce(const Wakeup& wakeup) {
+  constexpr auto kChannel = db::OutboxChannel::kPublish;
+  const char* channel = db::OutboxChannelName(kChannel);
+  if (wakeup.stopping()) return Pass::kIdle;
+  // No claim while the broker is unreachable: events stay due for a worker that can deliver
+  // them, and their attempts are not spent on an outage.
+  if (!publisher_.KeepAlive()) {
+    broker_ok_ = false;
+    metrics_.SetBrokerConnected(false);
+    metrics_.DeliveryFailed(channel, "broker_unavailable");
+    spdlog::warn("RabbitMQ unavailable; retrying with back-off");
+    return Pass::kFailed;
+  }
+  broker_ok_ = true;
+  metrics_.SetBrokerConnected(true);
+
+  auto events = store_.Claim(kChannel, options_.batch_size, options_.lease, DatabaseBudget());
+  database_ok_ = events.ok();
+  if (!events.ok()) {
+    metrics_.DeliveryFailed(channel, "database");
+    spdlog::warn("cannot claim outbox events: {}", events.status().ToString());
+    return Pass::kFailed;
+  }
+  if (events->empty()) return Pass::kIdle;
+
+  std::vector<broker::OutboundMessage> messages;
+  for (const domain::OutboxEvent& event : *events) {
+    for (auto& m : broker::MessagesOf(event)) messages.push_back(std::move(m));
+  }
+  broker::PublishOutcome outcome;
+  const absl::Status published = publisher_.PublishConfirmed(messages, &outcome);
+  metrics_.AddPublished(static_cast<double>(outcome.published));
+  metrics_.AddConfirms(static_cast<double>(outcome.acked), static_cast<double>(outcome.nacked));
+  broker_ok_ = publisher_.connected();
+  metrics_.SetBrokerConnected(broker_ok_);
+  if (!published.ok()) {
+    metrics_.DeliveryFailed(channel, FailureReason(published));
+    spdlog::warn("publishing {} events ({} messages) failed: {}", events->size(), messages.size(),
+                 published.ToString());
+    ScheduleRetries(store_, kChannel, *events, options_.retry_initial, options_.retry_max,
+                    std::string(published.message()));
+    return Pass::kFailed;
+  }
+
+  if (absl::Status s =
+          store_.MarkDelivered(kChannel, IdsOf(*events), options_.mail_off, DatabaseBudget());
+      !s.ok()) {
+    // Published but not recorded: they are published again after the lease, with the same
+    // ids, which consumers deduplicate.
+    database_ok_ = false;
+    metrics_.DeliveryFailed(channel, "database");
+    spdlog::warn("{} events published but not recorded (they will be published again): {}",
+                 events->size(), s.ToString());
+    return Pass::kFailed;
+  }
+  metrics_.EventsDelivered(channel, static_cast<double>(events->size()));
+  for (const domain::OutboxEvent& event : *events) {
+    const double latency = SecondsSince(event.occurred_micros);
+    metrics_.ObserveLatency(channel, latency);
+    spdlog::info(
+        "delivered event {} {} to RabbitMQ: {} messages, attempt {}, {:.0f} ms after "
+        "its transaction",
+        event.id, event.event_type, 1 + event.recipients.size(), event.attempts, latency * 1000);
+  }
+  return static_cast<int>(events->size()) >= options_.batch_size ? Pass::kFull : Pass::kIdle;
+}
+
+}  // namespace zeva::worker

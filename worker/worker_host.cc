@@ -1,0 +1,183 @@
+#include "worker/worker_host.h"
+
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstring>
+#include <memory>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "db/connection.h"
+#include "db/outbox_listener.h"
+#include "db/outbox_store.h"
+#include "db/pool.h"
+#include "spdlog/spdlog.h"
+#include "worker/lane_support.h"
+#include "worker/mail_lane.h"
+#include "worker/publish_lane.h"
+#include "worker/wakeup.h"
+#include "worker/worker_metrics.h"
+
+namespace zeva::worker {
+namespace {
+
+constexpr char kReadinessService[] = "zeva.worker";
+constexpr auto kMonitorPeriod = std::chrono::seconds(2);
+constexpr int kPruneBatch = 1000;
+
+// Every kMonitorPeriod: the lag gauges, readiness, and pruning when it is due.
+void Monitor(db::OutboxStore& store, const config::WorkerConfig& config, WorkerMetrics& metrics,
+             const PublishLane& lane, grpc::HealthCheckServiceInterface* health, Wakeup& wakeup) {
+  auto next_prune = std::chrono::steady_clock::now();
+  int last_ready = -1;
+  while (!wakeup.stopping()) {
+    bool database_ok = true;
+    for (db::OutboxChannel channel : {db::OutboxChannel::kPublish, db::OutboxChannel::kMail}) {
+      if (channel == db::OutboxChannel::kMail && config.smtp_url.empty()) continue;
+      auto lag = store.Lag(channel, DatabaseBudget());
+      if (lag.ok()) {
+        metrics.SetLag(db::OutboxChannelName(channel), static_cast<double>(lag->events),
+                       lag->seconds);
+      } else {
+        database_ok = false;
+      }
+    }
+    if (database_ok && std::chrono::steady_clock::now() >= next_prune) {
+      next_prune =
+          std::chrono::steady_clock::now() + std::chrono::seconds(config.prune_interval_seconds);
+      int64_t pruned = 0;
+      for (;;) {
+        auto n =
+            store.Prune(std::chrono::hours(config.retention_hours), kPruneBatch, DatabaseBudget());
+        if (!n.ok()) {
+          spdlog::warn("pruning delivered outbox events failed: {}", n.status().ToString());
+          break;
+        }
+        pruned += *n;
+        if (*n < kPruneBatch || wakeup.stopping()) break;
+      }
+      if (pruned > 0) {
+        metrics.EventsPruned(static_cast<double>(pruned));
+        spdlog::info("pruned {} outbox events delivered more than {} h ago", pruned,
+                     config.retention_hours);
+      }
+    }
+    const int ready = database_ok && lane.broker_ok() ? 1 : 0;
+    if (ready != last_ready && health != nullptr) {
+      health->SetServingStatus(kReadinessService, ready == 1);
+      spdlog::info("readiness: {}", ready == 1 ? "SERVING" : "NOT_SERVING (database or broker)");
+      last_ready = ready;
+    }
+    wakeup.SleepFor(kMonitorPeriod);
+  }
+}
+
+}  // namespace
+
+int RunWorker(const config::WorkerConfig& config) {
+  std::signal(SIGPIPE, SIG_IGN);  // a peer that closed must be an error code, not a death
+  auto metrics = WorkerMetrics::Serve(
+      config.metrics_port > 0 ? absl::StrCat(config.health_address, ":", config.metrics_port) : "",
+      ZEVA_VERSION);
+  if (!metrics.ok()) {
+    spdlog::critical("{}", metrics.status().ToString());
+    return 1;
+  }
+  std::unique_ptr<grpc::Server> health_server;
+  grpc::HealthCheckServiceInterface* health = nullptr;
+  if (config.health_port > 0) {
+    grpc::EnableDefaultHealthCheckService(true);
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort(absl::StrCat(config.health_address, ":", config.health_port),
+                             grpc::InsecureServerCredentials());
+    health_server = builder.BuildAndStart();
+    if (health_server == nullptr) {
+      spdlog::critical("cannot serve gRPC health on port {}", config.health_port);
+      return 1;
+    }
+    health = health_server->GetHealthCheckService();
+    health->SetServingStatus("", true);
+    health->SetServingStatus(kReadinessService, false);
+  }
+
+  db::PoolOptions pool_options;
+  pool_options.url = config.database_url;
+  pool_options.size = config.db_pool_size;
+  pool_options.acquire_timeout = std::chrono::milliseconds(10000);
+  pool_options.connect_timeout_seconds = config.db_connect_timeout_seconds;
+  pool_options.application_name = "zeva-worker";
+  db::ConnectionPool pool(pool_options);
+  db::OutboxStore store(pool);
+  Wakeup wakeup;
+
+  const LaneTiming timing{std::chrono::milliseconds(config.poll_interval_ms),
+                          std::chrono::milliseconds(config.retry_initial_ms),
+                          std::chrono::milliseconds(config.retry_max_ms)};
+  broker::AmqpPublisher publisher(broker::AmqpOptions{
+      config.rabbitmq_url, std::chrono::milliseconds(config.broker_connect_timeout_ms),
+      std::chrono::milliseconds(config.broker_confirm_timeout_ms),
+      config.broker_heartbeat_seconds});
+  PublishLane publish_lane(
+      store, publisher, **metrics,
+      PublishLaneOptions{config.publish_batch_size,
+                         std::chrono::milliseconds(config.claim_lease_ms), timing.retry_initial,
+                         timing.retry_max, config.smtp_url.empty()});
+  std::unique_ptr<mail::SmtpMailer> mailer;
+  std::unique_ptr<MailLane> mail_lane;
+  if (!config.smtp_url.empty()) {
+    mailer = std::make_unique<mail::SmtpMailer>(mail::SmtpOptions{
+        config.smtp_url, config.smtp_from, std::chrono::milliseconds(config.smtp_timeout_ms)});
+    mail_lane = std::make_unique<MailLane>(
+        store, *mailer, **metrics,
+        MailLaneOptions{config.mail_batch_size, std::chrono::milliseconds(config.claim_lease_ms),
+                        timing.retry_initial, timing.retry_max});
+  }
+
+  std::vector<std::thread> threads;
+  threads.emplace_back([&] {
+    db::OutboxListener listener(config.database_url, config.db_connect_timeout_seconds);
+    while (!wakeup.stopping()) {
+      // Short waits so that shutdown is noticed quickly.
+      if (listener.Wait(std::chrono::milliseconds(500))) wakeup.Notify();
+    }
+  });
+  threads.emplace_back([&] { RunLane(publish_lane, wakeup, timing); });
+  if (mail_lane) threads.emplace_back([&] { RunLane(*mail_lane, wakeup, timing); });
+  threads.emplace_back([&] { Monitor(store, config, **metrics, publish_lane, health, wakeup); });
+
+  spdlog::info(
+      "zeva-worker {} delivering the outbox of {} to RabbitMQ{}; health on port {}, metrics "
+      "on port {}",
+      ZEVA_VERSION, db::RedactUrl(config.database_url),
+      config.smtp_url.empty() ? " (no SMTP_URL: no e-mail)" : " and by e-mail", config.health_port,
+      (*metrics)->port());
+
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  int signal_number = 0;
+  sigwait(&set, &signal_number);
+  spdlog::info("received {}, finishing the batches in hand (up to {} s)", strsignal(signal_number),
+               config.shutdown_grace_seconds);
+  if (health != nullptr) health->SetServingStatus(kReadinessService, false);
+  wakeup.Stop();
+  // A lane stuck in a broker or mail call past the grace must not keep the pod alive: what
+  // it holds is unrecorded, so another worker delivers it again after the lease.
+  std::thread watchdog([grace = config.shutdown_grace_seconds] {
+    std::this_thread::sleep_for(std::chrono::seconds(grace + 3));
+    spdlog::error("batches still in hand {} s after the shutdown signal; exiting", grace + 3);
+    spdlog::default_logger()->flush();
+    std::_Exit(1);
+  });
+  watchdog.detach();
+  for (std::thread& t : threads) t.join();
+  if (health_server) health_server->Shutdown(std::chrono::system_clock::now());
+  spdlog::info("zeva-worker stopped");
+  return 0;
+}
+
+}  // namespace zeva::worker
