@@ -179,3 +179,20 @@ TEST_CASE("a user's notifications: unread first, marked read by the user only", 
   CHECK(count("test_vs_1") == 0);
   CHECK(count("test_vs_1_user") == 3);  // each user's own rows
 }
+
+TEST_CASE("the ledger audit notices a committed change without its outbox event",
+          "[notification]") {
+  Inbox in;
+  const uint64_t id = in.Accepted();
+  const std::string url = in.service.database_url();
+  CHECK(LedgerViolations(url).empty());
+  // Take away one transfer step's event and the adjustment's: the audit names both.
+  Sql(url,
+      "DELETE FROM outbox_events WHERE event_type IN ('credits.transfer.accepted', "
+      "'credits.journal.adjustment')");
+  const std::string violations = LedgerViolations(url);
+  CHECK(violations.find("transfer " + std::to_string(id) + ": 3 changes but 2 outbox events") !=
+        std::string::npos);
+  CHECK(violations.find("has 0 outbox events") != std::string::npos);
+  CHECK(LedgerViolations(url, /*outbox=*/false).empty());  // the ledger itself is sound
+}

@@ -1,5 +1,7 @@
 #include "tests/support/ledger_client.h"
 
+#include "absl/strings/str_join.h"
+#include "db/ledger_audit.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 
@@ -139,51 +141,10 @@ std::string ErrorField(const grpc::Status& status) {
   return "";
 }
 
-std::string LedgerViolations(const std::string& database_url) {
-  return Sql(database_url, R"(
-    SELECT string_agg(v, E'\n') FROM (
-      SELECT 'account ' || a.organization_id || ' ' || a.model_year || ' ' || a.credit_class ||
-             ' posted ' || a.posted || ' but entries sum to ' || coalesce(s.total, 0) AS v
-      FROM credit_accounts a LEFT JOIN (
-        SELECT organization_id, model_year, credit_class, sum(amount) AS total
-        FROM credit_ledger_entries GROUP BY 1, 2, 3) s
-      USING (organization_id, model_year, credit_class)
-      WHERE a.posted <> coalesce(s.total, 0)
-      UNION ALL
-      SELECT 'supplier entries without an account: ' || e.organization_id
-      FROM credit_ledger_entries e JOIN organizations o ON o.id = e.organization_id
-      WHERE o.organization_type = 'VEHICLE_SUPPLIER' AND NOT EXISTS (
-        SELECT 1 FROM credit_accounts a WHERE a.organization_id = e.organization_id
-        AND a.model_year = e.model_year AND a.credit_class = e.credit_class)
-      UNION ALL
-      SELECT 'journal ' || journal_id || ' sums to ' || sum(amount)
-      FROM credit_ledger_entries GROUP BY journal_id HAVING sum(amount) <> 0
-      UNION ALL
-      SELECT 'account ' || a.organization_id || ' ' || a.model_year || ' ' || a.credit_class ||
-             ' reserved ' || a.reserved || ' but reserving transfers hold ' || coalesce(r.total, 0)
-      FROM credit_accounts a LEFT JOIN (
-        SELECT t.from_organization_id AS organization_id, l.model_year, l.credit_class,
-               sum(l.amount) AS total
-        FROM credit_transfers t JOIN credit_transfer_lines l ON l.transfer_id = t.id
-        WHERE t.status IN ('SUBMITTED', 'ACCEPTED', 'RECOMMENDED_APPROVAL',
-                           'RECOMMENDED_REJECTION')
-        GROUP BY 1, 2, 3) r
-      USING (organization_id, model_year, credit_class)
-      WHERE a.reserved <> coalesce(r.total, 0)
-      UNION ALL
-      SELECT 'recorded transfer ' || t.id || ' has ' || count(j.id) || ' journals'
-      FROM credit_transfers t LEFT JOIN credit_journals j
-        ON j.kind = 'TRANSFER' AND j.reference = 'transfer/' || t.id
-      WHERE t.status = 'RECORDED' GROUP BY t.id HAVING count(j.id) <> 1
-      UNION ALL
-      SELECT 'negative available: ' || organization_id || ' ' || model_year || ' ' || credit_class
-      FROM credit_accounts WHERE posted - reserved < 0
-      UNION ALL
-      SELECT 'suppliers total ' || sum(amount) FILTER (WHERE o.organization_type = 'VEHICLE_SUPPLIER')
-             || ' is not minus the government''s ' || sum(amount) FILTER (WHERE o.organization_type = 'GOVERNMENT')
-      FROM credit_ledger_entries e JOIN organizations o ON o.id = e.organization_id
-      HAVING coalesce(sum(amount), 0) <> 0
-    ) x)");
+std::string LedgerViolations(const std::string& database_url, bool outbox) {
+  auto violations = db::AuditLedger(database_url, outbox);
+  if (!violations.ok()) return std::string(violations.status().message());
+  return absl::StrJoin(*violations, "\n");
 }
 
 uint64_t OrganizationId(const std::string& database_url, const std::string& name) {
