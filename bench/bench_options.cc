@@ -35,7 +35,21 @@ absl::StatusOr<ParsedBenchOptions> ParseBenchOptions(const std::vector<std::stri
   options.AddSecret("token", "ZEVA_BENCH_TOKEN", "Bearer token of the reading caller.", &o->token);
   options.AddSecret("writer-token", "ZEVA_BENCH_WRITER_TOKEN",
                     "Bearer token for creates/updates (default: --token).", &o->writer_token);
+  options.AddString("tokens-file", "ZEVA_BENCH_TOKENS_FILE", "",
+                    "The credit scenarios' users and tokens, one \"USERNAME TOKEN\" per line.",
+                    &o->tokens_file);
+  int issue_organization = 0, issue_vehicle = 0;
+  options.AddInt("issue-organization-id", "", 0, 0, 1 << 30,
+                 "issue-credits: the supplier credits are issued to.", &issue_organization);
+  options.AddInt("issue-vehicle-id", "", 0, 0, 1 << 30,
+                 "issue-credits: that supplier's vehicle the issuance names.", &issue_vehicle);
+  options.AddSecret("database-url", "ZEVA_BENCH_DATABASE_URL",
+                    "The server's database, with pg_stat_statements loaded: results then give "
+                    "the statements (round trips) per call. Use with --calls (no warm-up).",
+                    &o->database_url);
   auto positional = options.Parse(args, env, &parsed.help_requested);
+  o->issue_organization_id = static_cast<uint64_t>(issue_organization);
+  o->issue_vehicle_id = static_cast<uint64_t>(issue_vehicle);
   if (!positional.ok()) return positional.status();
   parsed.help = options.Help();
   if (parsed.help_requested) return parsed;

@@ -11,9 +11,10 @@ namespace zeva::bench {
 
 // The scenario names, as --scenario takes them.
 inline const std::vector<std::string>& ScenarioNames() {
-  static const std::vector<std::string> names{"health",       "organization", "model-details",
-                                              "list-models",  "transactions", "create-model",
-                                              "update-model", "mixed"};
+  static const std::vector<std::string> names{
+      "health",        "organization",       "model-details",  "list-models",      "transactions",
+      "create-model",  "update-model",       "mixed",          "balances",         "ledger-entries",
+      "issue-credits", "transfer-lifecycle", "contention-hot", "contention-spread"};
   return names;
 }
 
@@ -31,6 +32,12 @@ struct BenchOptions {
   int server_pid = 0;        // > 0: report this process's resident memory (/proc/PID/status)
   std::string token;         // callers' token (a supplier that can read)
   std::string writer_token;  // token for create/update (a supplier); defaults to token
+  // The credit scenarios' users: lines "USERNAME TOKEN" (bench/run.sh writes them).
+  std::string tokens_file;
+  uint64_t issue_organization_id = 0;  // issue-credits: the supplier and its vehicle
+  uint64_t issue_vehicle_id = 0;
+  // When set (a PostgreSQL with pg_stat_statements), results count round trips per call.
+  std::string database_url;
 };
 
 struct ParsedBenchOptions {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "bench/credit_scenarios.h"
 #include "bench/proc_stats.h"
 #include "bench/scenarios.h"
 
@@ -122,9 +123,14 @@ absl::StatusOr<RunResult> RunLoad(const BenchOptions& o) {
   }
   auto shared = PrepareShared(o, channels[0]);
   if (!shared.ok()) return shared.status();
+  const bool credit = IsCreditScenario(o.scenario);
+  auto credits = credit ? PrepareCredits(o, channels[0]) : CreditSetup{};
+  if (!credits.ok()) return credits.status();
   std::vector<std::unique_ptr<Worker>> workers;
   for (int i = 0; i < o.concurrency; ++i) {
-    workers.push_back(MakeWorker(o.scenario, o, *shared, channels[i % channels.size()], i));
+    const auto& channel = channels[i % channels.size()];
+    workers.push_back(credit ? MakeCreditWorker(o.scenario, o, *shared, *credits, channel, i)
+                             : MakeWorker(o.scenario, o, *shared, channel, i));
     if (absl::Status prepared = workers.back()->Prepare(); !prepared.ok()) return prepared;
   }
 

@@ -10,6 +10,7 @@
 #include "bench/load_runner.h"
 #include "bench/proc_stats.h"
 #include "bench/report.h"
+#include "bench/round_trips.h"
 
 int main(int argc, char** argv) {
   // As in the server: no lock-order graph on every absl::Mutex (Debian's Abseil keeps one).
@@ -17,6 +18,9 @@ int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   if (!args.empty() && args[0] == "report") {
     return zeva::bench::ReportMain(std::vector<std::string>(args.begin() + 1, args.end()));
+  }
+  if (!args.empty() && args[0] == "audit") {
+    return zeva::bench::AuditMain(std::vector<std::string>(args.begin() + 1, args.end()));
   }
   auto parsed = zeva::bench::ParseBenchOptions(args, zeva::config::ProcessEnv());
   if (!parsed.ok()) {
@@ -30,12 +34,21 @@ int main(int argc, char** argv) {
   const zeva::bench::BenchOptions& options = parsed->options;
   const long rss_before =
       options.server_pid > 0 ? zeva::bench::StatusKiB(options.server_pid, "VmRSS") : -1;
+  // Round trips to PostgreSQL: every statement the server sends (BEGIN, SET, COMMIT
+  // included) is one, as pg_stat_statements counts them.
+  const auto statements_before = zeva::bench::StatementsExecuted(options.database_url);
   auto result = zeva::bench::RunLoad(options);
   if (!result.ok()) {
     std::cerr << "zeva-bench: " << result.status().message() << "\n";
     return 1;
   }
   nlohmann::json line = zeva::bench::ToJson(*result);
+  const auto statements_after = zeva::bench::StatementsExecuted(options.database_url);
+  if (statements_before.ok() && statements_after.ok() && result->calls > 0) {
+    // Minus the first snapshot's own statement.
+    line["round_trips_per_call"] = static_cast<double>(*statements_after - *statements_before - 1) /
+                                   static_cast<double>(result->calls);
+  }
   if (options.server_pid > 0) {
     line["server_rss_before_kib"] = rss_before;
     line["server_peak_rss_kib"] = zeva::bench::StatusKiB(options.server_pid, "VmHWM");

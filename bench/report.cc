@@ -45,15 +45,24 @@ std::string ErrorsText(const json& r) {
 
 void ScenarioTable(std::ostream& out, const std::vector<json>& rows) {
   out << "| scenario | callers | calls/s | p50 ms | p99 ms | p99.9 ms | rows/s "
-         "| server CPU µs/call | client CPU µs/call | errors |\n"
-      << "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n";
+         "| server CPU µs/call | client CPU µs/call | round trips/call | errors |\n"
+      << "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n";
   for (const json& r : rows) {
     out << "| " << r.value("scenario", "") << " | " << r.value("concurrency", 0) << " | "
         << Number(r["calls_per_second"], 0) << " | " << Number(r["p50_ms"], 2) << " | "
         << Number(r["p99_ms"], 2) << " | " << Number(r["p999_ms"], 2) << " | "
         << Number(r["rows_per_second"], 0) << " | " << Number(r["server_cpu_us_per_call"], 0)
-        << " | " << Number(r["client_cpu_us_per_call"], 0) << " | " << ErrorsText(r) << " |\n";
+        << " | " << Number(r["client_cpu_us_per_call"], 0) << " | "
+        << Number(r["round_trips_per_call"], 2) << " | " << ErrorsText(r) << " |\n";
   }
+}
+
+// a / b of one field of two results, or null when either is missing.
+json Ratio(const json* a, const json* b, const char* field) {
+  if (!a || !b || !a->contains(field) || !b->contains(field)) return nullptr;
+  const double divisor = (*b)[field].get<double>();
+  if (divisor <= 0) return nullptr;
+  return (*a)[field].get<double>() / divisor;
 }
 
 void StreamTable(std::ostream& out, const std::vector<json>& rows) {
@@ -97,6 +106,29 @@ json Ratios(const std::vector<json>& results) {
     ratios["organization_over_health_calls"] = (*organization)["calls_per_second"].get<double>() /
                                                (*health)["calls_per_second"].get<double>();
   }
+  // The credit API (issue 16's targets).
+  const json* balances_small = nullptr;
+  const json* balances_large = nullptr;
+  auto ledger_size = [](const json& r) {
+    const std::string label = r.value("label", "");
+    return label.rfind("ledger-", 0) == 0 ? std::stod(label.substr(7)) : -1.0;
+  };
+  for (const json& r : results) {
+    if (r.value("scenario", "") != "balances" || ledger_size(r) < 0) continue;
+    if (!balances_small || ledger_size(r) < ledger_size(*balances_small)) balances_small = &r;
+    if (!balances_large || ledger_size(r) > ledger_size(*balances_large)) balances_large = &r;
+  }
+  ratios["balances_over_health_calls"] = Ratio(balances_small, health, "calls_per_second");
+  ratios["balances_p50_large_over_small_ledger"] =
+      balances_small != balances_large ? Ratio(balances_large, balances_small, "p50_ms") : nullptr;
+  if (balances_small && balances_large) {
+    ratios["ledger_sizes"] = {ledger_size(*balances_small), ledger_size(*balances_large)};
+  }
+  ratios["contended_over_spread_transitions"] =
+      Ratio(Find(results, "contention", "contention-hot"),
+            Find(results, "contention", "contention-spread"), "calls_per_second");
+  ratios["list_models_over_organization_calls"] =
+      Ratio(Find(results, "scenarios", "list-models"), organization, "calls_per_second");
   // The largest over the smallest stream size measured.
   const json* smallest = nullptr;
   const json* largest = nullptr;
@@ -130,7 +162,15 @@ std::string Markdown(const json& document) {
       << "- GetMyOrganization calls/s / health Check calls/s: "
       << Number(ratios["organization_over_health_calls"], 2) << " (target >= 0.5)\n"
       << "- server peak RSS, largest stream / smallest stream: "
-      << Number(ratios["peak_rss_largest_over_smallest_stream"], 2) << " (target < 2)\n";
+      << Number(ratios["peak_rss_largest_over_smallest_stream"], 2) << " (target < 2)\n"
+      << "- GetBalances calls/s (small ledger) / health Check calls/s: "
+      << Number(ratios["balances_over_health_calls"], 2) << " (target >= 0.5)\n"
+      << "- GetBalances p50, large ledger / small ledger: "
+      << Number(ratios["balances_p50_large_over_small_ledger"], 2) << " (target <= 1.2)\n"
+      << "- transitions/s, one hot seller / 64 spread sellers: "
+      << Number(ratios["contended_over_spread_transitions"], 2) << " (target >= 0.5)\n"
+      << "- ListModels (3 rows) calls/s / GetMyOrganization calls/s: "
+      << Number(ratios["list_models_over_organization_calls"], 2) << " (target >= 0.5)\n";
 
   std::map<std::string, std::vector<json>> by_label;
   std::vector<std::string> order;

@@ -8,8 +8,13 @@
 # generate_series), starts the server with LOG_LEVEL=warn (one info line per call would
 # otherwise measure the logger), signs tokens with a key made for this run, runs every
 # scenario with zeva-bench, and writes bench/results/results.{md,json} and concurrency.png.
+# The credit scenarios (ledger reads at LEDGER_SIZES entries, issuance, transfer lifecycles,
+# one hot seller against 64 spread ones) run the ledger audit (zeva-bench audit) while they
+# write and after: one violation fails the run. PostgreSQL runs with pg_stat_statements, so
+# the "roundtrips" runs count the statements (round trips) each call costs.
 # Settings (environment): BUILD_DIR, BENCH_OUT, CONCURRENCY, CHANNELS, DURATION_MS,
-# WARMUP_MS, SWEEP, STREAM_SIZES, STREAM_CALLS, SKIP_BUILD=1, SERVER_FLAGS.
+# WARMUP_MS, SWEEP, STREAM_SIZES, STREAM_CALLS, LEDGER_SIZES, CONTENTION, SKIP_BUILD=1,
+# SERVER_FLAGS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,10 +26,12 @@ case "${1:-}" in
 esac
 if [ "$mode" = quick ]; then
   : "${DURATION_MS:=300}" "${WARMUP_MS:=100}" "${STREAM_SIZES:=1000 100000}" "${STREAM_CALLS:=1}"
+  : "${LEDGER_SIZES:=1000 100000}" "${ROUND_TRIP_CALLS:=20}"
 else
   : "${DURATION_MS:=10000}" "${WARMUP_MS:=2000}" "${STREAM_SIZES:=1000 100000 1000000}" "${STREAM_CALLS:=3}"
+  : "${LEDGER_SIZES:=1000 1000000}" "${ROUND_TRIP_CALLS:=200}"
 fi
-: "${CONCURRENCY:=16}" "${CHANNELS:=4}" "${SWEEP:=1 4 16 64 256}"
+: "${CONCURRENCY:=16}" "${CHANNELS:=4}" "${SWEEP:=1 4 16 64 256}" "${CONTENTION:=64}"
 SERVER_FLAGS=${SERVER_FLAGS:-}
 stream_token=""
 BUILD_DIR=${BUILD_DIR:-build}
@@ -53,7 +60,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 echo "bench: PostgreSQL, migration and data" >&2
-DATABASE_URL=$(bash scripts/pg-throwaway.sh start "$work/pg")
+DATABASE_URL=$(PG_EXTRA_OPTIONS="-c shared_preload_libraries=pg_stat_statements" \
+  bash scripts/pg-throwaway.sh start "$work/pg")
 export DATABASE_URL
 "$BUILD_DIR/migrate/zeva-migrate" upgrade head --fixtures >"$work/migrate.log" 2>&1 ||
   { cat "$work/migrate.log" >&2; exit 1; }
@@ -79,8 +87,55 @@ INSERT INTO transactions (type, credits, transaction_amount, organization_id)
   FROM organizations o, generate_series(1, $n) g WHERE o.name = 'Bench Stream $n';
 SQL
   done
+  cat <<'SQL'
+CREATE EXTENSION IF NOT EXISTS pg_stat_statements;
+-- The credit scenarios' sellers: 64 users of one hot seller, one user each of 64 others.
+INSERT INTO organizations (name) VALUES ('Bench Hot Seller'), ('Bench Issuer');
+INSERT INTO organizations (name) SELECT 'Bench Spread Seller ' || g FROM generate_series(1, 64) g;
+INSERT INTO users (username, organization_id)
+  SELECT 'bench_hot_' || g, o.id FROM organizations o, generate_series(1, 64) g
+  WHERE o.name = 'Bench Hot Seller';
+INSERT INTO users (username, organization_id)
+  SELECT 'bench_spread_' || g, o.id FROM organizations o, generate_series(1, 64) g
+  WHERE o.name = 'Bench Spread Seller ' || g;
+INSERT INTO user_roles (username, role)
+  SELECT username, r::user_role FROM users, unnest(ARRAY['SIGNING_AUTHORITY', 'ZEVA_USER']) r
+  WHERE username LIKE 'bench_hot_%' OR username LIKE 'bench_spread_%';
+INSERT INTO vehicles (organization_id, type, make, model, "trim", range, credits)
+  SELECT id, 'BEV', 'Bench', 'Issue', 'bench', 300, 1.00 FROM organizations
+  WHERE name = 'Bench Issuer';
+SQL
+  # bench_ledger_N: a supplier with N ledger entries, loaded in bulk like an old ledger
+  # (balanced journals, each with its delivered outbox event; triggers off for the load).
+  for n in $LEDGER_SIZES; do
+    cat <<SQL
+INSERT INTO organizations (name) VALUES ('Bench Ledger $n');
+INSERT INTO users (username, organization_id)
+  SELECT 'bench_ledger_$n', id FROM organizations WHERE name = 'Bench Ledger $n';
+INSERT INTO user_roles (username, role) VALUES ('bench_ledger_$n', 'ZEVA_USER');
+BEGIN;
+SET LOCAL session_replication_role = replica;
+WITH o AS (SELECT id FROM organizations WHERE name = 'Bench Ledger $n'),
+  gov AS (SELECT id FROM organizations WHERE organization_type = 'GOVERNMENT' LIMIT 1),
+  j AS (INSERT INTO credit_journals (kind, reference, posted_by, issued_to)
+        SELECT 'ISSUANCE', 'bulk/' || g, 'bench', o.id FROM o, generate_series(1, $n) g
+        RETURNING id, issued_to),
+  e AS (INSERT INTO credit_ledger_entries (journal_id, organization_id, model_year,
+          credit_class, amount)
+        SELECT id, issued_to, 2021, 'A'::credit_class, 1 FROM j
+        UNION ALL SELECT j.id, gov.id, 2021, 'A', -1 FROM j, gov)
+INSERT INTO outbox_events (event_type, actor, journal_id, organization_ids, recipients,
+    published_at, mailed_at)
+  SELECT 'credits.journal.issuance', 'bench', id, ARRAY[issued_to], '{}', now(), now() FROM j;
+INSERT INTO credit_accounts (organization_id, model_year, credit_class, posted)
+  SELECT id, 2021, 'A', $n FROM organizations WHERE name = 'Bench Ledger $n';
+COMMIT;
+SQL
+  done
   echo "VACUUM ANALYZE;"
 } | psql -q -v ON_ERROR_STOP=1 "$DATABASE_URL" >/dev/null
+issue_organization=$(psql -tA "$DATABASE_URL" -c "SELECT id FROM organizations WHERE name = 'Bench Issuer'")
+issue_vehicle=$(psql -tA "$DATABASE_URL" -c "SELECT v.id FROM vehicles v JOIN organizations o ON o.id = v.organization_id WHERE o.name = 'Bench Issuer'")
 
 # A key pair for this run; the server gets the public half as its fixed key.
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$work/key.pem" 2>/dev/null
@@ -91,6 +146,14 @@ token() {
 }
 reader_token=$(token test_vs_1)
 writer_token=$(token bench_writer)
+# The credit scenarios' users (--tokens-file).
+tokens_file="$work/tokens"
+for user in test_gov_director test_gov_1 test_vs_2 $(seq -f 'bench_hot_%g' 1 64) \
+    $(seq -f 'bench_spread_%g' 1 64); do
+  echo "$user $(token "$user")"
+done >"$tokens_file"
+ledger_small=${LEDGER_SIZES%% *}
+ledger_large=${LEDGER_SIZES##* }
 
 start_server() {
   port=$((20000 + RANDOM % 40000))
@@ -108,13 +171,33 @@ start_server() {
 
 results="$work/results.jsonl"
 : >"$results"
+# audit WHEN: the ledger and outbox invariants; any violation ends the run.
+audit() {
+  if ! "$bench_bin" audit --database-url "$DATABASE_URL" >"$work/audit.log" 2>&1; then
+    echo "bench: ledger audit failed $1:" >&2; cat "$work/audit.log" >&2
+    exit 1
+  fi
+}
+# write_bench LABEL SCENARIO [options...]: a write scenario, audited every second while it
+# runs and once after.
+write_bench() {
+  local label=$1 scenario=$2
+  bench "$label" "$scenario" "${@:3}" &
+  local pid=$!
+  while kill -0 "$pid" 2>/dev/null; do
+    audit "during $scenario"
+    sleep 1
+  done
+  wait "$pid"
+  audit "after $scenario"
+}
 # bench LABEL SCENARIO [zeva-bench options...]: one result line, progress on stderr.
 bench() {
   local label=$1 scenario=$2
   shift 2
   echo "bench: $label $scenario $*" >&2
   ZEVA_BENCH_TOKEN=${stream_token:-$reader_token} ZEVA_BENCH_WRITER_TOKEN=$writer_token \
-    "$bench_bin" --target "127.0.0.1:$port" --label "$label" --scenario "$scenario" \
+    ZEVA_BENCH_TOKENS_FILE="$tokens_file" "$bench_bin" --target "127.0.0.1:$port" --label "$label" --scenario "$scenario" \
     --warmup-ms "$WARMUP_MS" --duration-ms "$DURATION_MS" --server-pid "$server" "$@" >>"$results"
 }
 
@@ -123,6 +206,32 @@ for scenario in health organization model-details list-models transactions creat
     update-model mixed; do
   bench scenarios "$scenario" --concurrency "$CONCURRENCY" --channels "$CHANNELS"
 done
+# The credit API: reads against a small and a large ledger, writes, and contention.
+for n in $LEDGER_SIZES; do
+  stream_token=$(token "bench_ledger_$n")
+  bench "ledger-$n" balances --concurrency "$CONCURRENCY" --channels "$CHANNELS"
+  if [ "$n" = "$ledger_small" ]; then
+    bench "ledger-$n" ledger-entries --concurrency "$CONCURRENCY" --channels "$CHANNELS"
+  else
+    bench "ledger-$n" ledger-entries --concurrency 1 --calls "$STREAM_CALLS"
+  fi
+  stream_token=""
+done
+write_bench writes issue-credits --concurrency "$CONCURRENCY" --channels "$CHANNELS" \
+  --issue-organization-id "$issue_organization" --issue-vehicle-id "$issue_vehicle"
+write_bench writes transfer-lifecycle --concurrency "$CONCURRENCY" --channels "$CHANNELS"
+for scenario in contention-hot contention-spread; do
+  write_bench contention "$scenario" --concurrency "$CONTENTION" --channels "$CHANNELS"
+done
+# Statements (round trips) per call: one caller, a fixed number of calls, no warm-up.
+for scenario in health organization list-models balances issue-credits contention-spread; do
+  [ "$scenario" = balances ] && stream_token=$(token "bench_ledger_$ledger_small")
+  write_bench roundtrips "$scenario" --concurrency 1 --calls "$ROUND_TRIP_CALLS" \
+    --database-url "$DATABASE_URL" --issue-organization-id "$issue_organization" \
+    --issue-vehicle-id "$issue_vehicle"
+  stream_token=""
+done
+
 for c in $SWEEP; do
   for scenario in $SWEEP_READ $SWEEP_WRITE; do
     bench sweep "$scenario" --concurrency "$c" --channels "$CHANNELS"

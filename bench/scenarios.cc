@@ -15,14 +15,7 @@
 #include "zevs.grpc.pb.h"
 
 namespace zeva::bench {
-namespace {
 
-using grpc::health::v1::Health;
-using zeva::organizations::OrganizationDetails;
-using zeva::transactions::TransactionList;
-using zeva::transactions::ZEVModels;
-
-// A fresh context per call (gRPC requires it), carrying the token and the deadline.
 std::unique_ptr<grpc::ClientContext> NewContext(const std::string& token, int timeout_ms) {
   auto context = std::make_unique<grpc::ClientContext>();
   if (!token.empty()) context->AddMetadata("authorization", "Bearer " + token);
@@ -37,6 +30,13 @@ CallOutcome Outcome(const grpc::Status& status, int64_t rows) {
   if (!status.ok()) outcome.message = status.error_message();
   return outcome;
 }
+
+namespace {
+
+using grpc::health::v1::Health;
+using zeva::organizations::OrganizationDetails;
+using zeva::transactions::TransactionList;
+using zeva::transactions::ZEVModels;
 
 template <typename Response, typename Reader>
 CallOutcome DrainStream(Reader reader) {

@@ -18,6 +18,11 @@ struct CallOutcome {
   std::string message;  // the status message when not OK
 };
 
+// A fresh context per call (gRPC requires it), carrying the token (if any) and the deadline.
+std::unique_ptr<grpc::ClientContext> NewContext(const std::string& token, int timeout_ms);
+// The outcome of a finished call: its code, and `rows` when it succeeded.
+CallOutcome Outcome(const grpc::Status& status, int64_t rows);
+
 class Worker {
  public:
   virtual ~Worker() = default;

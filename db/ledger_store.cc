@@ -260,7 +260,26 @@ absl::StatusOr<PostOutcome> LedgerStore::Post(const JournalPosting& posting, con
     std::map<AccountKey, int64_t> change;
     for (const EntryLine& e : entries) change[e.account] += e.amount;
 
-    // 3. The supplier accounts, locked in order, and their available balances.
+    // 3. The journal, its entries, its event and the key's result: everything but the
+    //    accounts, so that a supplier's account row (hot under load) is locked last and held
+    //    only for the lock, the change and the commit.
+    std::sort(entries.begin(), entries.end(),
+              [](const EntryLine& a, const EntryLine& b) { return a.account < b.account; });
+    const int64_t journal_id = InsertJournal(
+        tx, posting.kind, posting.reference, posting.posted_by, posting.reason,
+        posting.kind == "ISSUANCE" ? posting.supplier_id : 0, posting.reverses_journal_id, entries);
+    std::vector<int64_t> organizations;
+    for (const AccountKey& supplier : suppliers) {  // sorted by organization
+      if (organizations.empty() || organizations.back() != supplier.organization_id) {
+        organizations.push_back(supplier.organization_id);
+      }
+    }
+    WriteEvent(tx, domain::JournalPosted(journal_id, posting.kind, organizations),
+               posting.posted_by, 0, journal_id, organizations);
+    RecordResult(tx, posting.claim, journal_id);
+
+    // 4. The supplier accounts, locked in order, checked, changed; then commit at once.
+    //    Returning without commit rolls back everything above.
     std::vector<AccountDelta> deltas;
     for (const AccountRow& row : LockAccounts(tx, suppliers, /*create=*/true)) {
       const int64_t amount = change[row.account];
@@ -270,23 +289,7 @@ absl::StatusOr<PostOutcome> LedgerStore::Post(const JournalPosting& posting, con
       }
       deltas.push_back(AccountDelta{row.account, amount, 0});
     }
-
-    // 4. The journal, its entries, the posted balances, the key's result.
-    std::sort(entries.begin(), entries.end(),
-              [](const EntryLine& a, const EntryLine& b) { return a.account < b.account; });
-    const int64_t journal_id = InsertJournal(
-        tx, posting.kind, posting.reference, posting.posted_by, posting.reason,
-        posting.kind == "ISSUANCE" ? posting.supplier_id : 0, posting.reverses_journal_id, entries);
     ApplyToAccounts(tx, deltas);
-    std::vector<int64_t> organizations;
-    for (const AccountDelta& d : deltas) {
-      if (organizations.empty() || organizations.back() != d.account.organization_id) {
-        organizations.push_back(d.account.organization_id);
-      }
-    }
-    WriteEvent(tx, domain::JournalPosted(journal_id, posting.kind, organizations),
-               posting.posted_by, 0, journal_id, organizations);
-    RecordResult(tx, posting.claim, journal_id);
     tx.commit();
     return PostOutcome{Kind::kPosted, journal_id, {}, 0};
   };

@@ -61,6 +61,16 @@ constexpr Statement kInsertEvent{
     "actor, actor_organization_id, roles, comment) VALUES ($1, $2, "
     "NULLIF($3, '')::transfer_action, NULLIF($4, '')::transfer_status, $5::transfer_status, "
     "$6, $7, $8, $9)"};
+// The status change and its history row in one round trip (seq: the transfer's next).
+constexpr Statement kAppendHistory{
+    "transfer_append_history",
+    "WITH s AS (UPDATE credit_transfers SET status = $2::transfer_status, version = version + 1, "
+    "journal_id = NULLIF($3, 0), updated_at = now() WHERE id = $1) "
+    "INSERT INTO credit_transfer_history (transfer_id, seq, action, from_status, to_status, "
+    "actor, actor_organization_id, roles, comment) "
+    "SELECT $1::bigint, coalesce(max(seq), 0) + 1, $4::transfer_action, $5::transfer_status, "
+    "$2::transfer_status, $6::varchar, $7::bigint, $8::varchar, $9::text "
+    "FROM credit_transfer_history WHERE transfer_id = $1::bigint"};
 constexpr Statement kLockTransfer{
     "transfer_lock",
     "SELECT id, from_organization_id, to_organization_id, status::text, version "
@@ -69,13 +79,6 @@ constexpr Statement kLockedLines{
     "transfer_locked_lines",
     "SELECT model_year, credit_class::text, amount FROM credit_transfer_lines "
     "WHERE transfer_id = $1 ORDER BY line_no"};
-constexpr Statement kNextSeq{
-    "transfer_next_seq",
-    "SELECT coalesce(max(seq), 0) + 1 FROM credit_transfer_history WHERE transfer_id = $1"};
-constexpr Statement kSetStatus{
-    "transfer_set_status",
-    "UPDATE credit_transfers SET status = $2::transfer_status, version = version + 1, "
-    "journal_id = NULLIF($3, 0), updated_at = now() WHERE id = $1"};
 constexpr Statement kSetPartner{
     "transfer_set_partner",
     "UPDATE credit_transfers SET to_organization_id = $2, version = version + 1, "
@@ -160,13 +163,48 @@ TransferHead LockTransfer(pqxx::transaction_base& tx, int64_t transfer_id, bool*
                       domain::StatusNamed(rows[0][3].as<std::string>()), rows[0][4].as<int>()};
 }
 
+struct Line {
+  domain::CreditKey key;
+  int64_t amount;
+};
+
+// What a transition's credit effect does to each account, by account (the global lock order).
+std::map<AccountKey, AccountDelta> AccountDeltas(domain::CreditEffect effect,
+                                                 const TransferHead& head,
+                                                 const std::vector<Line>& lines) {
+  using domain::CreditEffect;
+  std::map<AccountKey, AccountDelta> deltas;
+  for (const Line& line : lines) {
+    const AccountKey seller{head.from_organization_id, line.key};
+    AccountDelta& s = deltas.emplace(seller, AccountDelta{seller, 0, 0}).first->second;
+    switch (effect) {
+      case CreditEffect::kReserve:
+        s.reserved += line.amount;
+        break;
+      case CreditEffect::kRelease:
+        s.reserved -= line.amount;
+        break;
+      case CreditEffect::kRecord: {
+        s.posted -= line.amount;
+        s.reserved -= line.amount;
+        const AccountKey buyer{head.to_organization_id, line.key};
+        deltas.emplace(buyer, AccountDelta{buyer, 0, 0}).first->second.posted += line.amount;
+        break;
+      }
+      case CreditEffect::kNone:
+        break;
+    }
+  }
+  return deltas;
+}
+
 }  // namespace
 
 const std::vector<Statement>& TransferStore::Statements() {
   static const std::vector<Statement> statements{
       kTransferHeads,  kTransferLines, kTransferHistory, kListTransferIds, kSuppliers,
       kInsertTransfer, kInsertLines,   kDeleteLines,     kInsertEvent,     kLockTransfer,
-      kLockedLines,    kNextSeq,       kSetStatus,       kSetPartner};
+      kLockedLines,    kAppendHistory, kSetPartner};
   return statements;
 }
 
@@ -285,94 +323,75 @@ absl::StatusOr<TransferOutcome> TransferStore::Transition(const IdempotencyClaim
                                                           const Budget& budget) {
   using Kind = TransferOutcome::Kind;
   using domain::CreditEffect;
-  return RunWithRetries<
-      TransferOutcome>(pool_, budget, [&](pqxx::connection& c) -> absl::StatusOr<TransferOutcome> {
-    pqxx::work tx(c);
-    if (auto earlier = Earlier(tx, claim)) return *earlier;
-    // The transfer's lock orders every step of this transfer.
-    bool found = false;
-    const TransferHead head = LockTransfer(tx, transfer_id, &found);
-    if (!found) return TransferOutcome{Kind::kNotFound, 0, {}};
-    auto transition = rule(head);
-    if (!transition.ok()) return transition.status();
+  return RunWithRetries<TransferOutcome>(
+      pool_, budget, [&](pqxx::connection& c) -> absl::StatusOr<TransferOutcome> {
+        pqxx::work tx(c);
+        if (auto earlier = Earlier(tx, claim)) return *earlier;
+        // The transfer's lock orders every step of this transfer.
+        bool found = false;
+        const TransferHead head = LockTransfer(tx, transfer_id, &found);
+        if (!found) return TransferOutcome{Kind::kNotFound, 0, {}};
+        auto transition = rule(head);
+        if (!transition.ok()) return transition.status();
 
-    int64_t journal_id = 0;
-    if (transition->effect != CreditEffect::kNone) {
-      struct Line {
-        domain::CreditKey key;
-        int64_t amount;
-      };
-      std::vector<Line> lines;
-      for (const pqxx::row& row : tx.exec_prepared(kLockedLines.name, transfer_id)) {
-        lines.push_back(Line{
-            domain::CreditKey{row[0].as<int32_t>(), domain::ClassNamed(row[1].as<std::string>())},
-            row[2].as<int64_t>()});
-      }
-      const bool record = transition->effect == CreditEffect::kRecord;
-      std::map<AccountKey, AccountDelta> deltas;  // sorted: the global lock order
-      for (const Line& line : lines) {
-        const AccountKey seller{head.from_organization_id, line.key};
-        AccountDelta& s = deltas.emplace(seller, AccountDelta{seller, 0, 0}).first->second;
-        switch (transition->effect) {
-          case CreditEffect::kReserve:
-            s.reserved += line.amount;
-            break;
-          case CreditEffect::kRelease:
-            s.reserved -= line.amount;
-            break;
-          case CreditEffect::kRecord: {
-            s.posted -= line.amount;
-            s.reserved -= line.amount;
-            const AccountKey buyer{head.to_organization_id, line.key};
-            deltas.emplace(buyer, AccountDelta{buyer, 0, 0}).first->second.posted += line.amount;
-            break;
+        // Everything but the accounts first: the seller's account row is the hot one (every
+        // submit and rescind of its transfers changes it), so it is locked last and held only
+        // for the lock, the change and the commit (README, "Performance").
+        std::vector<Line> lines;
+        std::map<AccountKey, AccountDelta> deltas;  // sorted: the global lock order
+        if (transition->effect != CreditEffect::kNone) {
+          for (const pqxx::row& row : tx.exec_prepared(kLockedLines.name, transfer_id)) {
+            lines.push_back(Line{domain::CreditKey{row[0].as<int32_t>(),
+                                                   domain::ClassNamed(row[1].as<std::string>())},
+                                 row[2].as<int64_t>()});
           }
-          case CreditEffect::kNone:
-            break;
+          deltas = AccountDeltas(transition->effect, head, lines);
         }
-      }
-      std::vector<AccountKey> keys;
-      keys.reserve(deltas.size());
-      for (const auto& [key, delta] : deltas) keys.push_back(key);
-      // Accounts last: locked in order, only for the effect's own few statements.
-      const std::vector<AccountRow> rows = LockAccounts(tx, keys, /*create=*/record);
-      if (transition->effect == CreditEffect::kReserve) {
-        for (const Line& line : lines) {
-          const AccountKey seller{head.from_organization_id, line.key};
-          const auto row = std::find_if(rows.begin(), rows.end(),
-                                        [&](const AccountRow& r) { return r.account == seller; });
-          if (row == rows.end() || row->posted - row->reserved < line.amount) {
-            return TransferOutcome{Kind::kInsufficientCredits, 0, line.key};
+        const bool record = transition->effect == CreditEffect::kRecord;
+        int64_t journal_id = 0;
+        if (record) {
+          std::vector<EntryLine> entries;
+          entries.reserve(deltas.size());
+          for (const auto& [key, delta] : deltas) entries.push_back(EntryLine{key, delta.posted});
+          journal_id = InsertJournal(tx, "TRANSFER", absl::StrCat("transfer/", transfer_id),
+                                     actor.username, "", 0, 0, entries);
+        }
+        tx.exec_prepared(kAppendHistory.name, transfer_id, domain::StatusName(transition->to),
+                         journal_id, domain::ActionName(action), domain::StatusName(head.status),
+                         actor.username, actor.organization_id, actor.roles, comment);
+        WriteEvent(tx,
+                   domain::TransferTransitioned(transfer_id, action, head.status,
+                                                head.from_organization_id, head.to_organization_id,
+                                                actor.organization_id),
+                   actor.username, transfer_id, journal_id,
+                   {head.from_organization_id, head.to_organization_id});
+        RecordResult(tx, claim, transfer_id);
+
+        if (!deltas.empty()) {
+          std::vector<AccountKey> keys;
+          keys.reserve(deltas.size());
+          for (const auto& [key, delta] : deltas) keys.push_back(key);
+          const std::vector<AccountRow> rows = LockAccounts(tx, keys, /*create=*/record);
+          if (transition->effect == CreditEffect::kReserve) {
+            for (const Line& line : lines) {
+              const AccountKey seller{head.from_organization_id, line.key};
+              const auto row = std::find_if(rows.begin(), rows.end(), [&](const AccountRow& r) {
+                return r.account == seller;
+              });
+              // Returning without commit rolls back everything written above.
+              if (row == rows.end() || row->posted - row->reserved < line.amount) {
+                return TransferOutcome{Kind::kInsufficientCredits, 0, line.key};
+              }
+            }
           }
+          std::vector<AccountDelta> changes;
+          changes.reserve(deltas.size());
+          for (const auto& [key, delta] : deltas) changes.push_back(delta);
+          ApplyToAccounts(tx, changes);
         }
-      }
-      std::vector<AccountDelta> changes;
-      changes.reserve(deltas.size());
-      for (const auto& [key, delta] : deltas) changes.push_back(delta);
-      ApplyToAccounts(tx, changes);
-      if (record) {
-        std::vector<EntryLine> entries;
-        entries.reserve(deltas.size());
-        for (const auto& [key, delta] : deltas) entries.push_back(EntryLine{key, delta.posted});
-        journal_id = InsertJournal(tx, "TRANSFER", absl::StrCat("transfer/", transfer_id),
-                                   actor.username, "", 0, 0, entries);
-      }
-    }
-    tx.exec_prepared(kSetStatus.name, transfer_id, domain::StatusName(transition->to), journal_id);
-    const int seq = tx.exec_prepared1(kNextSeq.name, transfer_id)[0].as<int>();
-    tx.exec_prepared(kInsertEvent.name, transfer_id, seq, domain::ActionName(action),
-                     domain::StatusName(head.status), domain::StatusName(transition->to),
-                     actor.username, actor.organization_id, actor.roles, comment);
-    WriteEvent(
-        tx,
-        domain::TransferTransitioned(transfer_id, action, head.status, head.from_organization_id,
-                                     head.to_organization_id, actor.organization_id),
-        actor.username, transfer_id, journal_id,
-        {head.from_organization_id, head.to_organization_id});
-    RecordResult(tx, claim, transfer_id);
-    tx.commit();
-    return TransferOutcome{Kind::kDone, transfer_id, {}};
-  });
+        tx.commit();
+        return TransferOutcome{Kind::kDone, transfer_id, {}};
+      });
 }
 
 }  // namespace zeva::db

@@ -7,7 +7,8 @@
 #   pg-throwaway.sh resume DIR  start a stopped server again on the same port (outage tests)
 #
 # As root, the server runs as the `postgres` user (initdb refuses root). Durability is off
-# (fsync, synchronous_commit): the data is thrown away anyway. Fails loudly, never silently.
+# (fsync, synchronous_commit): the data is thrown away anyway. PG_EXTRA_OPTIONS adds server
+# options (e.g. "-c shared_preload_libraries=pg_stat_statements"). Fails loudly, never silently.
 set -euo pipefail
 
 usage() { echo "usage: $0 start|stop DIR" >&2; exit 2; }
@@ -27,7 +28,7 @@ as_owner() {
 
 start_server() {
   as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-    -o "-p $1 -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=500" \
+    -o "-p $1 -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=500 ${PG_EXTRA_OPTIONS:-}" \
     start >/dev/null 2>&1
 }
 

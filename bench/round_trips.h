@@ -1,0 +1,22 @@
+#pragma once
+// PostgreSQL's side of a benchmark: statements executed (pg_stat_statements), for round
+// trips per call, and the ledger audit (db/ledger_audit) as `zeva-bench audit`.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace zeva::bench {
+
+// Statements executed so far on the server's database (sum of pg_stat_statements.calls);
+// NOT_FOUND when `database_url` is empty.
+absl::StatusOr<int64_t> StatementsExecuted(const std::string& database_url);
+
+// zeva-bench audit --database-url URL [--ledger-only]: prints every violation of the ledger's
+// and the outbox's invariants; exit 0 when there is none, 1 when there is, 2 when it cannot
+// tell.
+int AuditMain(const std::vector<std::string>& args);
+
+}  // namespace zeva::bench
