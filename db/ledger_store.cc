@@ -35,18 +35,15 @@ constexpr Statement kListEntries{
     "SELECT " ZEVA_ENTRY_COLUMNS
     "FROM credit_ledger_entries e JOIN credit_journals j ON j.id = e.journal_id "
     "WHERE e.organization_id = $1 AND e.id > $2 ORDER BY e.id LIMIT $3"};
+// A journal whole, head and entries, in one statement (one round trip, one snapshot): the
+// entry columns first (ToEntry), then the head's.
 constexpr Statement kJournal{
     "ledger_journal",
-    "SELECT j.id, j.kind::text, j.reference, j.posted_by, "
-    "(extract(epoch FROM j.posted_at) * 1000000)::bigint, j.reason, "
-    "coalesce(j.reverses_journal_id, 0), "
-    "coalesce((SELECT r.id FROM credit_journals r WHERE r.reverses_journal_id = j.id), 0) "
-    "FROM credit_journals j WHERE j.id = $1"};
-constexpr Statement kJournalEntries{
-    "ledger_journal_entries",
     "SELECT " ZEVA_ENTRY_COLUMNS
-    "FROM credit_ledger_entries e JOIN credit_journals j ON j.id = e.journal_id "
-    "WHERE e.journal_id = $1 ORDER BY e.id"};
+    ", j.posted_by, j.reason, coalesce(j.reverses_journal_id, 0), "
+    "coalesce((SELECT r.id FROM credit_journals r WHERE r.reverses_journal_id = j.id), 0) "
+    "FROM credit_journals j JOIN credit_ledger_entries e ON e.journal_id = j.id "
+    "WHERE j.id = $1 ORDER BY e.id"};
 constexpr Statement kVehiclesForIssuance{
     "ledger_vehicles_for_issuance",
     "SELECT id, organization_id, type, range, credits::text FROM vehicles "
@@ -89,9 +86,9 @@ EntryRecord ToEntry(const pqxx::row& row) {
 
 const std::vector<Statement>& LedgerStore::Statements() {
   static const std::vector<Statement> statements{
-      kOrganizationKind, kSupplierBalances, kGovernmentBalances,  kListEntries,
-      kJournal,          kJournalEntries,   kVehiclesForIssuance, kIssuanceReferenceTaken,
-      kLockJournal,      kReversalOf,       kEntriesToReverse};
+      kOrganizationKind, kSupplierBalances,    kGovernmentBalances,     kListEntries,
+      kJournal,          kVehiclesForIssuance, kIssuanceReferenceTaken, kLockJournal,
+      kReversalOf,       kEntriesToReverse};
   return statements;
 }
 
@@ -156,25 +153,25 @@ absl::StatusOr<std::optional<JournalRecord>> LedgerStore::Journal(int64_t journa
                                                                   const Budget& budget) {
   return pool_.Run<std::optional<JournalRecord>>(
       budget, [&](pqxx::connection& c) -> absl::StatusOr<std::optional<JournalRecord>> {
-        // One snapshot for the journal and its entries.
-        pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(c);
-        const pqxx::result head = tx.exec_prepared(kJournal.name, journal_id);
-        if (head.empty()) return std::nullopt;
+        // One statement: the journal and its entries from one snapshot (every journal has
+        // entries, so no row means no journal).
+        pqxx::nontransaction tx(c);
+        const pqxx::result rows = tx.exec_prepared(kJournal.name, journal_id);
+        if (rows.empty()) return std::nullopt;
         JournalRecord j;
-        const pqxx::row row = head[0];
-        j.id = row[0].as<int64_t>();
-        j.kind = row[1].as<std::string>();
-        j.reference = row[2].as<std::string>();
-        j.posted_by = row[3].as<std::string>();
-        j.posted_at_micros = row[4].as<int64_t>();
-        j.reason = row[5].as<std::string>();
-        j.reverses_journal_id = row[6].as<int64_t>();
-        j.reversed_by_journal_id = row[7].as<int64_t>();
-        for (const pqxx::row& entry : tx.exec_prepared(kJournalEntries.name, journal_id)) {
+        const pqxx::row head = rows[0];
+        j.id = head[1].as<int64_t>();
+        j.kind = head[2].as<std::string>();
+        j.reference = head[7].as<std::string>();
+        j.posted_at_micros = head[8].as<int64_t>();
+        j.posted_by = head[9].as<std::string>();
+        j.reason = head[10].as<std::string>();
+        j.reverses_journal_id = head[11].as<int64_t>();
+        j.reversed_by_journal_id = head[12].as<int64_t>();
+        for (const pqxx::row& entry : rows) {
           EntryRecord e = ToEntry(entry);
           if (!visible_to || e.organization_id == *visible_to) j.entries.push_back(std::move(e));
         }
-        tx.commit();
         if (visible_to && j.entries.empty()) return std::nullopt;
         return j;
       });

@@ -1,6 +1,7 @@
 #include "db/ledger_writes.h"
 
 #include <pqxx/pqxx>
+#include <set>
 
 #include "absl/strings/str_join.h"
 
@@ -27,16 +28,15 @@ constexpr Statement kApplyToAccounts{
     "AS d(organization_id, model_year, credit_class, posted, reserved) "
     "WHERE a.organization_id = d.organization_id AND a.model_year = d.model_year "
     "AND a.credit_class = d.credit_class"};
+// The journal and its entries in one statement (one round trip).
 constexpr Statement kInsertJournal{
     "ledger_insert_journal",
-    "INSERT INTO credit_journals (kind, reference, posted_by, reason, issued_to, "
+    "WITH j AS (INSERT INTO credit_journals (kind, reference, posted_by, reason, issued_to, "
     "reverses_journal_id) VALUES ($1::journal_kind, $2, $3, $4, NULLIF($5, 0), NULLIF($6, 0)) "
-    "RETURNING id"};
-constexpr Statement kInsertEntries{
-    "ledger_insert_entries",
+    "RETURNING id) "
     "INSERT INTO credit_ledger_entries (journal_id, organization_id, model_year, credit_class, "
-    "amount) SELECT $1, * FROM unnest($2::bigint[], $3::smallint[], $4::credit_class[], "
-    "$5::bigint[])"};
+    "amount) SELECT j.id, d.* FROM j, unnest($7::bigint[], $8::smallint[], "
+    "$9::credit_class[], $10::bigint[]) AS d RETURNING journal_id"};
 
 struct KeyArrays {
   std::vector<std::string> organizations, years, classes;
@@ -58,18 +58,26 @@ std::vector<AccountRow> LockAccounts(pqxx::transaction_base& tx,
   if (accounts.empty()) return {};
   KeyArrays a;
   for (const AccountKey& account : accounts) a.Add(account);
-  if (create) {
+  auto lock = [&] {
+    std::vector<AccountRow> rows;
+    for (const pqxx::row& row : tx.exec_prepared(kLockAccounts.name, ArrayLiteral(a.organizations),
+                                                 ArrayLiteral(a.years), ArrayLiteral(a.classes))) {
+      rows.push_back(
+          AccountRow{AccountKey{row[0].as<int64_t>(),
+                                domain::CreditKey{row[1].as<int32_t>(),
+                                                  domain::ClassNamed(row[2].as<std::string>())}},
+                     row[3].as<int64_t>(), row[4].as<int64_t>()});
+    }
+    return rows;
+  };
+  std::vector<AccountRow> rows = lock();
+  // Accounts are created only when one is missing (first credits of a key): the usual case
+  // costs one round trip, not two.
+  const size_t distinct = std::set<AccountKey>(accounts.begin(), accounts.end()).size();
+  if (create && rows.size() < distinct) {
     tx.exec_prepared(kEnsureAccounts.name, ArrayLiteral(a.organizations), ArrayLiteral(a.years),
                      ArrayLiteral(a.classes));
-  }
-  std::vector<AccountRow> rows;
-  for (const pqxx::row& row : tx.exec_prepared(kLockAccounts.name, ArrayLiteral(a.organizations),
-                                               ArrayLiteral(a.years), ArrayLiteral(a.classes))) {
-    rows.push_back(AccountRow{
-        AccountKey{
-            row[0].as<int64_t>(),
-            domain::CreditKey{row[1].as<int32_t>(), domain::ClassNamed(row[2].as<std::string>())}},
-        row[3].as<int64_t>(), row[4].as<int64_t>()});
+    rows = lock();
   }
   return rows;
 }
@@ -91,23 +99,23 @@ int64_t InsertJournal(pqxx::transaction_base& tx, const std::string& kind,
                       const std::string& reference, const std::string& posted_by,
                       const std::string& reason, int64_t issued_to, int64_t reverses_journal_id,
                       const std::vector<EntryLine>& entries) {
-  const int64_t journal_id = tx.exec_prepared1(kInsertJournal.name, kind, reference, posted_by,
-                                               reason, issued_to, reverses_journal_id)[0]
-                                 .as<int64_t>();
   KeyArrays a;
   std::vector<std::string> amounts;
   for (const EntryLine& e : entries) {
     a.Add(e.account);
     amounts.push_back(std::to_string(e.amount));
   }
-  tx.exec_prepared(kInsertEntries.name, journal_id, ArrayLiteral(a.organizations),
-                   ArrayLiteral(a.years), ArrayLiteral(a.classes), ArrayLiteral(amounts));
-  return journal_id;
+  // Every journal has entries, so the statement returns at least one row.
+  return tx
+      .exec_prepared(kInsertJournal.name, kind, reference, posted_by, reason, issued_to,
+                     reverses_journal_id, ArrayLiteral(a.organizations), ArrayLiteral(a.years),
+                     ArrayLiteral(a.classes), ArrayLiteral(amounts))[0][0]
+      .as<int64_t>();
 }
 
 const std::vector<Statement>& LedgerWriteStatements() {
   static const std::vector<Statement> statements{kEnsureAccounts, kLockAccounts, kApplyToAccounts,
-                                                 kInsertJournal, kInsertEntries};
+                                                 kInsertJournal};
   return statements;
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
 #include "absl/strings/str_cat.h"
@@ -13,26 +14,26 @@ namespace {
 
 #define ZEVA_MICROS(column) "(extract(epoch FROM " column ") * 1000000)::bigint"
 
-constexpr Statement kTransferHeads{
-    "transfer_heads",
+// Transfers whole, in one statement (one round trip, one snapshot): the head's columns, then
+// its lines and its history as JSON arrays (text: parsed by LoadTransfers).
+constexpr Statement kTransfersWhole{
+    "transfers_whole",
     "SELECT t.id, t.from_organization_id, t.to_organization_id, t.status::text, t.version, "
     "coalesce(t.journal_id, 0), " ZEVA_MICROS("t.created_at") ", " ZEVA_MICROS(
-        "t.updated_at") ", f.name, o.name "
-                        "FROM credit_transfers t JOIN organizations f ON f.id = "
-                        "t.from_organization_id "
-                        "JOIN organizations o ON o.id = t.to_organization_id "
-                        "WHERE t.id = ANY($1::bigint[]) ORDER BY t.id"};
-constexpr Statement kTransferLines{
-    "transfer_lines",
-    "SELECT transfer_id, model_year, credit_class::text, amount, price_per_credit_cents "
-    "FROM credit_transfer_lines WHERE transfer_id = ANY($1::bigint[]) "
-    "ORDER BY transfer_id, line_no"};
-constexpr Statement kTransferHistory{
-    "transfer_history",
-    "SELECT transfer_id, seq, coalesce(action::text, ''), coalesce(from_status::text, ''), "
-    "to_status::text, actor, actor_organization_id, comment, " ZEVA_MICROS(
-        "at") " FROM credit_transfer_history WHERE transfer_id = ANY($1::bigint[]) "
-              "ORDER BY transfer_id, seq"};
+        "t.updated_at") ", f.name, o.name, "
+                        "coalesce((SELECT json_agg(json_build_array(l.model_year, "
+                        "l.credit_class, l.amount, l.price_per_credit_cents) ORDER BY l.line_no) "
+                        "FROM credit_transfer_lines l WHERE l.transfer_id = t.id), '[]')::text, "
+                        "coalesce((SELECT json_agg(json_build_array(h.seq, "
+                        "coalesce(h.action::text, ''), coalesce(h.from_status::text, ''), "
+                        "h.to_status::text, h.actor, h.actor_organization_id, h.comment, " ZEVA_MICROS(
+                            "h.at") ") ORDER BY h.seq) "
+                                    "FROM credit_transfer_history h WHERE h.transfer_id = t.id), "
+                                    "'[]')::text "
+                                    "FROM credit_transfers t JOIN organizations f ON f.id = "
+                                    "t.from_organization_id "
+                                    "JOIN organizations o ON o.id = t.to_organization_id "
+                                    "WHERE t.id = ANY($1::bigint[]) ORDER BY t.id"};
 // Keyset pagination on id; $2 = 0: every organization.
 constexpr Statement kListTransferIds{
     "transfer_list_ids",
@@ -89,10 +90,8 @@ constexpr Statement kSetPartner{
 // The transfers with these ids, whole (heads, lines, history), in id order.
 std::vector<TransferRecord> LoadTransfers(pqxx::transaction_base& tx,
                                           const std::vector<std::string>& ids) {
-  const std::string array = ArrayLiteral(ids);
   std::vector<TransferRecord> out;
-  std::map<int64_t, size_t> at;
-  for (const pqxx::row& row : tx.exec_prepared(kTransferHeads.name, array)) {
+  for (const pqxx::row& row : tx.exec_prepared(kTransfersWhole.name, ArrayLiteral(ids))) {
     TransferRecord t;
     t.id = row[0].as<int64_t>();
     t.from_organization_id = row[1].as<int64_t>();
@@ -104,25 +103,24 @@ std::vector<TransferRecord> LoadTransfers(pqxx::transaction_base& tx,
     t.updated_micros = row[7].as<int64_t>();
     t.from_organization_name = row[8].as<std::string>();
     t.to_organization_name = row[9].as<std::string>();
-    at[t.id] = out.size();
+    for (const auto& l : nlohmann::json::parse(row[10].as<std::string>())) {
+      t.lines.push_back(domain::TransferLine{
+          domain::CreditKey{l[0].get<int32_t>(), domain::ClassNamed(l[1].get<std::string>())},
+          l[2].get<int64_t>(), l[3].get<int64_t>()});
+    }
+    for (const auto& h : nlohmann::json::parse(row[11].as<std::string>())) {
+      TransferEventRecord e;
+      e.seq = h[0].get<int>();
+      e.action = h[1].get<std::string>();
+      e.from_status = h[2].get<std::string>();
+      e.to_status = h[3].get<std::string>();
+      e.actor = h[4].get<std::string>();
+      e.actor_organization_id = h[5].get<int64_t>();
+      e.comment = h[6].get<std::string>();
+      e.at_micros = h[7].get<int64_t>();
+      t.history.push_back(std::move(e));
+    }
     out.push_back(std::move(t));
-  }
-  for (const pqxx::row& row : tx.exec_prepared(kTransferLines.name, array)) {
-    out[at[row[0].as<int64_t>()]].lines.push_back(domain::TransferLine{
-        domain::CreditKey{row[1].as<int32_t>(), domain::ClassNamed(row[2].as<std::string>())},
-        row[3].as<int64_t>(), row[4].as<int64_t>()});
-  }
-  for (const pqxx::row& row : tx.exec_prepared(kTransferHistory.name, array)) {
-    TransferEventRecord e;
-    e.seq = row[1].as<int>();
-    e.action = row[2].as<std::string>();
-    e.from_status = row[3].as<std::string>();
-    e.to_status = row[4].as<std::string>();
-    e.actor = row[5].as<std::string>();
-    e.actor_organization_id = row[6].as<int64_t>();
-    e.comment = row[7].as<std::string>();
-    e.at_micros = row[8].as<int64_t>();
-    out[at[row[0].as<int64_t>()]].history.push_back(std::move(e));
   }
   return out;
 }
@@ -202,9 +200,8 @@ std::map<AccountKey, AccountDelta> AccountDeltas(domain::CreditEffect effect,
 
 const std::vector<Statement>& TransferStore::Statements() {
   static const std::vector<Statement> statements{
-      kTransferHeads,  kTransferLines, kTransferHistory, kListTransferIds, kSuppliers,
-      kInsertTransfer, kInsertLines,   kDeleteLines,     kInsertEvent,     kLockTransfer,
-      kLockedLines,    kAppendHistory, kSetPartner};
+      kTransfersWhole, kListTransferIds, kSuppliers,   kInsertTransfer, kInsertLines, kDeleteLines,
+      kInsertEvent,    kLockTransfer,    kLockedLines, kAppendHistory,  kSetPartner};
   return statements;
 }
 
@@ -212,9 +209,8 @@ absl::StatusOr<std::optional<TransferRecord>> TransferStore::Get(int64_t transfe
                                                                  const Budget& budget) {
   return pool_.Run<std::optional<TransferRecord>>(
       budget, [&](pqxx::connection& c) -> absl::StatusOr<std::optional<TransferRecord>> {
-        pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(c);
+        pqxx::nontransaction tx(c);  // one statement: one snapshot
         std::vector<TransferRecord> found = LoadTransfers(tx, {std::to_string(transfer_id)});
-        tx.commit();
         if (found.empty()) return std::nullopt;
         return std::move(found.front());
       });
