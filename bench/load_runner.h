@@ -3,6 +3,8 @@
 // call as soon as the last one returns; a warm-up, then a measured window (or a fixed number
 // of calls); per-call latencies merged at the end.
 
+#include <grpcpp/support/status.h>
+
 #include <cstdint>
 #include <map>
 #include <string>
@@ -32,6 +34,9 @@ struct RunResult {
 };
 
 absl::StatusOr<RunResult> RunLoad(const BenchOptions& options);
+
+// The gRPC code's name, as results and reports spell it ("UNAVAILABLE").
+const char* CodeName(grpc::StatusCode code);
 
 nlohmann::json ToJson(const RunResult& result);
 

@@ -7,10 +7,12 @@
 # Builds, starts a throwaway PostgreSQL (migrated with the fixtures), a throwaway RabbitMQ and
 # the server (LOG_LEVEL=warn), signs a director's token with a key made for this run, and runs
 # zeva-outbox-bench: 1 then 2 workers draining committed events, then commit-to-notification
-# latency with two workers while the server takes AdjustCredits from 1, 4, 16 callers. Writes
-# bench/results/outbox.{md,json} and outbox-latency.png. Fails when an event is lost.
+# latency with two workers while the server takes AdjustCredits from 1, 4, 16 callers, then
+# the fault runs: PostgreSQL restarted, RabbitMQ stopped, a worker killed by SIGKILL, each in
+# the middle of a transfer load. Writes bench/results/outbox.{md,json} and outbox-latency.png.
+# Fails when an event is lost or the ledger audit finds a violation.
 # Settings (environment): BUILD_DIR, BENCH_OUT, THROUGHPUT_EVENTS, LATENCY_EVENTS, LOADS,
-# SKIP_BUILD=1.
+# FAULTS, FAULT_SECONDS, SKIP_BUILD=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,10 +23,11 @@ case "${1:-}" in
   *) echo "usage: $0 [--quick]" >&2; exit 2 ;;
 esac
 if [ "$mode" = quick ]; then
-  : "${THROUGHPUT_EVENTS:=500}" "${LATENCY_EVENTS:=100}" "${LOADS:=1 4}"
+  : "${THROUGHPUT_EVENTS:=500}" "${LATENCY_EVENTS:=100}" "${LOADS:=1 4}" "${FAULT_SECONDS:=8}"
 else
-  : "${THROUGHPUT_EVENTS:=20000}" "${LATENCY_EVENTS:=1000}" "${LOADS:=1 4 16}"
+  : "${THROUGHPUT_EVENTS:=20000}" "${LATENCY_EVENTS:=1000}" "${LOADS:=1 4 16}" "${FAULT_SECONDS:=20}"
 fi
+FAULTS=${FAULTS-postgres-restart rabbitmq-stop worker-kill}
 BUILD_DIR=${BUILD_DIR:-build}
 OUT=${BENCH_OUT:-bench/results}
 ISSUER=https://bench.invalid/auth/realms/zeva
@@ -51,11 +54,26 @@ export DATABASE_URL RABBITMQ_URL
 "$BUILD_DIR/migrate/zeva-migrate" upgrade head --fixtures >"$work/migrate.log" 2>&1 ||
   { cat "$work/migrate.log" >&2; exit 1; }
 
+# The fault runs' sellers.
+psql -q -v ON_ERROR_STOP=1 "$DATABASE_URL" >/dev/null <<'SQL'
+INSERT INTO organizations (name) SELECT 'Bench Spread Seller ' || g FROM generate_series(1, 8) g;
+INSERT INTO users (username, organization_id)
+  SELECT 'bench_spread_' || g, o.id FROM organizations o, generate_series(1, 8) g
+  WHERE o.name = 'Bench Spread Seller ' || g;
+INSERT INTO user_roles (username, role)
+  SELECT username, r::user_role FROM users, unnest(ARRAY['SIGNING_AUTHORITY', 'ZEVA_USER']) r
+  WHERE username LIKE 'bench_spread_%';
+SQL
+
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$work/key.pem" 2>/dev/null
 KEYCLOAK_RS256_PUBLIC_KEY=$(openssl pkey -in "$work/key.pem" -pubout)
 ZEVA_BENCH_TOKEN=$("$BUILD_DIR/tools/zeva-dev-token" --key "$work/key.pem" --issuer "$ISSUER" \
   --audience "$AUDIENCE" --lifetime-seconds 86400 test_gov_director)
 export ZEVA_BENCH_TOKEN
+for user in test_gov_director test_vs_2 $(seq -f 'bench_spread_%g' 1 8); do
+  echo "$user $("$BUILD_DIR/tools/zeva-dev-token" --key "$work/key.pem" --issuer "$ISSUER" \
+    --audience "$AUDIENCE" --lifetime-seconds 86400 "$user")"
+done >"$work/tokens"
 
 port=$((20000 + RANDOM % 40000))
 env PORT="$port" METRICS_PORT=0 LOG_LEVEL=warn KEYCLOAK_CERTS_URL= \
@@ -72,7 +90,9 @@ fi
 mkdir -p "$OUT"
 "$BUILD_DIR/bench/zeva-outbox-bench" --target "127.0.0.1:$port" \
   --worker-binary "$BUILD_DIR/worker/zeva-worker" --throughput-events "$THROUGHPUT_EVENTS" \
-  --latency-events "$LATENCY_EVENTS" --loads "$LOADS" --out-dir "$OUT"
+  --latency-events "$LATENCY_EVENTS" --loads "$LOADS" --out-dir "$OUT" --faults "$FAULTS" \
+  --tokens-file "$work/tokens" --pg-dir "$work/pg" --rabbitmq-dir "$work/rmq" \
+  --fault-seconds "$FAULT_SECONDS"
 {
   echo
   echo "Machine: $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n 1);" \

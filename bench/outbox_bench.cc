@@ -12,9 +12,6 @@
 // fails the benchmark (exit 1). Writes outbox.json, outbox.md and outbox-latency.dat.
 
 #include <grpcpp/grpcpp.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 
 #include <algorithm>
 #include <atomic>
@@ -30,12 +27,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
+#include "bench/fault_runs.h"
 #include "bench/latency.h"
+#include "bench/worker_processes.h"
 #include "config/option_set.h"
 #include "tests/support/amqp_test_consumer.h"
 #include "zeva/credits/v1/credits.grpc.pb.h"
-
-extern char** environ;
 
 namespace {
 
@@ -53,6 +50,8 @@ struct Options {
   int latency_events = 1000;
   std::string loads = "1 4 16";
   std::string out_dir = "bench/results";
+  std::string faults = "postgres-restart rabbitmq-stop worker-kill";
+  zeva::bench::FaultOptions fault;
 };
 
 absl::StatusOr<Options> ParseOptions(const std::vector<std::string>& args, bool* help) {
@@ -71,12 +70,29 @@ absl::StatusOr<Options> ParseOptions(const std::vector<std::string>& args, bool*
              "Events (AdjustCredits calls) per load level.", &o.latency_events);
   set.AddString("loads", "", o.loads, "Concurrent callers of each load level.", &o.loads);
   set.AddString("out-dir", "", o.out_dir, "Where results go.", &o.out_dir);
+  set.AddString("faults", "", o.faults, "Fault runs to make (empty: none).", &o.faults);
+  set.AddString("tokens-file", "ZEVA_BENCH_TOKENS_FILE", "",
+                "Fault runs: users and tokens (test_gov_director, test_vs_2, bench_spread_N).",
+                &o.fault.tokens_file);
+  set.AddString("pg-dir", "", "", "Fault runs: the pg-throwaway.sh folder of the database.",
+                &o.fault.pg_dir);
+  set.AddString("rabbitmq-dir", "", "",
+                "Fault runs: the rabbitmq-throwaway.sh folder of the broker.",
+                &o.fault.rabbitmq_dir);
+  set.AddInt("fault-seconds", "", o.fault.seconds, 4, 3600, "Fault runs: seconds of load.",
+             &o.fault.seconds);
+  set.AddInt("fault-callers", "", o.fault.callers, 1, 64,
+             "Fault runs: sellers creating, submitting and rescinding.", &o.fault.callers);
   auto positional = set.Parse(args, zeva::config::ProcessEnv(), help);
   if (!positional.ok()) return positional.status();
   if (*help) {
     std::cout << set.Help();
     return o;
   }
+  o.fault.database_url = o.database_url;
+  o.fault.rabbitmq_url = o.rabbitmq_url;
+  o.fault.worker_binary = o.worker_binary;
+  o.fault.target = o.target;
   if (o.database_url.empty() || o.rabbitmq_url.empty() || o.token.empty()) {
     return absl::InvalidArgumentError("DATABASE_URL, RABBITMQ_URL and ZEVA_BENCH_TOKEN are needed");
   }
@@ -91,38 +107,10 @@ std::string Sql(const std::string& url, const std::string& statement) {
   return r.empty() || r[0][0].is_null() ? "" : r[0][0].as<std::string>();
 }
 
-// zeva-worker processes, stopped with SIGTERM (their drain) on destruction.
-class Workers {
- public:
-  Workers(const Options& o, int count) {
-    std::vector<std::string> env{"DATABASE_URL=" + o.database_url, "RABBITMQ_URL=" + o.rabbitmq_url,
-                                 "HEALTH_PORT=0", "METRICS_PORT=0", "LOG_LEVEL=warn"};
-    std::vector<char*> envp;
-    envp.reserve(env.size() + 1);
-    for (auto& e : env) envp.push_back(e.data());
-    envp.push_back(nullptr);
-    std::string binary = o.worker_binary;
-    char* argv[] = {binary.data(), nullptr};
-    for (int i = 0; i < count; ++i) {
-      pid_t pid = 0;
-      if (posix_spawn(&pid, binary.c_str(), nullptr, nullptr, argv, envp.data()) != 0) {
-        throw std::runtime_error("cannot start " + binary);
-      }
-      pids_.push_back(pid);
-    }
-  }
-  ~Workers() {
-    for (pid_t pid : pids_) kill(pid, SIGTERM);
-    for (pid_t pid : pids_) waitpid(pid, nullptr, 0);
-  }
-
- private:
-  std::vector<pid_t> pids_;
-};
-
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
-// Events committed straight into the outbox (two recipients each: three messages), drained
+// Events committed straight into the outbox (two recipients each: three messages; journal ids
+// no journal has, so that the ledger audit does not count them), drained
 // by `workers` workers. Returns the result, or throws when an event is missing.
 nlohmann::json Throughput(const Options& o, int workers) {
   const std::string type = absl::StrCat("credits.bench.throughput", workers);
@@ -132,13 +120,14 @@ nlohmann::json Throughput(const Options& o, int workers) {
       absl::StrCat("INSERT INTO outbox_events (event_type, actor, journal_id, organization_ids,"
                    " recipients) SELECT '",
                    type,
-                   "', 'bench', g, '{1}', '{test_vs_1,test_vs_1_user}'"
+                   "', 'bench', -g, '{1}', '{test_vs_1,test_vs_1_user}'"
                    " FROM generate_series(1, ",
                    o.throughput_events, ") g"));
   const auto started = Clock::now();
   std::vector<zeva::testing::ReceivedMessage> got;
   {
-    Workers running(o, workers);
+    zeva::bench::WorkerProcesses running(o.worker_binary, o.database_url, o.rabbitmq_url);
+    running.Start(workers);
     got = consumer.WaitFor(static_cast<size_t>(o.throughput_events), 600s);
   }
   std::set<std::string> ids;
@@ -274,12 +263,20 @@ int main(int argc, char** argv) {
     out["latency"] = nlohmann::json::array();
     bool lost = false;
     {
-      Workers running(o, 2);
+      zeva::bench::WorkerProcesses running(o.worker_binary, o.database_url, o.rabbitmq_url);
+      running.Start(2);
       for (const auto& level : absl::StrSplit(o.loads, ' ', absl::SkipEmpty())) {
         const auto r = Latency(o, notes, std::stoi(std::string(level)), &received, organization_id);
         lost = lost || r["events_lost"].get<int>() > 0;
         out["latency"].push_back(r);
       }
+    }
+
+    out["faults"] = nlohmann::json::array();
+    for (const auto& kind : absl::StrSplit(o.faults, ' ', absl::SkipEmpty())) {
+      const auto r = zeva::bench::RunFault(o.fault, std::string(kind));
+      lost = lost || r["events_lost"].get<int>() > 0 || r["violations"].get<int>() > 0;
+      out["faults"].push_back(r);
     }
 
     std::ofstream(o.out_dir + "/outbox.json") << out.dump(2) << "\n";
@@ -305,10 +302,26 @@ int main(int argc, char** argv) {
           << r["latency_p99_ms"].get<double>() << " " << r["calls_per_second"].get<double>()
           << "\n";
     }
+    if (!out["faults"].empty()) {
+      md << "\n| fault (during a transfer load) | s | calls OK | failed, by code | events | "
+            "lost | s to deliver all after the load | audit violations |\n"
+         << "|---|---|---|---|---|---|---|---|\n";
+      for (const auto& r : out["faults"]) {
+        std::string codes;
+        for (const auto& [code, n] : r["calls_by_code"].items()) {
+          if (code != "OK") codes += (codes.empty() ? "" : ", ") + code + " " + n.dump();
+        }
+        md << "| " << r["fault"].get<std::string>() << " | " << r["fault_seconds"].get<double>()
+           << " | " << r["calls_ok"] << " | " << r["calls_failed"] << (codes.empty() ? "" : " (")
+           << codes << (codes.empty() ? "" : ")") << " | " << r["events"] << " | "
+           << r["events_lost"] << " | " << r["seconds_to_drain_after_load"].get<double>() << " | "
+           << r["violations"] << " |\n";
+      }
+    }
     std::ofstream(o.out_dir + "/outbox.md") << md.str();
     std::cout << md.str();
     if (lost) {
-      std::cerr << "zeva-outbox-bench: committed events were lost\n";
+      std::cerr << "zeva-outbox-bench: committed events were lost, or the audit failed\n";
       return 1;
     }
     return 0;

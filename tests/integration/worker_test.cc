@@ -430,7 +430,8 @@ TEST_CASE("zeva-worker drains on SIGTERM and refuses bad configuration", "[worke
   CHECK(bad.output.find("RABBITMQ_URL") != std::string::npos);
 }
 
-TEST_CASE("the outbox benchmark runs end to end and loses no event", "[worker]") {
+TEST_CASE("the outbox benchmark, fault runs included, runs end to end and loses no event",
+          "[worker]") {
   TempDir out;
   const std::string build_dir =
       std::filesystem::path(WorkerBinary()).parent_path().parent_path().string();
@@ -448,6 +449,15 @@ TEST_CASE("the outbox benchmark runs end to end and loses no event", "[worker]")
     CHECK(r["events_lost"] == 0);
     CHECK(r["calls_failed"] == 0);
     CHECK(r["events"] == 100);
+  }
+  // The fault runs: PostgreSQL restarted, RabbitMQ stopped, a worker killed, mid-load.
+  REQUIRE(results["faults"].size() == 3);
+  for (const auto& r : results["faults"]) {
+    INFO(r.dump());
+    CHECK(r["events_lost"] == 0);
+    CHECK(r["violations"] == 0);
+    CHECK(r["calls_ok"].get<int64_t>() > 0);
+    CHECK(r["events"].get<int64_t>() >= r["calls_ok"].get<int64_t>());  // one event per change
   }
   CHECK(std::filesystem::exists(out.path() + "/outbox-latency.png"));
 }

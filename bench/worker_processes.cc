@@ -1,0 +1,50 @@
+#include "bench/worker_processes.h"
+
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <stdexcept>
+
+namespace zeva::bench {
+
+WorkerProcesses::WorkerProcesses(std::string binary, const std::string& database_url,
+                                 const std::string& rabbitmq_url)
+    : binary_(std::move(binary)),
+      env_{"DATABASE_URL=" + database_url,
+           "RABBITMQ_URL=" + rabbitmq_url,
+           "HEALTH_PORT=0",
+           "METRICS_PORT=0",
+           "LOG_LEVEL=warn",
+           "RETRY_MAX_MS=2000"} {}
+
+WorkerProcesses::~WorkerProcesses() {
+  for (pid_t pid : pids_) kill(pid, SIGTERM);
+  for (pid_t pid : pids_) waitpid(pid, nullptr, 0);
+}
+
+void WorkerProcesses::Start(int count) {
+  std::vector<std::string> env = env_;
+  std::vector<char*> envp;
+  envp.reserve(env.size() + 1);
+  for (auto& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  std::string binary = binary_;
+  char* argv[] = {binary.data(), nullptr};
+  for (int i = 0; i < count; ++i) {
+    pid_t pid = 0;
+    if (posix_spawn(&pid, binary.c_str(), nullptr, nullptr, argv, envp.data()) != 0) {
+      throw std::runtime_error("cannot start " + binary_);
+    }
+    pids_.push_back(pid);
+  }
+}
+
+void WorkerProcesses::KillOne() {
+  if (pids_.empty()) return;
+  kill(pids_.front(), SIGKILL);
+  waitpid(pids_.front(), nullptr, 0);
+  pids_.erase(pids_.begin());
+}
+
+}  // namespace zeva::bench
