@@ -78,17 +78,19 @@ void StreamTable(std::ostream& out, const std::vector<json>& rows) {
   }
 }
 
-// One file per swept scenario: concurrency, calls/s, p99 ms (gnuplot reads them).
+// One file per swept scenario: concurrency, calls/s, p99 ms (gnuplot reads them), named
+// LABEL-SCENARIO.dat for the labels "sweep" and "credit-sweep".
 absl::Status WriteSweepData(const std::vector<json>& results, const std::string& dir) {
   std::map<std::string, std::ostringstream> files;
   for (const json& r : results) {
-    if (r.value("label", "") != "sweep") continue;
-    files[r.value("scenario", "")] << r.value("concurrency", 0) << " "
-                                   << Fixed(r.value("calls_per_second", 0.0), 1) << " "
-                                   << Fixed(r.value("p99_ms", 0.0), 3) << "\n";
+    const std::string label = r.value("label", "");
+    if (label != "sweep" && label != "credit-sweep") continue;
+    files[label + "-" + r.value("scenario", "")]
+        << r.value("concurrency", 0) << " " << Fixed(r.value("calls_per_second", 0.0), 1) << " "
+        << Fixed(r.value("p99_ms", 0.0), 3) << "\n";
   }
-  for (auto& [scenario, text] : files) {
-    std::ofstream out(absl::StrCat(dir, "/sweep-", scenario, ".dat"));
+  for (auto& [name, text] : files) {
+    std::ofstream out(absl::StrCat(dir, "/", name, ".dat"));
     out << "# concurrency calls_per_second p99_ms\n" << text.str();
     if (!out) return absl::InternalError("cannot write sweep data under " + dir);
   }

@@ -14,11 +14,13 @@ absl::StatusOr<int64_t> StatementsExecuted(const std::string& database_url) {
     pqxx::connection c(database_url);
     pqxx::nontransaction tx(c);
     // Less what PL/pgSQL triggers run inside the server (the journal balance check at commit,
-    // the outbox NOTIFY): they reference NEW/OLD or call pg_notify, and are no round trips.
+    // the outbox NOTIFY): they reference NEW/OLD or call pg_notify, and are no round trips;
+    // and less the readiness probe's SELECT 1, which belongs to no call.
     return tx
         .exec1(
             "SELECT coalesce(sum(calls), 0)::bigint FROM pg_stat_statements "
-            "WHERE query !~ '\\mNEW\\.|\\mOLD\\.|pg_notify'")[0]
+            "WHERE query !~ '\\mNEW\\.|\\mOLD\\.|pg_notify' "
+            "AND query <> 'SELECT $1'")[0]
         .as<int64_t>();
   } catch (const std::exception& e) {
     return absl::UnavailableError(e.what());

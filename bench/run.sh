@@ -7,14 +7,15 @@
 # Builds, starts a throwaway PostgreSQL, migrates it with the fixtures, fills it (SQL
 # generate_series), starts the server with LOG_LEVEL=warn (one info line per call would
 # otherwise measure the logger), signs tokens with a key made for this run, runs every
-# scenario with zeva-bench, and writes bench/results/results.{md,json} and concurrency.png.
+# scenario with zeva-bench, and writes bench/results/results.{md,json}, concurrency.png and
+# credit-concurrency.png.
 # The credit scenarios (ledger reads at LEDGER_SIZES entries, issuance, transfer lifecycles,
 # one hot seller against 64 spread ones) run the ledger audit (zeva-bench audit) while they
 # write and after: one violation fails the run. PostgreSQL runs with pg_stat_statements, so
 # the "roundtrips" runs count the statements (round trips) each call costs.
 # Settings (environment): BUILD_DIR, BENCH_OUT, CONCURRENCY, CHANNELS, DURATION_MS,
-# WARMUP_MS, SWEEP, STREAM_SIZES, STREAM_CALLS, LEDGER_SIZES, CONTENTION, SKIP_BUILD=1,
-# SERVER_FLAGS.
+# WARMUP_MS, SWEEP, CREDIT_SWEEP, STREAM_SIZES, STREAM_CALLS, LEDGER_SIZES, CONTENTION,
+# SKIP_BUILD=1, SERVER_FLAGS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,6 +33,7 @@ else
   : "${LEDGER_SIZES:=1000 1000000}" "${ROUND_TRIP_CALLS:=200}"
 fi
 : "${CONCURRENCY:=16}" "${CHANNELS:=4}" "${SWEEP:=1 4 16 64 256}" "${CONTENTION:=64}"
+: "${CREDIT_SWEEP:=1 4 16 64}"
 SERVER_FLAGS=${SERVER_FLAGS:-}
 stream_token=""
 BUILD_DIR=${BUILD_DIR:-build}
@@ -232,6 +234,14 @@ for scenario in health organization list-models balances issue-credits contentio
   stream_token=""
 done
 
+for c in $CREDIT_SWEEP; do
+  stream_token=$(token "bench_ledger_$ledger_small")
+  bench credit-sweep balances --concurrency "$c" --channels "$CHANNELS"
+  stream_token=""
+  for scenario in contention-spread contention-hot; do
+    write_bench credit-sweep "$scenario" --concurrency "$c" --channels "$CHANNELS"
+  done
+done
 for c in $SWEEP; do
   for scenario in $SWEEP_READ $SWEEP_WRITE; do
     bench sweep "$scenario" --concurrency "$c" --channels "$CHANNELS"
@@ -263,6 +273,8 @@ mkdir -p "$OUT"
   "client and server share the machine=yes"
 gp="$PWD/bench/concurrency.gp"
 (cd "$OUT" && gnuplot -e "read='$SWEEP_READ';write='$SWEEP_WRITE'" "$gp")
-rm -f "$OUT"/sweep-*.dat
-echo "bench: wrote $OUT/results.md, results.json, concurrency.png" >&2
+credit_gp="$PWD/bench/credit_sweep.gp"
+(cd "$OUT" && gnuplot "$credit_gp")
+rm -f "$OUT"/sweep-*.dat "$OUT"/credit-sweep-*.dat
+echo "bench: wrote $OUT/results.md, results.json, concurrency.png, credit-concurrency.png" >&2
 cat "$OUT/results.md"

@@ -2,10 +2,12 @@
 // end to end. Only errors and call counts are asserted, never timing.
 
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "tests/support/postgres_server.h"
 #include "tests/support/process.h"
 #include "tests/support/service_fixture.h"
 
@@ -127,4 +129,51 @@ TEST_CASE("the credit scenarios run without errors and the audit holds, and fail
   audit = zeva::testing::RunCommand({ZEVA_BENCH_BINARY, "audit", "--database-url", url});
   CHECK(audit.exit_code == 1);
   CHECK(audit.output.find("violation: account") != std::string::npos);
+}
+
+TEST_CASE("bench/run.sh measures every scenario, audits the writes and draws its charts",
+          "[bench]") {
+  zeva::testing::TempDir out;
+  const std::string build_dir =
+      std::filesystem::path(ZEVA_BENCH_BINARY).parent_path().parent_path().string();
+  // The quick mode, smaller still: this checks the machinery, not the figures.
+  const auto run =
+      zeva::testing::RunCommand({"bash", zeva::testing::SourceDir() + "/bench/run.sh", "--quick"},
+                                {{"SKIP_BUILD", "1"},
+                                 {"BUILD_DIR", build_dir},
+                                 {"BENCH_OUT", out.path()},
+                                 {"DURATION_MS", "200"},
+                                 {"WARMUP_MS", "50"},
+                                 {"SWEEP", "1 4"},
+                                 {"CREDIT_SWEEP", "1 4"},
+                                 {"STREAM_SIZES", "1000"},
+                                 {"LEDGER_SIZES", "1000 10000"},
+                                 {"CONTENTION", "8"},
+                                 {"ROUND_TRIP_CALLS", "40"}});
+  INFO(run.output);
+  REQUIRE(run.exit_code == 0);
+  std::ifstream file(out.path() + "/results.json");
+  const nlohmann::json document = nlohmann::json::parse(file);
+  const nlohmann::json& ratios = document["ratios"];
+  for (const char* ratio :
+       {"balances_over_health_calls", "balances_p50_large_over_small_ledger",
+        "contended_over_spread_transitions", "list_models_over_organization_calls"}) {
+    INFO(ratio);
+    CHECK(ratios[ratio].is_number());
+  }
+  int round_trip_runs = 0;
+  for (const auto& r : document["results"]) {
+    CHECK(r["errors"] == 0);
+    if (r["label"] == "roundtrips") {
+      ++round_trip_runs;
+      REQUIRE(r.contains("round_trips_per_call"));
+      // A stream of three rows and GetBalances are one statement each.
+      if (r["scenario"] == "list-models" || r["scenario"] == "balances") {
+        CHECK(r["round_trips_per_call"].get<double>() < 1.5);
+      }
+    }
+  }
+  CHECK(round_trip_runs == 6);
+  CHECK(std::filesystem::exists(out.path() + "/concurrency.png"));
+  CHECK(std::filesystem::exists(out.path() + "/credit-concurrency.png"));
 }
