@@ -178,9 +178,11 @@ nlohmann::json Latency(const Options& o, zeva::testing::AmqpTestConsumer& notes,
   for (int i = 0; i < callers; ++i) {
     const std::string user = absl::StrCat("bench_spread_", 1 + i);
     load.emplace_back([&, user, i] {
-      // Short slices, so that the level ends soon after it has its events.
-      while (!enough && std::chrono::steady_clock::now() < limit) {
-        zeva::bench::SellerLoop(channel, tokens.at(user), buyer, absl::StrCat(run, "-", i, "-"),
+      // Short slices, so that the level ends soon after it has its events; each slice with
+      // idempotency keys of its own (a reused key would be a replay, which writes nothing).
+      for (int slice = 0; !enough && std::chrono::steady_clock::now() < limit; ++slice) {
+        zeva::bench::SellerLoop(channel, tokens.at(user), buyer,
+                                absl::StrCat(run, "-", i, "-", slice, "-"),
                                 std::chrono::steady_clock::now() + 500ms, &tally);
       }
     });
