@@ -36,6 +36,15 @@ alive() {
   [ "${stat:0:1}" != Z ]
 }
 pid_in() { if [ -s "$1" ]; then cat "$1"; fi; }
+# Whether PID is one of this node's processes: a pid file may outlive its process, and PIDs
+# are reused (quickly, under gVisor), so a stale one could name, say, the worker beside us.
+# The node and its wrapper carry DIR in their environment, epmd its port on its command line.
+ours() {
+  local pid=$1 seen
+  seen=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null; tr '\0' ' ' <"/proc/$pid/environ" 2>/dev/null)
+  [[ "$seen" == *"$dir"* || "$seen" == *"-port $epmd_port "* ]]
+}
+running() { alive "${1:-}" && ours "$1"; }
 listening() { (: <>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # A port in 20000..32767 (below Linux's ephemeral range) that nothing listens on and that is
@@ -151,7 +160,7 @@ close_inherited_fds() {
 
 start_node() {
   # A private epmd, run in the foreground of its own session so that stop can end it.
-  if ! alive "$(pid_in "$dir/epmd.pid")"; then
+  if ! running "$(pid_in "$dir/epmd.pid")"; then
     (
       close_inherited_fds
       setsid epmd -port "$epmd_port" -address 127.0.0.1 </dev/null >>"$dir/log/epmd.log" 2>&1 &
@@ -159,7 +168,7 @@ start_node() {
     )
     for _ in $(seq 1 100); do
       listening "$epmd_port" && break
-      if ! alive "$(pid_in "$dir/epmd.pid")"; then
+      if ! running "$(pid_in "$dir/epmd.pid")"; then
         echo "rabbitmq-throwaway: epmd did not start on port $epmd_port" >&2
         show_logs
         exit 1
@@ -191,7 +200,7 @@ start_node() {
 stop_pid() {  # PIDFILE: TERM, up to 60 s, then KILL
   local pid
   pid=$(pid_in "$1")
-  if alive "$pid"; then
+  if running "$pid"; then
     kill -TERM "$pid" 2>/dev/null || true
     for _ in $(seq 1 600); do alive "$pid" || break; sleep 0.1; done
     if alive "$pid"; then
@@ -208,7 +217,7 @@ case "$cmd" in
     mkdir -p "$dir"
     load_or_make_settings
     url="amqp://guest:guest@127.0.0.1:$node_port"
-    if ! alive "$(pid_in "$dir/wrapper.pid")"; then
+    if ! running "$(pid_in "$dir/wrapper.pid")"; then
       if listening "$node_port"; then
         echo "rabbitmq-throwaway: port $node_port is taken by another process" >&2
         exit 1
@@ -223,7 +232,7 @@ case "$cmd" in
         echo "$url"
         exit 0
       fi
-      if ! alive "$(pid_in "$dir/wrapper.pid")"; then
+      if ! running "$(pid_in "$dir/wrapper.pid")"; then
         echo "rabbitmq-throwaway: RabbitMQ node $nodename exited during start-up" >&2
         show_logs
         bash "$0" stop "$dir" >/dev/null 2>&1 || true

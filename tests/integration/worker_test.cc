@@ -294,6 +294,8 @@ TEST_CASE("a broker stopped for 10 s in the middle of 200 transitions loses noth
   const std::string before_outage =
       Sql(o.service.database_url(), "SELECT count(*) FROM credit_transfer_history");
   std::this_thread::sleep_for(2s);
+  if (!worker->Running())
+    FAIL_CHECK("the worker died with the broker; its log:\n" << worker->Log());
   CHECK(worker->Health("zeva.worker") == "NOT_SERVING");
   std::this_thread::sleep_for(8s);
   // Transitions went on during the outage: the server never waits for the broker.
