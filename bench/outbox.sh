@@ -74,7 +74,9 @@ for user in test_gov_director test_vs_2 $(seq -f 'bench_spread_%g' 1 16); do
     --audience "$AUDIENCE" --lifetime-seconds 86400 "$user")"
 done >"$work/tokens"
 
+# A gRPC port nothing listens on now (other tests may run beside us).
 port=$((20000 + RANDOM % 40000))
+while (: <>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((20000 + RANDOM % 40000)); done
 env PORT="$port" METRICS_PORT=0 LOG_LEVEL=warn KEYCLOAK_CERTS_URL= \
   KEYCLOAK_RS256_PUBLIC_KEY="$KEYCLOAK_RS256_PUBLIC_KEY" KEYCLOAK_ISSUER="$ISSUER" \
   KEYCLOAK_AUDIENCE="$AUDIENCE" "$server_bin" --db-pool-caller-share-percent=100 \

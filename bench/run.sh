@@ -157,14 +157,37 @@ done >"$tokens_file"
 ledger_small=${LEDGER_SIZES%% *}
 ledger_large=${LEDGER_SIZES##* }
 
+# A port in 20000..59999 that nothing listens on now (other tests may run beside us).
+free_port() {
+  local p
+  while :; do
+    p=$((20000 + RANDOM % 40000))
+    if ! (: <>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && [ "$p" != "${1:-}" ]; then
+      echo "$p"
+      return
+    fi
+  done
+}
+
 start_server() {
-  port=$((20000 + RANDOM % 40000))
-  # shellcheck disable=SC2086
-  env PORT="$port" METRICS_PORT=$((port + 1)) LOG_LEVEL=warn KEYCLOAK_CERTS_URL= \
-    KEYCLOAK_RS256_PUBLIC_KEY="$KEYCLOAK_RS256_PUBLIC_KEY" KEYCLOAK_ISSUER="$ISSUER" \
-    KEYCLOAK_AUDIENCE="$AUDIENCE" "$server_bin" $SERVER_FLAGS >>"$work/server.log" 2>&1 &
-  server=$!
-  if ! "$bench_bin" --target "127.0.0.1:$port" --scenario health --calls 1 \
+  local attempt
+  # A port can still be taken between the check and the bind: a server that exits at once
+  # is started again on other ports.
+  for attempt in 1 2 3; do
+    port=$(free_port)
+    metrics_port=$(free_port "$port")
+    # shellcheck disable=SC2086
+    env PORT="$port" METRICS_PORT="$metrics_port" LOG_LEVEL=warn KEYCLOAK_CERTS_URL= \
+      KEYCLOAK_RS256_PUBLIC_KEY="$KEYCLOAK_RS256_PUBLIC_KEY" KEYCLOAK_ISSUER="$ISSUER" \
+      KEYCLOAK_AUDIENCE="$AUDIENCE" "$server_bin" $SERVER_FLAGS >>"$work/server.log" 2>&1 &
+    server=$!
+    sleep 0.5
+    kill -0 "$server" 2>/dev/null && break
+    wait "$server" 2>/dev/null || true
+    server=""
+    echo "bench: server start $attempt failed (port taken?), trying other ports" >&2
+  done
+  if [ -z "$server" ] || ! "$bench_bin" --target "127.0.0.1:$port" --scenario health --calls 1 \
       --wait-ready-ms 30000 >/dev/null || ! kill -0 "$server" 2>/dev/null; then
     echo "bench: the server did not come up; its log:" >&2; tail -n 30 "$work/server.log" >&2
     exit 1

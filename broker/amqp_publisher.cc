@@ -77,6 +77,12 @@ void AmqpPublisher::Close() {
   connection_.reset();
 }
 
+void AmqpPublisher::Drop() {
+  // After a socket or protocol error no close handshake is attempted: RPCs on a connection
+  // rabbitmq-c already considers broken may abort the process. Destroying it closes the socket.
+  connection_.reset();
+}
+
 absl::Status AmqpPublisher::Connect() {
   // amqp_parse_url writes into its argument and points into it: keep the copy alive.
   std::string url = options_.url;
@@ -161,11 +167,14 @@ bool AmqpPublisher::KeepAlive() {
   const timeval zero{};
   for (;;) {
     const int rc = amqp_simple_wait_frame_noblock(connection_->state, &frame, &zero);
-    if (rc == AMQP_STATUS_TIMEOUT) return true;
+    if (rc == AMQP_STATUS_TIMEOUT) {
+      amqp_maybe_release_buffers(connection_->state);
+      return true;
+    }
     if (rc != AMQP_STATUS_OK || (frame.frame_type == AMQP_FRAME_METHOD &&
                                  (frame.payload.method.id == AMQP_CONNECTION_CLOSE_METHOD ||
                                   frame.payload.method.id == AMQP_CHANNEL_CLOSE_METHOD))) {
-      Close();
+      Drop();
       return false;
     }
   }
@@ -192,7 +201,7 @@ absl::Status AmqpPublisher::PublishConfirmed(const std::vector<OutboundMessage>&
     const int rc = amqp_basic_publish(state, kChannel, Bytes(m.exchange), Bytes(m.routing_key),
                                       /*mandatory=*/0, /*immediate=*/0, &props, Bytes(m.body));
     if (rc != AMQP_STATUS_OK) {
-      Close();
+      Drop();
       return absl::UnavailableError(
           absl::StrCat("publishing to RabbitMQ failed: ", amqp_error_string2(rc)));
     }
@@ -208,7 +217,7 @@ absl::Status AmqpPublisher::PublishConfirmed(const std::vector<OutboundMessage>&
     if (left.count() <= 0) {
       // Confirms may still come later, but on a channel we can no longer trust to match them
       // to this batch: start over on a fresh connection.
-      Close();
+      Drop();
       return absl::DeadlineExceededError(absl::StrCat(unconfirmed.size(), " of ", messages.size(),
                                                       " messages not confirmed in time"));
     }
@@ -217,7 +226,7 @@ absl::Status AmqpPublisher::PublishConfirmed(const std::vector<OutboundMessage>&
     const int rc = amqp_simple_wait_frame_noblock(state, &frame, &wait);
     if (rc == AMQP_STATUS_TIMEOUT) continue;
     if (rc != AMQP_STATUS_OK) {
-      Close();
+      Drop();
       return absl::UnavailableError(
           absl::StrCat("waiting for confirms failed: ", amqp_error_string2(rc)));
     }
@@ -246,11 +255,14 @@ absl::Status AmqpPublisher::PublishConfirmed(const std::vector<OutboundMessage>&
       const auto* close = static_cast<const amqp_channel_close_t*>(frame.payload.method.decoded);
       const std::string text(static_cast<const char*>(close->reply_text.bytes),
                              close->reply_text.len);
-      Close();
+      Drop();
       return absl::UnavailableError(
           absl::StrCat("RabbitMQ closed the channel: ", close->reply_code, " ", text));
     }
   }
+  // Frames (the confirms) are allocated from the connection's pools; with none outstanding
+  // now, they are given back, or a long-running worker's memory would only grow.
+  amqp_maybe_release_buffers(state);
   if (nacked) {
     return absl::InternalError(absl::StrCat("RabbitMQ refused (nack) ", outcome->nacked, " of ",
                                             messages.size(), " messages"));

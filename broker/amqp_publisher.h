@@ -57,7 +57,8 @@ class AmqpPublisher {
  private:
   struct Connection;
   absl::Status Connect();
-  void Close();
+  void Close();  // graceful: channel.close and connection.close (shutdown)
+  void Drop();   // after an error: no handshake, the connection is destroyed
 
   const AmqpOptions options_;
   std::unique_ptr<Connection> connection_;

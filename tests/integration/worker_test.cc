@@ -353,10 +353,11 @@ TEST_CASE("a worker killed by SIGKILL mid-batch: another delivers every committe
 TEST_CASE("two workers share the outbox: every event delivered, both deliver", "[worker]") {
   Outbox o;
   constexpr int kChanges = 300;
-  for (int i = 0; i < kChanges; ++i) o.Adjust(1);
-  // Batches small enough that each worker goes back to the outbox many times.
+  // Both running before the changes, so that both are woken by them; batches small enough
+  // that each goes back to the outbox many times.
   auto a = o.StartWorker(false, {{"OUTBOX_BATCH_SIZE", "10"}});
   auto b = o.StartWorker(false, {{"OUTBOX_BATCH_SIZE", "10"}});
+  for (int i = 0; i < kChanges; ++i) o.Adjust(1);
   const auto stored = StoredEvents(o.service.database_url());
   const auto events = WaitForIds(o.events, Keys(stored), 60s);
   CHECK(DistinctIds(events) == Keys(stored));
