@@ -323,7 +323,8 @@ TEST_CASE("50 concurrent SUBMITs of 1.00 against 10.00: exactly 10 reserve", "[t
 TEST_CASE("two directors racing RECORD post one journal; RESCIND racing RECORD, one wins",
           "[transfer]") {
   Market m;
-  m.Fund(m.vs1, 1000);
+  // 11 transfers of 1.00 may all be recorded (one, then ten races RECORD may all win).
+  m.Fund(m.vs1, 1100);
   Sql(m.service.database_url(),
       "INSERT INTO users (username, organization_id, email) SELECT 'test_gov_director_2', id, "
       "'d2@example.test' FROM organizations WHERE organization_type = 'GOVERNMENT';"
