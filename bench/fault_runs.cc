@@ -15,6 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "bench/load_runner.h"
+#include "bench/round_trips.h"
 #include "bench/transfer_load.h"
 #include "bench/worker_processes.h"
 #include "db/ledger_audit.h"
@@ -27,13 +28,6 @@ namespace {
 namespace credits = ::zeva::credits::v1;
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
-
-std::string Query(const std::string& url, const std::string& sql) {
-  pqxx::connection c(url);
-  pqxx::nontransaction tx(c);
-  const pqxx::result r = tx.exec(sql);
-  return r.empty() || r[0][0].is_null() ? "" : r[0][0].as<std::string>();
-}
 
 void Script(const std::string& command) {
   if (std::system(command.c_str()) != 0) throw std::runtime_error("failed: " + command);
@@ -51,7 +45,7 @@ nlohmann::json RunFault(const FaultOptions& o, const std::string& kind) {
   const std::string run =
       absl::StrCat(kind, "-", std::chrono::system_clock::now().time_since_epoch().count());
   const std::string seq_before =
-      Query(o.database_url, "SELECT coalesce(max(seq), 0) FROM outbox_events");
+      QueryValue(o.database_url, "SELECT coalesce(max(seq), 0) FROM outbox_events");
   zeva::testing::AmqpTestConsumer consumer(o.rabbitmq_url, "zeva.events", "topic", "bench-" + kind,
                                            "#");
   std::vector<std::string> sellers;
@@ -99,7 +93,7 @@ nlohmann::json RunFault(const FaultOptions& o, const std::string& kind) {
   const std::string pending_sql =
       "SELECT count(*) FROM outbox_events WHERE seq > " + seq_before + " AND published_at IS NULL";
   const auto drain_deadline = Clock::now() + 120s;
-  while (Query(o.database_url, pending_sql) != "0" && Clock::now() < drain_deadline) {
+  while (QueryValue(o.database_url, pending_sql) != "0" && Clock::now() < drain_deadline) {
     std::this_thread::sleep_for(200ms);
   }
   const double drained_after = std::chrono::duration<double>(Clock::now() - until).count();

@@ -29,6 +29,7 @@
 #include "absl/synchronization/mutex.h"
 #include "bench/fault_runs.h"
 #include "bench/latency.h"
+#include "bench/round_trips.h"
 #include "bench/transfer_load.h"
 #include "bench/worker_processes.h"
 #include "config/option_set.h"
@@ -98,13 +99,7 @@ absl::StatusOr<Options> ParseOptions(const std::vector<std::string>& args, bool*
   return o;
 }
 
-std::string Sql(const std::string& url, const std::string& statement) {
-  pqxx::connection c(url);
-  pqxx::work tx(c);
-  const pqxx::result r = tx.exec(statement);
-  tx.commit();
-  return r.empty() || r[0][0].is_null() ? "" : r[0][0].as<std::string>();
-}
+using zeva::bench::QueryValue;
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
@@ -115,7 +110,8 @@ nlohmann::json Throughput(const Options& o, int workers) {
   const std::string type = absl::StrCat("credits.bench.throughput", workers);
   zeva::testing::AmqpTestConsumer consumer(o.rabbitmq_url, "zeva.events", "topic", "bench-" + type,
                                            type);
-  Sql(o.database_url,
+  QueryValue(
+      o.database_url,
       absl::StrCat("INSERT INTO outbox_events (event_type, actor, journal_id, organization_ids,"
                    " recipients) SELECT '",
                    type,
@@ -131,9 +127,9 @@ nlohmann::json Throughput(const Options& o, int workers) {
   }
   std::set<std::string> ids;
   for (const auto& m : got) ids.insert(m.message_id);
-  const std::string expected =
-      Sql(o.database_url,
-          absl::StrCat("SELECT count(*) FROM outbox_events WHERE event_type = '", type, "'"));
+  const std::string expected = QueryValue(
+      o.database_url,
+      absl::StrCat("SELECT count(*) FROM outbox_events WHERE event_type = '", type, "'"));
   if (ids.size() != static_cast<size_t>(std::stoll(expected))) {
     throw std::runtime_error(absl::StrCat("throughput with ", workers, " workers: ", ids.size(),
                                           " of ", expected, " events arrived"));
@@ -159,7 +155,7 @@ nlohmann::json Latency(const Options& o, zeva::testing::AmqpTestConsumer& notes,
                        size_t* received_before, uint64_t buyer,
                        const std::map<std::string, std::string>& tokens) {
   const std::string seq_before =
-      Sql(o.database_url, "SELECT coalesce(max(seq), 0) FROM outbox_events");
+      QueryValue(o.database_url, "SELECT coalesce(max(seq), 0) FROM outbox_events");
   auto channel = grpc::CreateChannel(o.target, grpc::InsecureChannelCredentials());
   const std::string run = std::to_string(Clock::now().time_since_epoch().count());
   std::atomic<bool> stop{false};
@@ -190,7 +186,7 @@ nlohmann::json Latency(const Options& o, zeva::testing::AmqpTestConsumer& notes,
   const std::string count_sql = "SELECT count(*) FROM outbox_events WHERE seq > " + seq_before +
                                 " AND cardinality(recipients) > 0";
   while (std::chrono::steady_clock::now() < limit &&
-         std::stoll(Sql(o.database_url, count_sql)) < o.latency_events) {
+         std::stoll(QueryValue(o.database_url, count_sql)) < o.latency_events) {
     std::this_thread::sleep_for(100ms);
   }
   enough = true;

@@ -8,6 +8,14 @@
 
 namespace zeva::bench {
 
+std::string QueryValue(const std::string& database_url, const std::string& statement) {
+  pqxx::connection c(database_url);
+  pqxx::work tx(c);
+  const pqxx::result r = tx.exec(statement);
+  tx.commit();
+  return r.empty() || r[0][0].is_null() ? "" : r[0][0].as<std::string>();
+}
+
 absl::StatusOr<int64_t> StatementsExecuted(const std::string& database_url) {
   if (database_url.empty()) return absl::NotFoundError("no database");
   try {

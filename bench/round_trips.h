@@ -10,6 +10,10 @@
 
 namespace zeva::bench {
 
+// Runs `statement` in a transaction of its own and returns the first row's first column as
+// text ("" when there is none, or it is NULL). Throws on failure (benchmark set-up).
+std::string QueryValue(const std::string& database_url, const std::string& statement);
+
 // Statements executed so far on the server's database (sum of pg_stat_statements.calls);
 // NOT_FOUND when `database_url` is empty.
 absl::StatusOr<int64_t> StatementsExecuted(const std::string& database_url);
