@@ -4,6 +4,7 @@
 #include <spawn.h>
 #include <sys/wait.h>
 
+#include <cstdlib>
 #include <stdexcept>
 
 namespace zeva::bench {
@@ -16,7 +17,13 @@ WorkerProcesses::WorkerProcesses(std::string binary, const std::string& database
            "HEALTH_PORT=0",
            "METRICS_PORT=0",
            "LOG_LEVEL=warn",
-           "RETRY_MAX_MS=2000"} {}
+           "RETRY_MAX_MS=2000"} {
+  // Sanitizer settings pass through, so that a sanitized worker reads the same suppressions
+  // as the run that started the bench.
+  for (const char* name : {"ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS", "TSAN_OPTIONS"}) {
+    if (const char* value = std::getenv(name)) env_.push_back(std::string(name) + "=" + value);
+  }
+}
 
 WorkerProcesses::~WorkerProcesses() {
   for (pid_t pid : pids_) kill(pid, SIGTERM);

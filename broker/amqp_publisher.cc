@@ -252,12 +252,14 @@ absl::Status AmqpPublisher::PublishConfirmed(const std::vector<OutboundMessage>&
       (id == AMQP_BASIC_ACK_METHOD ? outcome->acked : outcome->nacked) += count;
       unconfirmed.erase(begin, end);
     } else if (id == AMQP_CHANNEL_CLOSE_METHOD || id == AMQP_CONNECTION_CLOSE_METHOD) {
+      // The frame lives in the connection's pools, which Drop() frees: copy the reason first.
       const auto* close = static_cast<const amqp_channel_close_t*>(frame.payload.method.decoded);
-      const std::string text(static_cast<const char*>(close->reply_text.bytes),
-                             close->reply_text.len);
+      const std::string reason =
+          absl::StrCat(close->reply_code, " ",
+                       absl::string_view(static_cast<const char*>(close->reply_text.bytes),
+                                         close->reply_text.len));
       Drop();
-      return absl::UnavailableError(
-          absl::StrCat("RabbitMQ closed the channel: ", close->reply_code, " ", text));
+      return absl::UnavailableError(absl::StrCat("RabbitMQ closed the channel: ", reason));
     }
   }
   // Frames (the confirms) are allocated from the connection's pools; with none outstanding

@@ -4,6 +4,8 @@
 // through broker outages, worker crashes and two workers at once; a rolled-back change
 // reaches nobody.
 
+#include <amqp.h>
+#include <amqp_tcp_socket.h>
 #include <signal.h>
 
 #include <catch2/catch.hpp>
@@ -14,6 +16,7 @@
 #include <set>
 #include <thread>
 
+#include "broker/amqp_publisher.h"
 #include "tests/support/amqp_test_consumer.h"
 #include "tests/support/ledger_client.h"
 #include "tests/support/metrics_scrape.h"
@@ -321,6 +324,55 @@ TEST_CASE("a broker stopped for 10 s in the middle of 200 transitions loses noth
   CHECK(worker->Health("zeva.worker") == "SERVING");
   const std::string metrics = ScrapeMetrics(worker->metrics_port());
   CHECK(MetricValue(metrics, "zeva_worker_delivery_failures_total", {"channel=\"publish\""}) > 0);
+}
+
+namespace {
+
+// Deletes an exchange through a connection of its own, as an operator might.
+void DeleteExchange(int port, const char* exchange) {
+  amqp_connection_state_t conn = amqp_new_connection();
+  amqp_socket_t* socket = amqp_tcp_socket_new(conn);
+  REQUIRE(amqp_socket_open(socket, "127.0.0.1", port) == AMQP_STATUS_OK);
+  REQUIRE(
+      amqp_login(conn, "/", 0, 131072, 0, AMQP_SASL_METHOD_PLAIN, "guest", "guest").reply_type ==
+      AMQP_RESPONSE_NORMAL);
+  amqp_channel_open(conn, 1);
+  amqp_exchange_delete(conn, 1, amqp_cstring_bytes(exchange), /*if_unused=*/0);
+  REQUIRE(amqp_get_rpc_reply(conn).reply_type == AMQP_RESPONSE_NORMAL);
+  amqp_channel_close(conn, 1, AMQP_REPLY_SUCCESS);
+  amqp_connection_close(conn, AMQP_REPLY_SUCCESS);
+  amqp_destroy_connection(conn);
+}
+
+}  // namespace
+
+TEST_CASE("a channel the broker closes while confirms are awaited is reported, then reopened",
+          "[worker]") {
+  // The broker answers a publish to a missing exchange by closing the channel (404). The
+  // reason lives in memory the publisher frees as it drops the connection (ASan caught a read
+  // after that free when RabbitMQ stopped mid-batch); the next call reconnects and declares
+  // the exchange again.
+  RabbitMqServer broker;
+  zeva::broker::AmqpPublisher publisher({broker.url()});
+  const std::vector<zeva::broker::OutboundMessage> batch{
+      {zeva::broker::kEventsExchange, "transfer.created", "11111111-1111-1111-1111-111111111111",
+       "{}"}};
+  zeva::broker::PublishOutcome first;
+  REQUIRE(publisher.PublishConfirmed(batch, &first).ok());
+  CHECK(first.acked == 1);
+
+  DeleteExchange(broker.port(), zeva::broker::kEventsExchange);
+  zeva::broker::PublishOutcome refused;
+  const absl::Status closed = publisher.PublishConfirmed(batch, &refused);
+  CHECK(closed.code() == absl::StatusCode::kUnavailable);
+  CHECK(std::string(closed.message()).find("404") != std::string::npos);
+  CHECK(std::string(closed.message()).find("zeva.events") != std::string::npos);
+  CHECK_FALSE(publisher.connected());
+
+  zeva::broker::PublishOutcome again;
+  const absl::Status reopened = publisher.PublishConfirmed(batch, &again);
+  CHECK(reopened.ok());
+  CHECK(again.acked == 1);
 }
 
 TEST_CASE("a worker killed by SIGKILL mid-batch: another delivers every committed event",
