@@ -3,6 +3,9 @@
 #
 #   bash bench/run.sh            full run (a few minutes)
 #   bash bench/run.sh --quick    every scenario, briefly (seconds): checks the machinery
+#   bash bench/run.sh --reads    only the read ratios (health, organization, list-models,
+#                                balances and list-models with the read cache on, then off), full length;
+#                                writes to bench/results/reads/ unless BENCH_OUT is set
 #
 # Builds, starts a throwaway PostgreSQL, migrates it with the fixtures, fills it (SQL
 # generate_series), starts the server with LOG_LEVEL=warn (one info line per call would
@@ -22,9 +25,13 @@ cd "$(dirname "$0")/.."
 mode=full
 case "${1:-}" in
   --quick) mode=quick ;;
+  --reads) mode=reads ;;
   "") ;;
-  *) echo "usage: $0 [--quick]" >&2; exit 2 ;;
+  *) echo "usage: $0 [--quick | --reads]" >&2; exit 2 ;;
 esac
+if [ "$mode" = reads ]; then
+  : "${STREAM_SIZES:=1000}" "${LEDGER_SIZES:=1000}" "${BENCH_OUT:=bench/results/reads}"
+fi
 if [ "$mode" = quick ]; then
   : "${DURATION_MS:=300}" "${WARMUP_MS:=100}" "${STREAM_SIZES:=1000 100000}" "${STREAM_CALLS:=1}"
   : "${LEDGER_SIZES:=1000 100000}" "${ROUND_TRIP_CALLS:=20}"
@@ -227,6 +234,28 @@ bench() {
 }
 
 start_server
+if [ "$mode" = reads ]; then
+  # The read ratios, side by side in one run, and GetBalances without its cache.
+  for scenario in health organization list-models; do
+    bench scenarios "$scenario" --concurrency "$CONCURRENCY" --channels "$CHANNELS"
+  done
+  stream_token=$(token "bench_ledger_$ledger_small")
+  bench "ledger-$ledger_small" balances --concurrency "$CONCURRENCY" --channels "$CHANNELS"
+  stop_server
+  SERVER_FLAGS="$SERVER_FLAGS --read-cache=false" start_server
+  bench "read-cache-off" balances --concurrency "$CONCURRENCY" --channels "$CHANNELS"
+  stream_token=""
+  bench "read-cache-off" list-models --concurrency "$CONCURRENCY" --channels "$CHANNELS"
+  stop_server
+  mkdir -p "$OUT"
+  "$bench_bin" report --results "$results" --out-dir "$OUT" "mode=reads" \
+    "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+    "commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" \
+    "cores (nproc)=$(nproc)" "callers=$CONCURRENCY over $CHANNELS channels" \
+    "window=${WARMUP_MS} ms warm-up, ${DURATION_MS} ms measured"
+  cat "$OUT/results.md"
+  exit 0
+fi
 for scenario in health organization model-details list-models transactions create-model \
     update-model mixed; do
   bench scenarios "$scenario" --concurrency "$CONCURRENCY" --channels "$CHANNELS"

@@ -51,6 +51,22 @@ OptionSet ServerOptions(ServerConfig* c) {
                  "its pollers. Calls beyond it are refused RESOURCE_EXHAUSTED by gRPC, so keep it "
                  "well above the expected concurrency; the database pool bounds the real work.",
                  &c->max_threads);
+  options.AddInt(
+      "min-pollers", "MIN_POLLERS", d.min_pollers, 1, 1024,
+      "Threads of the synchronous server kept waiting for calls. Too few and gRPC "
+      "starts and ends a thread for many calls (measured at 16 callers: GetMyOrganization "
+      "28% more calls/s than with gRPC's default of 1).",
+      &c->min_pollers);
+  options.AddInt("max-pollers", "MAX_POLLERS", d.max_pollers, 1, 4096,
+                 "Most threads waiting for calls at once; idle ones above it end. At least "
+                 "--min-pollers, below --max-threads.",
+                 &c->max_pollers);
+  options.AddBool("read-cache", "READ_CACHE", d.read_cache,
+                  "Answer GetBalances and ListModels from memory while nothing they show changed. "
+                  "Never stale: memory answers only after a round trip on the replica's own "
+                  "LISTEN connection that started after the call arrived; without that "
+                  "connection every call reads the database.",
+                  &c->read_cache);
 
   options.AddInt("metrics-port", "METRICS_PORT", d.metrics_port, 0, 65535,
                  "Port of the Prometheus /metrics endpoint; 0 turns it off.", &c->metrics_port);
@@ -133,6 +149,11 @@ absl::StatusOr<ParsedServerConfig> ParseServerConfig(const std::vector<std::stri
   }
   if (c.tls_cert_file.empty() != c.tls_key_file.empty()) {
     return absl::InvalidArgumentError("TLS needs both TLS_CERT_FILE and TLS_KEY_FILE");
+  }
+  if (c.min_pollers > c.max_pollers || c.max_pollers >= c.max_threads) {
+    return absl::InvalidArgumentError(
+        "pollers: MIN_POLLERS must not exceed MAX_POLLERS, and MAX_POLLERS must stay below "
+        "MAX_THREADS (calls need threads too)");
   }
   return parsed;
 }

@@ -44,6 +44,9 @@ struct ServerConfig {
   int default_deadline_ms = 30000;
   int shutdown_grace_seconds = 20;
   int max_threads = 1024;
+  int min_pollers = 16;
+  int max_pollers = 32;
+  bool read_cache = true;
   int metrics_port = 9102;    // 0: no metrics endpoint
   std::string tls_cert_file;  // both set: the gRPC port speaks TLS only
   std::string tls_key_file;

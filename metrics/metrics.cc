@@ -50,6 +50,30 @@ class SourceCollector : public prometheus::Collectable {
         sources_.jwks_refreshes_total);
     add("zeva_jwks_failures_total", "Failed JWKS downloads.", MetricType::Counter,
         sources_.jwks_failures_total);
+    add("zeva_balance_cache_hits_total", "GetBalances answered from memory.", MetricType::Counter,
+        sources_.balance_cache_hits_total);
+    add("zeva_balance_cache_misses_total",
+        "GetBalances read from the database, then kept in memory.", MetricType::Counter,
+        sources_.balance_cache_misses_total);
+    add("zeva_balance_cache_bypassed_total",
+        "GetBalances read from the database without the cache: its LISTEN connection was "
+        "down or did not answer in time.",
+        MetricType::Counter, sources_.balance_cache_bypassed_total);
+    add("zeva_model_cache_hits_total", "ListModels answered from memory.", MetricType::Counter,
+        sources_.model_cache_hits_total);
+    add("zeva_model_cache_misses_total", "ListModels read from the database.", MetricType::Counter,
+        sources_.model_cache_misses_total);
+    add("zeva_model_cache_bypassed_total",
+        "ListModels read from the database without the cache: its LISTEN connection was "
+        "down or did not answer in time.",
+        MetricType::Counter, sources_.model_cache_bypassed_total);
+    add("zeva_read_cache_listening",
+        "1 while the replica's LISTEN connection is open (the read caches answer), else 0.",
+        MetricType::Gauge, sources_.read_cache_listening);
+    add("zeva_read_cache_round_trips_total",
+        "Round trips on the LISTEN connection that proved the caches current (one serves every "
+        "call waiting at that moment).",
+        MetricType::Counter, sources_.read_cache_round_trips_total);
     return out;
   }
 

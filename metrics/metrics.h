@@ -31,6 +31,14 @@ struct Sources {
   std::function<int64_t()> pool_owner_refusals_total;
   std::function<int64_t()> jwks_refreshes_total;
   std::function<int64_t()> jwks_failures_total;
+  std::function<int64_t()> balance_cache_hits_total;
+  std::function<int64_t()> balance_cache_misses_total;
+  std::function<int64_t()> balance_cache_bypassed_total;
+  std::function<int64_t()> model_cache_hits_total;
+  std::function<int64_t()> model_cache_misses_total;
+  std::function<int64_t()> model_cache_bypassed_total;
+  std::function<int()> read_cache_listening;
+  std::function<int64_t()> read_cache_round_trips_total;
 };
 
 class Metrics {

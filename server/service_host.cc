@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "auth/authenticator.h"
+#include "db/fresh_reads.h"
 #include "db/idempotency.h"
 #include "db/ledger_store.h"
 #include "db/notification_store.h"
@@ -97,6 +98,11 @@ int RunServer(const config::ServerConfig& config) {
   db::VehicleStore vehicle_store(pool);
   db::LedgerStore ledger_store(pool);
   db::IdempotencyStore idempotency_store(pool);
+  auto fresh_reads =
+      config.read_cache
+          ? std::make_unique<db::FreshReads>(ledger_store, vehicle_store, config.database_url,
+                                             config.db_connect_timeout_seconds)
+          : std::make_unique<db::FreshReads>(ledger_store, vehicle_store);
   db::TransferStore transfer_store(pool);
   db::NotificationStore notification_store(pool);
   auto authenticator = auth::Authenticator::Create(config.keycloak, LookupIn(users));
@@ -116,7 +122,15 @@ int RunServer(const config::ServerConfig& config) {
             [&pool] { return pool.Stats().waiting; }, [&pool] { return pool.Stats().broken; },
             [&pool] { return pool.Stats().owner_refusals; },
             [keys] { return static_cast<int64_t>(keys->Stats().downloads_ok); },
-            [keys] { return static_cast<int64_t>(keys->Stats().download_failures); }},
+            [keys] { return static_cast<int64_t>(keys->Stats().download_failures); },
+            [r = fresh_reads.get()] { return r->balance_stats().hits; },
+            [r = fresh_reads.get()] { return r->balance_stats().misses; },
+            [r = fresh_reads.get()] { return r->balance_stats().bypassed; },
+            [r = fresh_reads.get()] { return r->model_stats().hits; },
+            [r = fresh_reads.get()] { return r->model_stats().misses; },
+            [r = fresh_reads.get()] { return r->model_stats().bypassed; },
+            [r = fresh_reads.get()] { return r->listening() ? 1 : 0; },
+            [r = fresh_reads.get()] { return r->round_trips(); }},
         ZEVA_VERSION);
     if (!served.ok()) {
       spdlog::critical("{}", std::string(served.status().message()));
@@ -137,9 +151,9 @@ int RunServer(const config::ServerConfig& config) {
                             std::chrono::milliseconds(config.default_deadline_ms));
   services::TransactionListService transactions(guard, transaction_store);
   services::OrganizationDetailsService organizations(guard);
-  services::ZevModelsService models(guard, vehicle_store);
+  services::ZevModelsService models(guard, vehicle_store, *fresh_reads);
   services::IdentityService identity(guard);
-  services::CreditLedgerService ledger(guard, ledger_store);
+  services::CreditLedgerService ledger(guard, ledger_store, *fresh_reads);
   services::CreditAdminService admin(guard, ledger_store, idempotency_store);
   services::CreditTransferService transfer_service(guard, transfer_store, ledger_store,
                                                    idempotency_store);

@@ -59,6 +59,12 @@ absl::Status ConfigureTransport(const config::ServerConfig& config, grpc::Server
   builder.SetMaxReceiveMessageSize(config.max_message_bytes);
   builder.SetMaxSendMessageSize(config.max_message_bytes);
 
+  // Threads kept polling for calls: with gRPC's default (1 to 2) most calls found no idle
+  // thread, and a thread was started and ended for them.
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MIN_POLLERS,
+                              config.min_pollers);
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS,
+                              config.max_pollers);
   grpc::ResourceQuota quota("zeva-transaction-service");
   quota.SetMaxThreads(config.max_threads);
   builder.SetResourceQuota(quota);

@@ -43,7 +43,7 @@ grpc::Status CreditLedgerService::GetBalances(grpc::ServerContext* context,
       [&](const Call& call) -> absl::Status {
         auto target = TargetOf(call, request->organization_id(), store_);
         if (!target.ok()) return target.status();
-        auto rows = store_.Balances(target->organization_id, target->government, call.budget);
+        auto rows = reads_.Balances(target->organization_id, target->government, call.budget);
         if (!rows.ok()) return rows.status();
         response->set_organization_id(static_cast<uint64_t>(target->organization_id));
         std::map<domain::CreditClass, std::pair<int64_t, int64_t>> totals;  // posted, available

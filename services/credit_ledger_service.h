@@ -2,6 +2,7 @@
 // zeva.credits.v1.CreditLedgerService: balances, ledger entries and journals. A supplier
 // reads its own organization's; government any organization's.
 
+#include "db/fresh_reads.h"
 #include "db/ledger_store.h"
 #include "services/call_guard.h"
 #include "zeva/credits/v1/credits.grpc.pb.h"
@@ -10,7 +11,8 @@ namespace zeva::services {
 
 class CreditLedgerService final : public zeva::credits::v1::CreditLedgerService::Service {
  public:
-  CreditLedgerService(CallGuard& guard, db::LedgerStore& store) : guard_(guard), store_(store) {}
+  CreditLedgerService(CallGuard& guard, db::LedgerStore& store, db::FreshReads& reads)
+      : guard_(guard), store_(store), reads_(reads) {}
 
   grpc::Status GetBalances(grpc::ServerContext* context,
                            const zeva::credits::v1::GetBalancesRequest* request,
@@ -25,6 +27,7 @@ class CreditLedgerService final : public zeva::credits::v1::CreditLedgerService:
  private:
   CallGuard& guard_;
   db::LedgerStore& store_;
+  db::FreshReads& reads_;
 };
 
 }  // namespace zeva::services

@@ -74,7 +74,7 @@ grpc::Status ZevModelsService::ListModels(
     }
     zeva::transactions::ModelSummary summary;  // reused: no allocation per row
     absl::Status bad_row;
-    absl::Status status = store_.List(scope, call.budget, [&](const db::VehicleRecord& v) {
+    absl::Status status = reads_.ListModels(scope, call.budget, [&](const db::VehicleRecord& v) {
       bad_row = Fill(v, &summary);
       return bad_row.ok() && !context->IsCancelled() && writer->Write(summary);
     });

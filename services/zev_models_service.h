@@ -1,6 +1,7 @@
 #pragma once
 // zeva.transactions.ZEVModels: vehicle models of suppliers, with their credit values.
 
+#include "db/fresh_reads.h"
 #include "db/vehicle_store.h"
 #include "services/call_guard.h"
 #include "zevs.grpc.pb.h"
@@ -9,7 +10,8 @@ namespace zeva::services {
 
 class ZevModelsService final : public zeva::transactions::ZEVModels::Service {
  public:
-  ZevModelsService(CallGuard& guard, db::VehicleStore& store) : guard_(guard), store_(store) {}
+  ZevModelsService(CallGuard& guard, db::VehicleStore& store, db::FreshReads& reads)
+      : guard_(guard), store_(store), reads_(reads) {}
 
   grpc::Status ListModels(grpc::ServerContext* context,
                           const zeva::transactions::ModelListRequest* request,
@@ -27,6 +29,7 @@ class ZevModelsService final : public zeva::transactions::ZEVModels::Service {
  private:
   CallGuard& guard_;
   db::VehicleStore& store_;
+  db::FreshReads& reads_;
 };
 
 }  // namespace zeva::services

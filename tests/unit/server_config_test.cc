@@ -95,3 +95,31 @@ TEST_CASE("bounds on the database and on calls without a deadline are configurab
   env["DB_POOL_CALLER_SHARE_PERCENT"] = "0";
   CHECK_FALSE(ParseServerConfig({}, FakeEnv(env)).ok());
 }
+
+TEST_CASE("the server's pollers and read cache are configurable, and checked", "[config]") {
+  auto defaults = ParseServerConfig({}, FakeEnv(kMinimalEnv));
+  REQUIRE(defaults.ok());
+  CHECK(defaults->config.min_pollers == 16);
+  CHECK(defaults->config.max_pollers == 32);
+  CHECK(defaults->config.read_cache);
+  const std::string help = zeva::config::ServerHelp();
+  CHECK(help.find("MIN_POLLERS") != std::string::npos);
+  CHECK(help.find("READ_CACHE") != std::string::npos);
+
+  auto env = kMinimalEnv;
+  env["MIN_POLLERS"] = "4";
+  env["READ_CACHE"] = "false";
+  auto parsed = ParseServerConfig({"--max-pollers=8"}, FakeEnv(env));
+  REQUIRE(parsed.ok());
+  CHECK(parsed->config.min_pollers == 4);
+  CHECK(parsed->config.max_pollers == 8);
+  CHECK_FALSE(parsed->config.read_cache);
+
+  env["MIN_POLLERS"] = "9";  // more than --max-pollers
+  auto inverted = ParseServerConfig({"--max-pollers=8"}, FakeEnv(env));
+  REQUIRE_FALSE(inverted.ok());
+  CHECK(std::string(inverted.status().message()).find("MIN_POLLERS") != std::string::npos);
+  env["MIN_POLLERS"] = "4";
+  env["MAX_THREADS"] = "16";  // no thread left for calls
+  CHECK_FALSE(ParseServerConfig({"--max-pollers=16"}, FakeEnv(env)).ok());
+}

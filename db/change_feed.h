@@ -1,0 +1,95 @@
+#pragma once
+// Changes PostgreSQL announces on commit (NOTIFY), heard on a LISTEN connection of their own,
+// and a barrier that says when every change committed before a moment has been heard.
+//
+// A thread owns the connection, LISTENs on every channel given, and hands each notification
+// (channel, payload) to `on_change` as it arrives. CatchUp() is what lets a cache fed by it never
+// be stale: it returns true once a query sent on the LISTEN connection *after* CatchUp began has
+// been answered. PostgreSQL sends a session its pending notifications before it reports a query
+// done, and it signals the listeners before it acknowledges a writer's COMMIT; so every change
+// whose commit was acknowledged before CatchUp began has reached `on_change` when CatchUp returns
+// true. Concurrent callers share one round trip.
+//
+// A lost connection is reopened after `reconnect_delay`; `on_reset` runs once it listens
+// again and before CatchUp can succeed, since notifications may have been missed meanwhile.
+// Without a connection CatchUp returns false at once (the caller reads the database).
+// libpqxx exceptions stop here.
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <pqxx/connection>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace zeva::db {
+
+class ChangeFeed {
+ public:
+  struct Options {
+    std::string url;
+    std::vector<std::string> channels;
+    std::string application_name;
+    int connect_timeout_seconds = 5;
+    std::chrono::milliseconds reconnect_delay{1000};
+    // The longest CatchUp waits for its round trip before it gives up (returns false).
+    std::chrono::milliseconds max_wait{1000};
+  };
+  using OnChange = std::function<void(const std::string& channel, const std::string& payload)>;
+  using OnReset = std::function<void()>;
+
+  struct Stats {
+    int64_t round_trips = 0;  // barriers answered
+    int64_t connects = 0;     // LISTEN connections opened (the first included)
+  };
+
+  // Starts the thread, which connects in the background.
+  ChangeFeed(Options options, OnChange on_change, OnReset on_reset);
+  ~ChangeFeed();  // stops the thread and closes the connection
+  ChangeFeed(const ChangeFeed&) = delete;
+  ChangeFeed& operator=(const ChangeFeed&) = delete;
+
+  // True when every change committed before this call has been handed to `on_change`; false
+  // when that cannot be said by `deadline` (or max_wait): no connection, or no answer.
+  bool CatchUp(std::chrono::system_clock::time_point deadline);
+  bool connected() const;
+  Stats stats() const;
+
+ private:
+  struct Receiver;
+  void Run();
+  bool Open();       // connects and LISTENs; on_reset; then connected
+  void RoundTrip();  // one barrier (throws on a broken connection)
+  void Lost(const std::string& why);
+  void Wake() const;
+  void NotifyAll();
+
+  const Options options_;
+  const OnChange on_change_;
+  const OnReset on_reset_;
+  int wake_fd_ = -1;  // eventfd: a CatchUp waits, or the feed stops
+
+  mutable std::mutex mu_;
+  // By the parity of the barrier waited for: at most two are awaited at once (the one in
+  // flight and the next), and waking only the waiters of the one answered spares the others
+  // a wake-up per round trip.
+  std::condition_variable answered_[2];
+  std::condition_variable stop_;  // the thread's pause between connection attempts
+  bool connected_ = false;
+  bool stopping_ = false;
+  bool wanted_ = false;  // a CatchUp waits for a barrier not yet started
+  uint64_t next_ = 1;    // number of the next barrier to start
+  uint64_t done_ = 0;    // the last barrier answered
+  Stats stats_;
+
+  // Used by the thread only.
+  std::unique_ptr<pqxx::connection> connection_;
+  std::vector<std::unique_ptr<Receiver>> receivers_;
+  std::thread thread_;
+};
+
+}  // namespace zeva::db

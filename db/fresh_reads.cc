@@ -1,0 +1,86 @@
+#include "db/fresh_reads.h"
+
+#include <algorithm>
+
+namespace zeva::db {
+
+FreshReads::FreshReads(LedgerStore& ledger, VehicleStore& vehicles)
+    : ledger_(ledger), vehicles_(vehicles) {}
+
+FreshReads::FreshReads(LedgerStore& ledger, VehicleStore& vehicles, const std::string& database_url,
+                       int connect_timeout_seconds)
+    : ledger_(ledger),
+      vehicles_(vehicles),
+      feed_(std::make_unique<ChangeFeed>(
+          ChangeFeed::Options{database_url,
+                              {kBalancesChannel, kModelsChannel},
+                              "zeva-transaction-service-listen",
+                              // Shutdown joins the feed's thread, which may be in a connect
+                              // attempt: bounded short (it simply tries again).
+                              std::min(connect_timeout_seconds, kListenConnectTimeoutSeconds)},
+          [this](const std::string& channel, const std::string& payload) {
+            if (channel == kBalancesChannel) {
+              balances_.cache.Announce(payload);
+            } else {
+              models_.cache.Announce(payload);
+            }
+          },
+          [this] {
+            balances_.cache.ChangedAll();
+            models_.cache.ChangedAll();
+          })) {}
+
+FreshReads::~FreshReads() { feed_.reset(); }  // stops its thread before the caches go
+
+bool FreshReads::Fresh(const Budget& budget, Counters& counters) {
+  if (feed_ == nullptr) return false;
+  if (feed_->CatchUp(budget.deadline)) return true;
+  ++counters.bypassed;
+  return false;
+}
+
+absl::StatusOr<std::vector<BalanceRow>> FreshReads::Balances(int64_t organization_id,
+                                                             bool government,
+                                                             const Budget& budget) {
+  if (!Fresh(budget, balances_)) return ledger_.Balances(organization_id, government, budget);
+  const int64_t key = government ? balances_.cache.kEveryOrganization : organization_id;
+  if (auto rows = balances_.cache.Get(key)) {
+    ++balances_.hits;
+    return *std::move(rows);
+  }
+  ++balances_.misses;
+  const uint64_t ticket = balances_.cache.Ticket(key);
+  auto rows = ledger_.Balances(organization_id, government, budget);
+  if (rows.ok()) balances_.cache.Put(key, ticket, *rows);
+  return rows;
+}
+
+absl::Status FreshReads::ListModels(const Scope& scope, const Budget& budget,
+                                    const RowSink<VehicleRecord>& sink) {
+  if (!Fresh(budget, models_)) return vehicles_.List(scope, budget, sink);
+  const int64_t key = scope.organization_id.value_or(models_.cache.kEveryOrganization);
+  if (auto rows = models_.cache.Get(key)) {
+    ++models_.hits;
+    for (const VehicleRecord& row : *rows) {
+      if (!sink(row)) return absl::CancelledError("the client stopped reading");
+    }
+    return absl::OkStatus();
+  }
+  ++models_.misses;
+  const uint64_t ticket = models_.cache.Ticket(key);
+  std::vector<VehicleRecord> rows;
+  bool whole = true;  // every row so far fits in kMaxCachedModels
+  absl::Status status = vehicles_.List(scope, budget, [&](const VehicleRecord& row) {
+    if (whole && rows.size() < kMaxCachedModels) {
+      rows.push_back(row);
+    } else if (whole) {
+      whole = false;
+      rows.clear();
+    }
+    return sink(row);
+  });
+  if (status.ok() && whole) models_.cache.Put(key, ticket, std::move(rows));
+  return status;
+}
+
+}  // namespace zeva::db

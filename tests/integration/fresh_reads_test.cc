@@ -1,0 +1,286 @@
+// The read caches (db/fresh_reads.h) against real replicas sharing one PostgreSQL: GetBalances
+// and ListModels answer from memory, yet never show what a committed change replaced, whoever
+// made the change (another replica, plain SQL), even while the LISTEN connection is lost.
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <thread>
+
+#include "db/change_feed.h"
+#include "tests/support/ledger_client.h"
+#include "tests/support/metrics_scrape.h"
+#include "tests/support/postgres_server.h"
+#include "tests/support/service_fixture.h"
+#include "zevs.grpc.pb.h"
+
+using namespace zeva::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr uint32_t kYear = 2021;
+
+// A replica of its own in front of the fixture's database.
+std::unique_ptr<ServerProcess> Replica(ServiceFixture& service,
+                                       std::vector<std::string> flags = {}) {
+  auto replica = std::make_unique<ServerProcess>(ServerEnv(service.database_url()), flags);
+  replica->WaitUntilServing();
+  return replica;
+}
+
+// Class A posted at kYear in `organization_id`'s balances (0: the caller's own), read through
+// `channel`; nullopt when the call fails.
+std::optional<int64_t> PostedThrough(ServiceFixture& service,
+                                     const std::shared_ptr<grpc::Channel>& channel,
+                                     const std::string& user, uint64_t organization_id = 0) {
+  auto stub = credits::CreditLedgerService::NewStub(channel);
+  auto context = service.ContextFor(user);
+  credits::GetBalancesRequest request;
+  request.set_organization_id(organization_id);
+  credits::GetBalancesResponse response;
+  if (!stub->GetBalances(context.get(), request, &response).ok()) return std::nullopt;
+  int64_t posted = 0;
+  for (const auto& b : response.balances()) {
+    if (b.model_year() == kYear && b.credit_class() == credits::CREDIT_CLASS_A) {
+      posted = b.posted().hundredths();
+    }
+  }
+  return posted;
+}
+
+// The ids of the models `user` lists through `channel`; nullopt when the call fails.
+std::optional<std::set<uint64_t>> ModelsThrough(ServiceFixture& service,
+                                                const std::shared_ptr<grpc::Channel>& channel,
+                                                const std::string& user) {
+  auto stub = zeva::transactions::ZEVModels::NewStub(channel);
+  auto context = service.ContextFor(user);
+  auto reader = stub->ListModels(context.get(), zeva::transactions::ModelListRequest());
+  std::set<uint64_t> ids;
+  zeva::transactions::ModelSummary summary;
+  while (reader->Read(&summary)) ids.insert(summary.id());
+  if (!reader->Finish().ok()) return std::nullopt;
+  return ids;
+}
+
+std::string InsertModel(const std::string& database_url, const std::string& organization,
+                        const std::string& name) {
+  return Sql(database_url,
+             "INSERT INTO vehicles (organization_id, type, make, model, \"trim\", range, credits) "
+             "SELECT id, 'BEV', 'Fresh', '" +
+                 name + "', 'base', 400, 2.00 FROM organizations WHERE name = '" + organization +
+                 "' RETURNING id");
+}
+
+double Metric(const ServerProcess& server, const std::string& name) {
+  return MetricValue(ScrapeMetrics(server.metrics_port()), name);
+}
+
+}  // namespace
+
+TEST_CASE("CatchUp returns only once every change committed before it has been handed on",
+          "[fresh_reads]") {
+  // The caches' whole claim rests on this: PostgreSQL sends a LISTEN session its pending
+  // notifications before it answers a later query. The handler here is slow on purpose (as a
+  // busy replica's may be): a CatchUp that merely trusted notifications to arrive in time
+  // would return before the handler saw the change.
+  const std::string url = PostgresServer::Shared().CreateDatabase();
+  std::mutex mu;
+  std::set<std::string> seen;
+  int resets = 0;
+  zeva::db::ChangeFeed feed(
+      {url, {"fresh_a", "fresh_b"}, "fresh-reads-test", 5, std::chrono::milliseconds(100)},
+      [&](const std::string& channel, const std::string& payload) {
+        std::this_thread::sleep_for(5ms);
+        std::lock_guard<std::mutex> lock(mu);
+        seen.insert(channel + ":" + payload);
+      },
+      [&] {
+        std::lock_guard<std::mutex> lock(mu);
+        ++resets;
+      });
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!feed.connected() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(20ms);
+  }
+  REQUIRE(feed.connected());
+  for (int i = 0; i < 30; ++i) {
+    const std::string channel = i % 2 == 0 ? "fresh_a" : "fresh_b";
+    Sql(url, "SELECT pg_notify('" + channel + "', '" + std::to_string(i) + "')");
+    REQUIRE(feed.CatchUp(std::chrono::system_clock::now() + 5s));
+    std::lock_guard<std::mutex> lock(mu);
+    CHECK(seen.count(channel + ":" + std::to_string(i)) == 1);
+  }
+  CHECK(feed.stats().round_trips >= 30);
+
+  // Ended by the database: the feed listens again on its own, telling its owner to forget
+  // everything first (whatever was announced meanwhile went to nobody), and catches up again.
+  Sql(url,
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+      "WHERE application_name = 'fresh-reads-test'");
+  const auto relisten_deadline = std::chrono::steady_clock::now() + 10s;
+  while (feed.stats().connects < 2 && std::chrono::steady_clock::now() < relisten_deadline) {
+    std::this_thread::sleep_for(20ms);
+  }
+  CHECK(feed.stats().connects == 2);
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    CHECK(resets == 2);
+  }
+  Sql(url, "SELECT pg_notify('fresh_a', 'after')");
+  REQUIRE(feed.CatchUp(std::chrono::system_clock::now() + 5s));
+  std::lock_guard<std::mutex> lock(mu);
+  CHECK(seen.count("fresh_a:after") == 1);
+}
+
+TEST_CASE("balances changed through one replica are never read stale through another",
+          "[fresh_reads]") {
+  // Writers adjust Test Vehicle Supplier 1 through replica A; readers read it (as the supplier
+  // and as government, whose view sums every supplier) through replica B, which caches. A
+  // reader notes how many adjustments were acknowledged before it asks: the balance it gets
+  // must hold at least those.
+  ServiceFixture a;
+  auto b = Replica(a);
+  LedgerClient client(a);
+  const uint64_t vs1 = OrganizationId(a.database_url(), "Test Vehicle Supplier 1");
+  const auto base = PostedThrough(a, b->Channel(), "test_vs_1");
+  const auto government_base = PostedThrough(a, b->Channel(), "test_gov_1");
+  REQUIRE(base.has_value());
+  REQUIRE(government_base.has_value());
+
+  constexpr int64_t kWriters = 2, kAdjustmentsEach = 60;
+  const int64_t settled = *base + kWriters * kAdjustmentsEach * 100;
+  std::atomic<int64_t> acknowledged{0};
+  std::atomic<int> writers_left{kWriters};
+  std::atomic<int> write_failures{0}, read_failures{0}, stale{0}, reads{0};
+  std::vector<std::thread> threads;
+  for (int w = 0; w < kWriters; ++w) {
+    threads.emplace_back([&, w] {
+      for (int i = 0; i < kAdjustmentsEach; ++i) {
+        const std::string key = "fresh-" + std::to_string(w) + "-" + std::to_string(i);
+        if (client.AdjustOne(key, vs1, kYear, credits::CREDIT_CLASS_A, 100).status.ok()) {
+          ++acknowledged;
+        } else {
+          ++write_failures;
+        }
+      }
+      --writers_left;
+    });
+  }
+  for (const std::string user : {"test_vs_1", "test_gov_1"}) {
+    threads.emplace_back([&, user] {
+      const bool government = user == "test_gov_1";
+      while (writers_left.load() > 0) {
+        const int64_t floor = acknowledged.load();
+        const auto posted = PostedThrough(a, b->Channel(), user);
+        if (!posted) {
+          ++read_failures;
+          continue;
+        }
+        ++reads;
+        // The government's side is minus the suppliers' total.
+        const bool fresh =
+            government ? *posted <= *government_base - floor * 100 : *posted >= *base + floor * 100;
+        if (!fresh) ++stale;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  CHECK(write_failures == 0);
+  CHECK(read_failures == 0);
+  CHECK(reads > 20);
+  CHECK(stale == 0);
+  // Settled: both replicas agree with the database, and B answered from memory (otherwise
+  // this test would prove nothing about the cache).
+  CHECK(PostedThrough(a, b->Channel(), "test_vs_1") == settled);
+  CHECK(PostedThrough(a, a.channel(), "test_vs_1") == settled);
+  CHECK(PostedThrough(a, b->Channel(), "test_vs_1") == settled);
+  CHECK(Metric(*b, "zeva_balance_cache_hits_total") > 0);
+  CHECK(Metric(*b, "zeva_balance_cache_misses_total") > 0);
+  CHECK(Metric(*b, "zeva_read_cache_listening") == 1);
+  CHECK(LedgerViolations(a.database_url()).empty());
+}
+
+TEST_CASE("a model added in plain SQL is listed at once, by its supplier and by government",
+          "[fresh_reads]") {
+  ServiceFixture service;
+  const auto before = ModelsThrough(service, service.channel(), "test_vs_1");
+  const auto government_before = ModelsThrough(service, service.channel(), "test_gov_1");
+  REQUIRE(before.has_value());
+  REQUIRE(government_before.has_value());
+  // Cached now: the second read is a hit.
+  CHECK(ModelsThrough(service, service.channel(), "test_vs_1") == before);
+  CHECK(Metric(service.server(), "zeva_model_cache_hits_total") >= 1);
+
+  const uint64_t added =
+      std::stoull(InsertModel(service.database_url(), "Test Vehicle Supplier 1", "Sql-1"));
+  auto after = ModelsThrough(service, service.channel(), "test_vs_1");
+  REQUIRE(after.has_value());
+  CHECK(after->size() == before->size() + 1);
+  CHECK(after->count(added) == 1);
+  auto government_after = ModelsThrough(service, service.channel(), "test_gov_1");
+  REQUIRE(government_after.has_value());
+  CHECK(government_after->count(added) == 1);
+  // Another supplier's list is not touched by it.
+  const auto other = ModelsThrough(service, service.channel(), "test_vs_2");
+  REQUIRE(other.has_value());
+  CHECK(other->count(added) == 0);
+
+  // Deleted in SQL: gone at once as well.
+  Sql(service.database_url(), "DELETE FROM vehicles WHERE id = " + std::to_string(added));
+  CHECK(ModelsThrough(service, service.channel(), "test_vs_1") == before);
+}
+
+TEST_CASE("without its LISTEN connection a replica reads the database, then listens again",
+          "[fresh_reads]") {
+  ServiceFixture service;
+  auto& server = service.server();
+  REQUIRE(ModelsThrough(service, service.channel(), "test_vs_1").has_value());
+  REQUIRE(ModelsThrough(service, service.channel(), "test_vs_1").has_value());
+  REQUIRE(Metric(server, "zeva_read_cache_listening") == 1);
+
+  // The database ends the LISTEN session; what changes meanwhile is announced to nobody.
+  CHECK(Sql(service.database_url(),
+            "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE application_name = 'zeva-transaction-service-listen') t") == "1");
+  const uint64_t added =
+      std::stoull(InsertModel(service.database_url(), "Test Vehicle Supplier 1", "Unheard"));
+  for (int i = 0; i < 5; ++i) {
+    const auto listed = ModelsThrough(service, service.channel(), "test_vs_1");
+    REQUIRE(listed.has_value());
+    CHECK(listed->count(added) == 1);
+  }
+  // It listens again on its own, and answers from memory again.
+  const auto deadline = std::chrono::steady_clock::now() + 15s;
+  while (Metric(server, "zeva_read_cache_listening") != 1 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(100ms);
+  }
+  REQUIRE(Metric(server, "zeva_read_cache_listening") == 1);
+  const double hits = Metric(server, "zeva_model_cache_hits_total");
+  for (int i = 0; i < 3; ++i) {
+    const auto listed = ModelsThrough(service, service.channel(), "test_vs_1");
+    REQUIRE(listed.has_value());
+    CHECK(listed->count(added) == 1);
+  }
+  CHECK(Metric(server, "zeva_model_cache_hits_total") > hits);
+  CHECK(server.Log().find("lost the LISTEN connection") != std::string::npos);
+}
+
+TEST_CASE("--read-cache=false answers every read from the database, with no LISTEN connection",
+          "[fresh_reads]") {
+  ServiceFixture service({"--read-cache=false"});
+  for (int i = 0; i < 3; ++i) {
+    REQUIRE(PostedThrough(service, service.channel(), "test_vs_1").has_value());
+    REQUIRE(ModelsThrough(service, service.channel(), "test_vs_1").has_value());
+  }
+  const std::string metrics = ScrapeMetrics(service.server().metrics_port());
+  CHECK(MetricValue(metrics, "zeva_balance_cache_hits_total") == 0);
+  CHECK(MetricValue(metrics, "zeva_model_cache_hits_total") == 0);
+  CHECK(MetricValue(metrics, "zeva_read_cache_listening") == 0);
+  CHECK(Sql(service.database_url(),
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE application_name = 'zeva-transaction-service-listen'") == "0");
+}
