@@ -150,8 +150,9 @@ void ChangeFeed::Run() {
     }
     pollfd fds[2] = {{connection_->sock(), POLLIN, 0}, {wake_fd_, POLLIN, 0}};
     // Idle, the thread still reads what arrives, so that the server never blocks on a full
-    // socket and the cache drops changed balances early.
-    if (poll(fds, 2, barrier_wanted ? 0 : 1000) < 0) continue;  // EINTR
+    // socket and the caches drop changed copies early. Wanted, the barrier goes out at once
+    // (its answer brings any notification with it; the wake-up is read when next idle).
+    if (!barrier_wanted && poll(fds, 2, 1000) < 0) continue;  // EINTR
     if ((fds[1].revents & POLLIN) != 0) {
       uint64_t count = 0;
       [[maybe_unused]] const ssize_t got = read(wake_fd_, &count, sizeof count);

@@ -39,19 +39,22 @@ bool FreshReads::Fresh(const Budget& budget, Counters& counters) {
   return false;
 }
 
-absl::StatusOr<std::vector<BalanceRow>> FreshReads::Balances(int64_t organization_id,
-                                                             bool government,
-                                                             const Budget& budget) {
-  if (!Fresh(budget, balances_)) return ledger_.Balances(organization_id, government, budget);
+absl::StatusOr<std::shared_ptr<const std::vector<BalanceRow>>> FreshReads::Balances(
+    int64_t organization_id, bool government, const Budget& budget) {
+  const bool fresh = Fresh(budget, balances_);
   const int64_t key = government ? balances_.cache.kEveryOrganization : organization_id;
-  if (auto rows = balances_.cache.Get(key)) {
-    ++balances_.hits;
-    return *std::move(rows);
+  if (fresh) {
+    if (auto rows = balances_.cache.Get(key)) {
+      ++balances_.hits;
+      return *std::move(rows);
+    }
+    ++balances_.misses;
   }
-  ++balances_.misses;
   const uint64_t ticket = balances_.cache.Ticket(key);
-  auto rows = ledger_.Balances(organization_id, government, budget);
-  if (rows.ok()) balances_.cache.Put(key, ticket, *rows);
+  auto read = ledger_.Balances(organization_id, government, budget);
+  if (!read.ok()) return read.status();
+  auto rows = std::make_shared<const std::vector<BalanceRow>>(*std::move(read));
+  if (fresh) balances_.cache.Put(key, ticket, rows);
   return rows;
 }
 
@@ -61,7 +64,7 @@ absl::Status FreshReads::ListModels(const Scope& scope, const Budget& budget,
   const int64_t key = scope.organization_id.value_or(models_.cache.kEveryOrganization);
   if (auto rows = models_.cache.Get(key)) {
     ++models_.hits;
-    for (const VehicleRecord& row : *rows) {
+    for (const VehicleRecord& row : **rows) {
       if (!sink(row)) return absl::CancelledError("the client stopped reading");
     }
     return absl::OkStatus();
@@ -79,7 +82,10 @@ absl::Status FreshReads::ListModels(const Scope& scope, const Budget& budget,
     }
     return sink(row);
   });
-  if (status.ok() && whole) models_.cache.Put(key, ticket, std::move(rows));
+  if (status.ok() && whole) {
+    models_.cache.Put(key, ticket,
+                      std::make_shared<const std::vector<VehicleRecord>>(std::move(rows)));
+  }
   return status;
 }
 

@@ -41,9 +41,10 @@ class FreshReads {
   FreshReads(const FreshReads&) = delete;
   FreshReads& operator=(const FreshReads&) = delete;
 
-  // As LedgerStore::Balances.
-  absl::StatusOr<std::vector<BalanceRow>> Balances(int64_t organization_id, bool government,
-                                                   const Budget& budget);
+  // As LedgerStore::Balances; shared with the cache (read-only), so a hit copies nothing.
+  absl::StatusOr<std::shared_ptr<const std::vector<BalanceRow>>> Balances(int64_t organization_id,
+                                                                          bool government,
+                                                                          const Budget& budget);
   // As VehicleStore::List. Lists longer than kMaxCachedModels are never kept.
   absl::Status ListModels(const Scope& scope, const Budget& budget,
                           const RowSink<VehicleRecord>& sink);
@@ -73,8 +74,10 @@ class FreshReads {
 
   LedgerStore& ledger_;
   VehicleStore& vehicles_;
-  Cached<std::vector<BalanceRow>> balances_{100000};  // organizations
-  Cached<std::vector<VehicleRecord>> models_{1000};   // organizations' lists
+  template <typename Row>
+  using Rows = std::shared_ptr<const std::vector<Row>>;
+  Cached<Rows<BalanceRow>> balances_{100000};  // organizations
+  Cached<Rows<VehicleRecord>> models_{1000};   // organizations' lists
   std::unique_ptr<ChangeFeed> feed_;  // null: no caching; last member: its thread uses the caches
 };
 

@@ -47,7 +47,7 @@ grpc::Status CreditLedgerService::GetBalances(grpc::ServerContext* context,
         if (!rows.ok()) return rows.status();
         response->set_organization_id(static_cast<uint64_t>(target->organization_id));
         std::map<domain::CreditClass, std::pair<int64_t, int64_t>> totals;  // posted, available
-        for (const db::BalanceRow& row : *rows) {
+        for (const db::BalanceRow& row : **rows) {
           auto* balance = response->add_balances();
           balance->set_model_year(static_cast<uint32_t>(row.key.model_year));
           balance->set_credit_class(ToWireClass(row.key.credit_class));
