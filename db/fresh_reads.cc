@@ -43,14 +43,15 @@ absl::StatusOr<std::shared_ptr<const std::vector<BalanceRow>>> FreshReads::Balan
     int64_t organization_id, bool government, const Budget& budget) {
   const bool fresh = Fresh(budget, balances_);
   const int64_t key = government ? balances_.cache.kEveryOrganization : organization_id;
+  uint64_t ticket = 0;
   if (fresh) {
     if (auto rows = balances_.cache.Get(key)) {
       ++balances_.hits;
       return *std::move(rows);
     }
     ++balances_.misses;
+    ticket = balances_.cache.Ticket(key);
   }
-  const uint64_t ticket = balances_.cache.Ticket(key);
   auto read = ledger_.Balances(organization_id, government, budget);
   if (!read.ok()) return read.status();
   auto rows = std::make_shared<const std::vector<BalanceRow>>(*std::move(read));
