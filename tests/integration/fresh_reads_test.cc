@@ -81,7 +81,7 @@ double Metric(const ServerProcess& server, const std::string& name) {
 }  // namespace
 
 // Also under TSan ([change_feed]): no gRPC in this process, whose uninstrumented internals
-// TSan would misreport.
+// TSan would misreport; the feed's thread and several callers race here.
 TEST_CASE("CatchUp returns only once every change committed before it has been handed on",
           "[fresh_reads][change_feed]") {
   // The caches' whole claim rests on this: PostgreSQL sends a LISTEN session its pending
@@ -116,6 +116,28 @@ TEST_CASE("CatchUp returns only once every change committed before it has been h
     CHECK(seen.count(channel + ":" + std::to_string(i)) == 1);
   }
   CHECK(feed.stats().round_trips >= 30);
+
+  // Callers racing one another and the feed's thread: each sees its own change.
+  constexpr int kCallers = 4, kEach = 10;
+  std::atomic<int> unseen{0}, failed{0};
+  std::vector<std::thread> callers;
+  for (int c = 0; c < kCallers; ++c) {
+    callers.emplace_back([&, c] {
+      for (int i = 0; i < kEach; ++i) {
+        const std::string payload = "c" + std::to_string(c) + "-" + std::to_string(i);
+        Sql(url, "SELECT pg_notify('fresh_b', '" + payload + "')");
+        if (!feed.CatchUp(std::chrono::system_clock::now() + 5s)) {
+          ++failed;
+          continue;
+        }
+        std::lock_guard<std::mutex> lock(mu);
+        if (seen.count("fresh_b:" + payload) == 0) ++unseen;
+      }
+    });
+  }
+  for (auto& t : callers) t.join();
+  CHECK(failed == 0);
+  CHECK(unseen == 0);
 
   // Ended by the database: the feed listens again on its own, telling its owner to forget
   // everything first (whatever was announced meanwhile went to nobody), and catches up again.
