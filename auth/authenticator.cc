@@ -95,31 +95,55 @@ bool Authenticator::KeysLoaded() const { return keys_->KeysLoaded(); }
 
 JwksStats Authenticator::Stats() const { return keys_->Stats(); }
 
+std::optional<std::string> Authenticator::CachedUserId(const std::string& digest,
+                                                       std::chrono::system_clock::time_point now) {
+  auto hit = tokens_.Get(digest, now);
+  if (!hit) return std::nullopt;
+  // Served only while the key that verified it is still the one held under its kid, so
+  // that a key dropped from the JWKS stops its tokens at the next refresh.
+  auto current = keys_->Find(hit->key->kid);
+  if (current && current->pem == hit->key->pem) return hit->user_id;
+  tokens_.Erase(digest);
+  return std::nullopt;
+}
+
 absl::StatusOr<std::string> Authenticator::VerifiedUserId(
     const std::string& token, std::chrono::system_clock::time_point deadline) {
   auto now = std::chrono::system_clock::now();
   std::string digest = Sha256(token);
-  if (auto hit = tokens_.Get(digest, now)) {
-    // Served only while the key that verified it is still the one held under its kid, so
-    // that a key dropped from the JWKS stops its tokens at the next refresh.
-    auto current = keys_->Find(hit->key->kid);
-    if (current && current->pem == hit->key->pem) return hit->user_id;
-    tokens_.Erase(digest);
-  }
+  if (auto user_id = CachedUserId(digest, now)) return *std::move(user_id);
   auto verified = VerifyToken(token, *keys_, options_, deadline);
   if (!verified.ok()) return verified.status();
   tokens_.Put(digest, CachedToken{verified->user_id, verified->key}, verified->expires_at, now);
   return verified->user_id;
 }
 
-absl::StatusOr<Caller> Authenticator::Authenticate(const std::string* header,
-                                                   std::chrono::system_clock::time_point deadline) {
+absl::StatusOr<std::string> Authenticator::TokenOf(const std::string* header) {
   if (header == nullptr) return NoHeader();
   if (header->size() > kMaxTokenBytes) return Failed("authorization value too large");
   std::string token = ExtractToken(*header);
   if (token.empty()) return Failed("empty token");
+  return token;
+}
 
-  auto user_id = VerifiedUserId(token, deadline);
+std::optional<absl::StatusOr<Caller>> Authenticator::AuthenticateWithoutWaiting(
+    const std::string* header) {
+  auto token = TokenOf(header);
+  if (!token.ok()) return absl::StatusOr<Caller>(token.status());
+  const auto now = std::chrono::system_clock::now();
+  // A user is cached only under an id that passed every check of Authenticate.
+  auto user_id = CachedUserId(Sha256(*token), now);
+  if (!user_id) return std::nullopt;
+  if (auto cached = users_.Get(*user_id, now)) return absl::StatusOr<Caller>(*std::move(cached));
+  return std::nullopt;
+}
+
+absl::StatusOr<Caller> Authenticator::Authenticate(const std::string* header,
+                                                   std::chrono::system_clock::time_point deadline) {
+  auto token = TokenOf(header);
+  if (!token.ok()) return token.status();
+
+  auto user_id = VerifiedUserId(*token, deadline);
   if (!user_id.ok()) return Failed(user_id.status().message());
   if (!IsPrintableIdentity(*user_id)) return Failed("user_id holds control characters");
 

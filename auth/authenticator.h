@@ -5,6 +5,7 @@
 // Thread-safe: every gRPC thread may call Authenticate at once.
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -41,6 +42,11 @@ class Authenticator {
   absl::StatusOr<Caller> Authenticate(const std::string* header,
                                       std::chrono::system_clock::time_point deadline);
 
+  // Authenticate's answer when it needs no waiting (the token and its user are cached, or the
+  // header alone is refused); nullopt otherwise (a signature to check, keys or a user to
+  // fetch): then call Authenticate where blocking is fine.
+  std::optional<absl::StatusOr<Caller>> AuthenticateWithoutWaiting(const std::string* header);
+
   bool KeysLoaded() const;  // at least one usable key (for health)
   JwksStats Stats() const;  // JWKS download counters (for metrics)
   void Stop();              // ends the JWKS download thread (also done by the destructor)
@@ -51,6 +57,11 @@ class Authenticator {
     std::shared_ptr<const PublicKey> key;
   };
 
+  // The header's token, or why it is refused before any verification.
+  static absl::StatusOr<std::string> TokenOf(const std::string* header);
+  // The user id of a token verified before, while the key that verified it is still current.
+  std::optional<std::string> CachedUserId(const std::string& digest,
+                                          std::chrono::system_clock::time_point now);
   absl::StatusOr<std::string> VerifiedUserId(const std::string& token,
                                              std::chrono::system_clock::time_point deadline);
 

@@ -23,7 +23,9 @@ OptionSet ServerOptions(ServerConfig* c) {
                     "PostgreSQL URL, postgresql://USER:PASSWORD@HOST[:PORT]/DB. Required.",
                     &c->database_url);
   options.AddInt("db-pool-size", "DB_POOL_SIZE", d.db_pool_size, 1, 1000,
-                 "Connections to PostgreSQL held by each replica.", &c->db_pool_size);
+                 "Connections to PostgreSQL held by each replica (also the threads that do the "
+                 "waiting of callback-API calls).",
+                 &c->db_pool_size);
   options.AddInt("db-acquire-timeout-ms", "DB_ACQUIRE_TIMEOUT_MS", d.db_acquire_timeout_ms, 1,
                  600000, "How long a call waits for a free connection before UNAVAILABLE.",
                  &c->db_acquire_timeout_ms);

@@ -28,6 +28,7 @@ ChangeFeed::ChangeFeed(Options options, OnChange on_change, OnReset on_reset)
       on_reset_(std::move(on_reset)),
       wake_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
   thread_ = std::thread([this] { Run(); });
+  sweeper_ = std::thread([this] { Sweep(); });
 }
 
 ChangeFeed::~ChangeFeed() {
@@ -38,9 +39,62 @@ ChangeFeed::~ChangeFeed() {
   NotifyAll();
   Wake();
   thread_.join();
+  sweeper_.join();
+  // Unanswered continuations are dropped, not run: their owners (gRPC calls) are gone by now.
+  // None is left in practice: the sweeper gives up on each within max_wait, and the server
+  // stops the feed only after its calls have ended.
+  waiters_.clear();
   receivers_.clear();  // before their connection
   connection_.reset();
   if (wake_fd_ >= 0) close(wake_fd_);
+}
+
+void ChangeFeed::RunAll(std::vector<Then>& thens, bool caught_up) {
+  for (Then& then : thens) {
+    // A throwing continuation must neither take the feed down nor keep the others from running.
+    try {
+      then(caught_up);
+    } catch (const std::exception& e) {
+      spdlog::error("a change-feed continuation failed: {}", e.what());
+    } catch (...) {
+      spdlog::error("a change-feed continuation failed");
+    }
+  }
+  thens.clear();
+}
+
+std::vector<ChangeFeed::Then> ChangeFeed::TakeAnswered(uint64_t done) {
+  std::vector<Then> taken;
+  auto answered = waiters_.begin();
+  while (answered != waiters_.end() && (done == 0 || answered->ticket <= done)) ++answered;
+  taken.reserve(static_cast<size_t>(answered - waiters_.begin()));
+  for (auto it = waiters_.begin(); it != answered; ++it) taken.push_back(std::move(it->then));
+  waiters_.erase(waiters_.begin(), answered);
+  return taken;
+}
+
+void ChangeFeed::Sweep() {
+  // A tenth of a second is plenty: a continuation lands here only when the database stopped
+  // answering, and waking ten times a second costs nothing measurable.
+  constexpr auto kEvery = std::chrono::milliseconds(100);
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stopping_) {
+    stop_.wait_for(lock, kEvery, [&] { return stopping_; });
+    const auto now = std::chrono::system_clock::now();
+    std::vector<Then> expired;
+    for (auto it = waiters_.begin(); it != waiters_.end();) {
+      if (it->deadline > now) {
+        ++it;
+        continue;
+      }
+      expired.push_back(std::move(it->then));
+      it = waiters_.erase(it);
+    }
+    if (expired.empty()) continue;
+    lock.unlock();
+    RunAll(expired, false);
+    lock.lock();
+  }
 }
 
 void ChangeFeed::NotifyAll() {
@@ -68,6 +122,18 @@ bool ChangeFeed::CatchUp(std::chrono::system_clock::time_point deadline) {
   answered_[ticket % 2].wait_until(lock, deadline,
                                    [&] { return done_ >= ticket || !connected_ || stopping_; });
   return done_ >= ticket;
+}
+
+bool ChangeFeed::CatchUpThen(std::chrono::system_clock::time_point deadline, Then then) {
+  deadline = std::min(deadline, std::chrono::system_clock::now() + options_.max_wait);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!connected_ || stopping_) return false;
+  waiters_.push_back({next_, deadline, std::move(then)});
+  if (!wanted_) {
+    wanted_ = true;
+    Wake();
+  }
+  return true;
 }
 
 bool ChangeFeed::connected() const {
@@ -122,11 +188,14 @@ bool ChangeFeed::Open() {
 }
 
 void ChangeFeed::Lost(const std::string& why) {
+  std::vector<Then> unanswered;
   {
     std::lock_guard<std::mutex> lock(mu_);
     connected_ = false;
+    unanswered = TakeAnswered(0);
   }
   NotifyAll();
+  RunAll(unanswered, false);
   spdlog::warn("lost the LISTEN connection ({}): {}", absl::StrJoin(options_.channels, ", "), why);
   receivers_.clear();
   connection_.reset();
@@ -169,12 +238,15 @@ void ChangeFeed::Run() {
       }
       if (barrier == 0) continue;
       RoundTrip();
+      std::vector<Then> answered;
       {
         std::lock_guard<std::mutex> lock(mu_);
         done_ = barrier;
         ++stats_.round_trips;
+        answered = TakeAnswered(barrier);
       }
       answered_[barrier % 2].notify_all();
+      RunAll(answered, true);
     } catch (const std::exception& e) {
       Lost(e.what());
     }

@@ -10,6 +10,12 @@
 // whose commit was acknowledged before CatchUp began has reached `on_change` when CatchUp returns
 // true. Concurrent callers share one round trip.
 //
+// CatchUpThen is the same barrier for a caller that must not park a thread on it (gRPC's
+// callback API): its continuation runs on the feed's thread once the barrier is answered, or on
+// a sweeper thread when no answer came by the deadline (a hung database), so that it always runs
+// exactly once (unless the feed is destroyed first: then it is dropped). A continuation must
+// not block: whatever needs the database goes elsewhere.
+//
 // A lost connection is reopened after `reconnect_delay`; `on_reset` runs once it listens
 // again and before CatchUp can succeed, since notifications may have been missed meanwhile.
 // Without a connection CatchUp returns false at once (the caller reads the database).
@@ -56,6 +62,11 @@ class ChangeFeed {
   // True when every change committed before this call has been handed to `on_change`; false
   // when that cannot be said by `deadline` (or max_wait): no connection, or no answer.
   bool CatchUp(std::chrono::system_clock::time_point deadline);
+  // The same proof, handed to `then` (true) instead of awaited; false to `then` when it cannot
+  // be had by `deadline` (or max_wait). Returns false, and never runs `then`, when there is no
+  // connection now: the caller reads the database at once.
+  using Then = std::function<void(bool caught_up)>;
+  bool CatchUpThen(std::chrono::system_clock::time_point deadline, Then then);
   bool connected() const;
   Stats stats() const;
 
@@ -67,6 +78,11 @@ class ChangeFeed {
   void Lost(const std::string& why);
   void Wake() const;
   void NotifyAll();
+  // Hands the continuations chosen under the lock to their owners, outside it.
+  static void RunAll(std::vector<Then>& thens, bool caught_up);
+  // Takes, under the lock, the continuations answered by barrier `done` (all when `done` is 0).
+  std::vector<Then> TakeAnswered(uint64_t done);
+  void Sweep();  // the sweeper thread: gives up on continuations past their deadline
 
   const Options options_;
   const OnChange on_change_;
@@ -84,12 +100,19 @@ class ChangeFeed {
   bool wanted_ = false;  // a CatchUp waits for a barrier not yet started
   uint64_t next_ = 1;    // number of the next barrier to start
   uint64_t done_ = 0;    // the last barrier answered
+  struct Waiter {
+    uint64_t ticket;  // the barrier whose answer proves this caller's moment
+    std::chrono::system_clock::time_point deadline;
+    Then then;
+  };
+  std::vector<Waiter> waiters_;  // CatchUpThen's, by ticket (so answered ones come first)
   Stats stats_;
 
   // Used by the thread only.
   std::unique_ptr<pqxx::connection> connection_;
   std::vector<std::unique_ptr<Receiver>> receivers_;
   std::thread thread_;
+  std::thread sweeper_;
 };
 
 }  // namespace zeva::db

@@ -147,8 +147,11 @@ int RunServer(const config::ServerConfig& config) {
   }
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(std::make_unique<services::UnparsedRequestInterceptorFactory>(observer));
+  // The callback-API calls' waiting (database reads, user lookups) happens here: as many
+  // threads as database connections, which is all such work can use at once.
+  services::BlockingPool blocking(config.db_pool_size);
   services::CallGuard guard(**authenticator, std::move(observer),
-                            std::chrono::milliseconds(config.default_deadline_ms));
+                            std::chrono::milliseconds(config.default_deadline_ms), blocking);
   services::TransactionListService transactions(guard, transaction_store);
   services::OrganizationDetailsService organizations(guard);
   services::ZevModelsService models(guard, vehicle_store, *fresh_reads);
@@ -232,6 +235,7 @@ int RunServer(const config::ServerConfig& config) {
   });
   server->Wait();
   signal_waiter.join();
+  blocking.Stop();  // while everything its work uses is still there
   readiness.Stop();
   spdlog::info("zeva-transaction-service stopped");
   return 0;

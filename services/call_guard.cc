@@ -1,6 +1,10 @@
 #include "services/call_guard.h"
 
+#include <atomic>
 #include <exception>
+#include <memory>
+#include <optional>
+#include <utility>
 
 #include "services/request_id.h"
 #include "spdlog/spdlog.h"
@@ -8,76 +12,165 @@
 namespace zeva::services {
 namespace {
 
-std::string Metadata(const grpc::ServerContext& context, const char* key, bool* present) {
+std::string Metadata(const grpc::ServerContextBase& context, const char* key, bool* present) {
   const auto& metadata = context.client_metadata();
   const auto it = metadata.find(key);
   *present = it != metadata.end();
   return *present ? std::string(it->second.data(), it->second.size()) : std::string();
 }
 
+absl::Status Unhandled(const std::exception* e) {
+  return absl::InternalError(e != nullptr ? std::string("unhandled exception: ") + e->what()
+                                          : std::string("unhandled non-standard exception"));
+}
+
 }  // namespace
 
-grpc::Status CallGuard::Run(grpc::ServerContext* context, const char* method,
-                            const std::function<absl::Status(const Call&)>& body,
-                            const char* error_domain) {
-  const auto started = std::chrono::steady_clock::now();
+struct CallGuard::Started {
+  const char* method;
+  const char* error_domain;
+  std::chrono::steady_clock::time_point at;
+  db::Clock::time_point deadline;
+  bool has_request_id = false;
+  std::string request_id;
+  std::string caller_id = "-";
+};
+
+CallGuard::Started CallGuard::Start(grpc::ServerContextBase* context, const char* method,
+                                    const char* error_domain) const {
+  Started started{method, error_domain, std::chrono::steady_clock::now(), {}, false, {}};
   // gRPC reports "no deadline" as a time point decades away.
   const auto now = db::Clock::now();
-  const db::Clock::time_point deadline = context->deadline() - now > std::chrono::hours(24 * 365)
-                                             ? now + default_deadline_
-                                             : context->deadline();
-  bool has_request_id = false;
-  const std::string request_id =
-      CleanRequestId(Metadata(*context, "x-request-id", &has_request_id));
+  started.deadline = context->deadline() - now > std::chrono::hours(24 * 365)
+                         ? now + default_deadline_
+                         : context->deadline();
+  started.request_id = CleanRequestId(Metadata(*context, "x-request-id", &started.has_request_id));
   // Echoed before the body runs: a streaming handler sends initial metadata with its first row.
-  if (has_request_id) context->AddInitialMetadata("x-request-id", request_id);
-  std::string caller_id = "-";
-  absl::Status status;
-  if (gate_.Enter()) {
-    status = Authenticated(context, deadline, &caller_id, body);
-    gate_.Leave();
-  } else {
-    status = absl::UnavailableError("the server is shutting down");
-  }
+  if (started.has_request_id) context->AddInitialMetadata("x-request-id", started.request_id);
+  return started;
+}
+
+absl::StatusOr<auth::Caller> CallGuard::Authenticate(const grpc::ServerContextBase& context,
+                                                     db::Clock::time_point deadline) {
+  bool has_header = false;
+  const std::string header = Metadata(context, "authorization", &has_header);
+  return authenticator_.Authenticate(has_header ? &header : nullptr, deadline);
+}
+
+grpc::Status CallGuard::End(grpc::ServerContextBase* context, const Started& started,
+                            absl::Status status) const {
   // A client that gave up (cancelled, or its deadline passed) gets nothing, whatever the
   // body returned: the log and the metrics say so instead of reporting an answer nobody got.
   if (context->IsCancelled()) {
     status = absl::CancelledError("the client cancelled the call or its deadline passed");
   }
-
   const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
-                          std::chrono::steady_clock::now() - started)
+                          std::chrono::steady_clock::now() - started.at)
                           .count();
-  if (observer_) observer_(method, status.code(), static_cast<double>(micros) / 1e6);
+  if (observer_) observer_(started.method, status.code(), static_cast<double>(micros) / 1e6);
   const bool server_fault = status.code() == absl::StatusCode::kInternal ||
                             status.code() == absl::StatusCode::kUnknown ||
                             status.code() == absl::StatusCode::kDataLoss ||
                             status.code() == absl::StatusCode::kUnavailable;
   // Never the token: only the caller id, which the server itself established.
   spdlog::log(server_fault ? spdlog::level::warn : spdlog::level::info,
-              "call {} status={} duration_us={} caller={} request_id={}{}{}", method,
-              absl::StatusCodeToString(status.code()), micros, caller_id,
-              has_request_id ? request_id : "-", server_fault ? " detail=" : "",
+              "call {} status={} duration_us={} caller={} request_id={}{}{}", started.method,
+              absl::StatusCodeToString(status.code()), micros, started.caller_id,
+              started.has_request_id ? started.request_id : "-", server_fault ? " detail=" : "",
               server_fault ? std::string(status.message()) : "");
-  return ToGrpcStatus(status, error_domain);
+  return ToGrpcStatus(status, started.error_domain);
 }
 
-absl::Status CallGuard::Authenticated(grpc::ServerContext* context, db::Clock::time_point deadline,
-                                      std::string* caller_id,
-                                      const std::function<absl::Status(const Call&)>& body) {
-  bool has_header = false;
-  const std::string header = Metadata(*context, "authorization", &has_header);
-  try {
-    absl::StatusOr<auth::Caller> caller =
-        authenticator_.Authenticate(has_header ? &header : nullptr, deadline);
-    if (!caller.ok()) return caller.status();
-    *caller_id = caller->user_id;
-    return body(Call{*caller, db::Budget{deadline, caller->user_id}});
-  } catch (const std::exception& e) {
-    return absl::InternalError(std::string("unhandled exception: ") + e.what());
-  } catch (...) {
-    return absl::InternalError("unhandled non-standard exception");
+grpc::Status CallGuard::Run(grpc::ServerContext* context, const char* method,
+                            const std::function<absl::Status(const Call&)>& body,
+                            const char* error_domain) {
+  Started started = Start(context, method, error_domain);
+  absl::Status status;
+  if (gate_.Enter()) {
+    try {
+      absl::StatusOr<auth::Caller> caller = Authenticate(*context, started.deadline);
+      if (caller.ok()) {
+        started.caller_id = caller->user_id;
+        status = body(Call{*caller, db::Budget{started.deadline, caller->user_id}});
+      } else {
+        status = caller.status();
+      }
+    } catch (const std::exception& e) {
+      status = Unhandled(&e);
+    } catch (...) {
+      status = Unhandled(nullptr);
+    }
+    gate_.Leave();
+  } else {
+    status = absl::UnavailableError("the server is shutting down");
   }
+  return End(context, started, std::move(status));
+}
+
+grpc::ServerUnaryReactor* CallGuard::RunLater(grpc::CallbackServerContext* context,
+                                              const char* method, LaterBody body,
+                                              const char* error_domain) {
+  // What the answer needs, kept alive by whoever holds `answer` (the reactor, its request,
+  // response and context live until Finish).
+  struct Pending {
+    Started started;
+    grpc::CallbackServerContext* context = nullptr;
+    grpc::ServerUnaryReactor* reactor = nullptr;
+    std::optional<auth::Caller> caller;
+    std::atomic<bool> answered{false};
+  };
+  auto pending = std::make_shared<Pending>();
+  pending->started = Start(context, method, error_domain);
+  pending->context = context;
+  pending->reactor = context->DefaultReactor();
+  grpc::ServerUnaryReactor* const reactor = pending->reactor;
+  if (!gate_.Enter()) {
+    reactor->Finish(
+        End(context, pending->started, absl::UnavailableError("the server is shutting down")));
+    return reactor;
+  }
+  Answer answer = [this, pending](absl::Status status) {
+    if (pending->answered.exchange(true)) return;  // a body that broke its promise: once only
+    gate_.Leave();
+    pending->reactor->Finish(End(pending->context, pending->started, std::move(status)));
+  };
+  auto run = [pending, body = std::move(body), answer](absl::StatusOr<auth::Caller> caller) {
+    try {
+      if (!caller.ok()) return answer(caller.status());
+      pending->started.caller_id = caller->user_id;
+      pending->caller = *std::move(caller);
+      body(Call{*pending->caller, db::Budget{pending->started.deadline, pending->caller->user_id}},
+           answer);
+    } catch (const std::exception& e) {
+      answer(Unhandled(&e));
+    } catch (...) {
+      answer(Unhandled(nullptr));
+    }
+  };
+  std::optional<absl::StatusOr<auth::Caller>> known;
+  try {
+    bool has_header = false;
+    const std::string header = Metadata(*context, "authorization", &has_header);
+    known = authenticator_.AuthenticateWithoutWaiting(has_header ? &header : nullptr);
+  } catch (const std::exception& e) {
+    known = absl::StatusOr<auth::Caller>(Unhandled(&e));
+  }
+  if (known) {
+    run(*std::move(known));
+    return reactor;
+  }
+  blocking_.Run([this, pending, run = std::move(run)]() mutable {
+    absl::StatusOr<auth::Caller> caller = absl::UnknownError("not authenticated");
+    try {
+      caller = Authenticate(*pending->context, pending->started.deadline);
+    } catch (const std::exception& e) {
+      caller = Unhandled(&e);
+    } catch (...) {
+      caller = Unhandled(nullptr);
+    }
+    run(std::move(caller));
+  });
+  return reactor;
 }
 
 }  // namespace zeva::services

@@ -1,6 +1,7 @@
 #include "services/credit_ledger_service.h"
 
 #include <map>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "domain/refusal.h"
@@ -16,6 +17,16 @@ struct LedgerTarget {
   int64_t organization_id = 0;
   bool government = false;
 };
+
+// The target when it is the caller's own organization (known without the database); nullopt
+// when it is another one (TargetOf reads its kind).
+absl::StatusOr<std::optional<LedgerTarget>> OwnTarget(bool government, int64_t own,
+                                                      uint64_t requested) {
+  auto id = domain::LedgerOrganization(government, own, requested);
+  if (!id.ok()) return id.status();
+  if (*id != own) return std::nullopt;
+  return LedgerTarget{*id, government};
+}
 
 absl::StatusOr<LedgerTarget> TargetOf(const Call& call, uint64_t requested,
                                       db::LedgerStore& store) {
@@ -33,38 +44,71 @@ absl::StatusOr<LedgerTarget> TargetOf(const Call& call, uint64_t requested,
   return LedgerTarget{*id, *kind == db::OrganizationKind::kGovernment};
 }
 
+void FillBalances(int64_t organization_id, const std::vector<db::BalanceRow>& rows,
+                  credits::GetBalancesResponse* response) {
+  response->set_organization_id(static_cast<uint64_t>(organization_id));
+  std::map<domain::CreditClass, std::pair<int64_t, int64_t>> totals;  // posted, available
+  for (const db::BalanceRow& row : rows) {
+    auto* balance = response->add_balances();
+    balance->set_model_year(static_cast<uint32_t>(row.key.model_year));
+    balance->set_credit_class(ToWireClass(row.key.credit_class));
+    balance->mutable_posted()->set_hundredths(row.posted);
+    balance->mutable_reserved()->set_hundredths(row.reserved);
+    balance->mutable_available()->set_hundredths(row.posted - row.reserved);
+    auto& total = totals[row.key.credit_class];
+    total.first += row.posted;
+    total.second += row.posted - row.reserved;
+  }
+  for (const auto& [credit_class, total] : totals) {
+    auto* class_total = response->add_class_totals();
+    class_total->set_credit_class(ToWireClass(credit_class));
+    class_total->mutable_posted()->set_hundredths(total.first);
+    class_total->mutable_available()->set_hundredths(total.second);
+  }
+}
+
 }  // namespace
 
-grpc::Status CreditLedgerService::GetBalances(grpc::ServerContext* context,
-                                              const credits::GetBalancesRequest* request,
-                                              credits::GetBalancesResponse* response) {
-  return guard_.Run(
+grpc::ServerUnaryReactor* CreditLedgerService::GetBalances(
+    grpc::CallbackServerContext* context, const credits::GetBalancesRequest* request,
+    credits::GetBalancesResponse* response) {
+  // On a gRPC callback thread (or the blocking pool): nothing here may wait. A balance held in
+  // memory is answered from the LISTEN thread once proven current; anything else that needs the
+  // database runs on the blocking pool.
+  return guard_.RunLater(
       context, "GetBalances",
-      [&](const Call& call) -> absl::Status {
-        auto target = TargetOf(call, request->organization_id(), store_);
-        if (!target.ok()) return target.status();
-        auto rows = reads_.Balances(target->organization_id, target->government, call.budget);
-        if (!rows.ok()) return rows.status();
-        response->set_organization_id(static_cast<uint64_t>(target->organization_id));
-        std::map<domain::CreditClass, std::pair<int64_t, int64_t>> totals;  // posted, available
-        for (const db::BalanceRow& row : **rows) {
-          auto* balance = response->add_balances();
-          balance->set_model_year(static_cast<uint32_t>(row.key.model_year));
-          balance->set_credit_class(ToWireClass(row.key.credit_class));
-          balance->mutable_posted()->set_hundredths(row.posted);
-          balance->mutable_reserved()->set_hundredths(row.reserved);
-          balance->mutable_available()->set_hundredths(row.posted - row.reserved);
-          auto& total = totals[row.key.credit_class];
-          total.first += row.posted;
-          total.second += row.posted - row.reserved;
+      [this, request, response](const Call& call, const Answer& answer) {
+        const db::Budget budget = call.budget;
+        const uint64_t requested = request->organization_id();
+        const bool government = IsGovernment(call.caller);
+        auto read = [this, response](LedgerTarget target, const db::Budget& within) {
+          auto rows = reads_.Balances(target.organization_id, target.government, within);
+          if (!rows.ok()) return rows.status();
+          FillBalances(target.organization_id, **rows, response);
+          return absl::OkStatus();
+        };
+        auto own = OwnTarget(government, call.caller.organization_id, requested);
+        if (!own.ok()) return answer(own.status());
+        if (!own->has_value()) {
+          // Another organization's ledger: its kind is a database read.
+          return guard_.blocking().Run([this, call = Call{call}, requested, read, answer] {
+            auto target = TargetOf(call, requested, store_);
+            answer(target.ok() ? read(*target, call.budget) : target.status());
+          });
         }
-        for (const auto& [credit_class, total] : totals) {
-          auto* class_total = response->add_class_totals();
-          class_total->set_credit_class(ToWireClass(credit_class));
-          class_total->mutable_posted()->set_hundredths(total.first);
-          class_total->mutable_available()->set_hundredths(total.second);
-        }
-        return absl::OkStatus();
+        const LedgerTarget target = **own;
+        auto read_on_pool = [this, target, read, answer, budget] {
+          guard_.blocking().Run([target, read, answer, budget] { answer(read(target, budget)); });
+        };
+        const bool later = reads_.BalancesFromMemory(
+            target.organization_id, target.government, budget,
+            [response, target, answer,
+             read_on_pool](const std::shared_ptr<const std::vector<db::BalanceRow>>& rows) {
+              if (rows == nullptr) return read_on_pool();  // changed meanwhile, or no proof
+              FillBalances(target.organization_id, *rows, response);
+              answer(absl::OkStatus());
+            });
+        if (!later) read_on_pool();
       },
       domain::kErrorDomain);
 }

@@ -9,14 +9,18 @@
 
 namespace zeva::services {
 
-class CreditLedgerService final : public zeva::credits::v1::CreditLedgerService::Service {
+// GetBalances uses gRPC's callback API: a balance held in memory is answered from the LISTEN
+// thread once proven current, so no gRPC thread waits for that proof.
+class CreditLedgerService final
+    : public zeva::credits::v1::CreditLedgerService::WithCallbackMethod_GetBalances<
+          zeva::credits::v1::CreditLedgerService::Service> {
  public:
   CreditLedgerService(CallGuard& guard, db::LedgerStore& store, db::FreshReads& reads)
       : guard_(guard), store_(store), reads_(reads) {}
 
-  grpc::Status GetBalances(grpc::ServerContext* context,
-                           const zeva::credits::v1::GetBalancesRequest* request,
-                           zeva::credits::v1::GetBalancesResponse* response) override;
+  grpc::ServerUnaryReactor* GetBalances(grpc::CallbackServerContext* context,
+                                        const zeva::credits::v1::GetBalancesRequest* request,
+                                        zeva::credits::v1::GetBalancesResponse* response) override;
   grpc::Status ListLedgerEntries(
       grpc::ServerContext* context, const zeva::credits::v1::ListLedgerEntriesRequest* request,
       grpc::ServerWriter<zeva::credits::v1::LedgerEntry>* writer) override;

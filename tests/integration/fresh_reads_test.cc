@@ -4,6 +4,8 @@
 
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <condition_variable>
+#include <future>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -74,6 +76,15 @@ std::string InsertModel(const std::string& database_url, const std::string& orga
                  "' RETURNING id");
 }
 
+// Whether `feed` listens within 10 s.
+bool Connected(const zeva::db::ChangeFeed& feed) {
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!feed.connected() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(20ms);
+  }
+  return feed.connected();
+}
+
 double Metric(const ServerProcess& server, const std::string& name) {
   return MetricValue(ScrapeMetrics(server.metrics_port()), name);
 }
@@ -103,11 +114,7 @@ TEST_CASE("CatchUp returns only once every change committed before it has been h
         std::lock_guard<std::mutex> lock(mu);
         ++resets;
       });
-  const auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (!feed.connected() && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(20ms);
-  }
-  REQUIRE(feed.connected());
+  REQUIRE(Connected(feed));
   for (int i = 0; i < 30; ++i) {
     const std::string channel = i % 2 == 0 ? "fresh_a" : "fresh_b";
     Sql(url, "SELECT pg_notify('" + channel + "', '" + std::to_string(i) + "')");
@@ -157,6 +164,108 @@ TEST_CASE("CatchUp returns only once every change committed before it has been h
   REQUIRE(feed.CatchUp(std::chrono::system_clock::now() + 5s));
   std::lock_guard<std::mutex> lock(mu);
   CHECK(seen.count("fresh_a:after") == 1);
+}
+
+// Also under TSan ([change_feed]), like the test above.
+TEST_CASE("CatchUpThen hands on the same proof without a waiting thread, and gives up in time",
+          "[fresh_reads][change_feed]") {
+  const std::string url = PostgresServer::Shared().CreateDatabase();
+  std::mutex mu;
+  std::condition_variable answered;
+  std::set<std::string> seen;
+  zeva::db::ChangeFeed feed(
+      {url, {"then_a"}, "fresh-reads-then-test", 5, std::chrono::milliseconds(100)},
+      [&](const std::string&, const std::string& payload) {
+        std::this_thread::sleep_for(5ms);  // slow on purpose, as in the test above
+        std::lock_guard<std::mutex> lock(mu);
+        seen.insert(payload);
+      },
+      [] {});
+  REQUIRE(Connected(feed));
+
+  // Callers racing one another: each continuation runs once, not on its caller's thread, and
+  // sees its caller's change already handed on.
+  constexpr int kCallers = 4, kEach = 10;
+  std::atomic<int> unseen{0}, failed{0}, on_caller{0}, runs{0};
+  std::vector<std::thread> callers;
+  for (int c = 0; c < kCallers; ++c) {
+    callers.emplace_back([&, c] {
+      for (int i = 0; i < kEach; ++i) {
+        const std::string payload = "t" + std::to_string(c) + "-" + std::to_string(i);
+        Sql(url, "SELECT pg_notify('then_a', '" + payload + "')");
+        const auto caller = std::this_thread::get_id();
+        bool done = false;
+        const bool registered =
+            feed.CatchUpThen(std::chrono::system_clock::now() + 5s, [&](bool caught_up) {
+              std::lock_guard<std::mutex> lock(mu);
+              ++runs;
+              if (!caught_up) ++failed;
+              if (seen.count(payload) == 0) ++unseen;
+              if (std::this_thread::get_id() == caller) ++on_caller;
+              done = true;
+              answered.notify_all();
+            });
+        if (!registered) {
+          ++failed;
+          continue;
+        }
+        std::unique_lock<std::mutex> lock(mu);
+        answered.wait(lock, [&] { return done; });
+      }
+    });
+  }
+  for (auto& t : callers) t.join();
+  CHECK(failed == 0);
+  CHECK(unseen == 0);
+  CHECK(on_caller == 0);
+  CHECK(runs == kCallers * kEach);
+
+  // A database that stops answering (SIGSTOP): the round trip never comes back, and the
+  // continuation still runs, with false, soon after max_wait (1 s) instead of never.
+  PostgresServer::Shared().Freeze();
+  std::promise<bool> frozen_answer;
+  const auto asked = std::chrono::steady_clock::now();
+  const bool registered =
+      feed.CatchUpThen(std::chrono::system_clock::now() + 30s,
+                       [&](bool caught_up) { frozen_answer.set_value(caught_up); });
+  auto future = frozen_answer.get_future();
+  const bool in_time = future.wait_for(5s) == std::future_status::ready;
+  const double took =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - asked).count();
+  PostgresServer::Shared().Thaw();
+  REQUIRE(registered);
+  REQUIRE(in_time);
+  CHECK_FALSE(future.get());
+  CHECK(took >= 0.9);
+  CHECK(took < 3.0);
+
+  // Thawed, the same connection answers again.
+  Sql(url, "SELECT pg_notify('then_a', 'thawed')");
+  std::promise<bool> thawed_answer;
+  REQUIRE(feed.CatchUpThen(std::chrono::system_clock::now() + 5s,
+                           [&](bool caught_up) { thawed_answer.set_value(caught_up); }));
+  auto thawed = thawed_answer.get_future();
+  REQUIRE(thawed.wait_for(10s) == std::future_status::ready);
+  CHECK(thawed.get());
+  std::lock_guard<std::mutex> lock(mu);
+  CHECK(seen.count("thawed") == 1);
+}
+
+TEST_CASE("CatchUpThen without a connection says so at once and never runs its continuation",
+          "[fresh_reads][change_feed]") {
+  // Port 1: nothing listens, so the feed never connects.
+  zeva::db::ChangeFeed feed(
+      {"postgresql://zeva@127.0.0.1:1/zeva",
+       {"then_b"},
+       "nobody",
+       2,
+       std::chrono::milliseconds(100)},
+      [](const std::string&, const std::string&) {}, [] {});
+  std::atomic<int> runs{0};
+  CHECK_FALSE(feed.CatchUpThen(std::chrono::system_clock::now() + 5s, [&](bool) { ++runs; }));
+  CHECK_FALSE(feed.CatchUp(std::chrono::system_clock::now() + 5s));
+  std::this_thread::sleep_for(300ms);  // past a few sweeps
+  CHECK(runs == 0);
 }
 
 TEST_CASE("balances changed through one replica are never read stale through another",
@@ -227,6 +336,59 @@ TEST_CASE("balances changed through one replica are never read stale through ano
   CHECK(LedgerViolations(a.database_url()).empty());
 }
 
+TEST_CASE("GetBalances calls waiting on a frozen database hold none of gRPC's own threads",
+          "[fresh_reads]") {
+  // GetBalances runs on gRPC's callback threads (two on two cores), which also answer health
+  // checks. Its waiting (for the LISTEN round trip, the database) must happen elsewhere: were
+  // it done there, a stuck database would make the liveness probe fail and restart the pod.
+  ServiceFixture service;
+  auto& server = service.server();
+  const std::string supplier =
+      Sql(service.database_url(), "SELECT organization_id FROM users WHERE username = 'test_vs_1'");
+  REQUIRE(PostedThrough(service, service.channel(), "test_vs_1").has_value());  // cached now
+  REQUIRE(PostedThrough(service, service.channel(), "test_gov_1").has_value());
+
+  PostgresServer::Shared().Freeze();
+  std::atomic<int> ended_in_time{0}, ok{0};
+  std::vector<std::thread> callers;
+  for (int c = 0; c < 16; ++c) {
+    callers.emplace_back([&, c] {
+      auto stub = credits::CreditLedgerService::NewStub(service.channel());
+      // Cached own balances, a government reading a supplier's (a kind lookup first), and
+      // one with a token never seen (its user lookup waits too).
+      const std::string user = c % 3 == 0 ? "test_vs_1" : c % 3 == 1 ? "test_gov_1" : "test_vs_2";
+      auto context = service.ContextFor(user);
+      context->set_deadline(std::chrono::system_clock::now() + 3s);
+      credits::GetBalancesRequest request;
+      if (c % 3 == 1) request.set_organization_id(std::stoull(supplier));
+      credits::GetBalancesResponse response;
+      const auto started = std::chrono::steady_clock::now();
+      if (stub->GetBalances(context.get(), request, &response).ok()) ++ok;
+      if (std::chrono::steady_clock::now() - started < 5s) ++ended_in_time;
+    });
+  }
+  std::this_thread::sleep_for(500ms);  // every call is in, and waiting
+  std::vector<std::string> liveness;
+  for (int i = 0; i < 5; ++i) {
+    liveness.push_back(server.Health(""));  // 2 s deadline each
+    std::this_thread::sleep_for(200ms);
+  }
+  for (auto& t : callers) t.join();
+  PostgresServer::Shared().Thaw();
+
+  for (const std::string& answer : liveness) CHECK(answer == "SERVING");
+  CHECK(ended_in_time == 16);
+  CHECK(ok == 0);  // nothing was answered from memory without its proof
+  // Thawed, the same replica answers again.
+  std::optional<int64_t> after;
+  for (int attempt = 0; attempt < 50 && !after; ++attempt) {
+    after = PostedThrough(service, service.channel(), "test_vs_1");
+    if (!after) std::this_thread::sleep_for(200ms);
+  }
+  CHECK(after.has_value());
+  CHECK(server.Running());
+}
+
 TEST_CASE("a model added in plain SQL is listed at once, by its supplier and by government",
           "[fresh_reads]") {
   ServiceFixture service;
@@ -268,7 +430,8 @@ TEST_CASE("without its LISTEN connection a replica reads the database, then list
   // The database ends the LISTEN session; what changes meanwhile is announced to nobody.
   CHECK(Sql(service.database_url(),
             "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE application_name = 'zeva-transaction-service-listen') t") == "1");
+            "WHERE datname = current_database() AND application_name = "
+            "'zeva-transaction-service-listen') t") == "1");
   const uint64_t added =
       std::stoull(InsertModel(service.database_url(), "Test Vehicle Supplier 1", "Unheard"));
   for (int i = 0; i < 5; ++i) {
@@ -306,5 +469,6 @@ TEST_CASE("--read-cache=false answers every read from the database, with no LIST
   CHECK(MetricValue(metrics, "zeva_read_cache_listening") == 0);
   CHECK(Sql(service.database_url(),
             "SELECT count(*) FROM pg_stat_activity "
-            "WHERE application_name = 'zeva-transaction-service-listen'") == "0");
+            "WHERE datname = current_database() AND application_name = "
+            "'zeva-transaction-service-listen'") == "0");
 }

@@ -472,3 +472,49 @@ TEST_CASE("refusals are logged at debug level with a reason, never with the toke
     CHECK(text.find(token.substr(0, token.find('.'))) == std::string::npos);    // header
   }
 }
+
+TEST_CASE("without waiting, a caller is known only once its token and user are cached", "[auth]") {
+  // The callback API's handlers must never block: AuthenticateWithoutWaiting answers only
+  // what needs no signature check and no user lookup, and says "not now" for the rest.
+  FakeUsers users;
+  auto auth = FixedKeyAuthenticator(users);
+  const std::string header = "Bearer " + SignToken(Claims(), TestKey(0).private_pem, "");
+
+  CHECK_FALSE(auth->AuthenticateWithoutWaiting(&header).has_value());  // nothing cached yet
+  CHECK(users.lookups == 0);
+  REQUIRE(Call(*auth, header).ok());  // verifies, looks the user up, caches both
+  CHECK(users.lookups == 1);
+  auto known = auth->AuthenticateWithoutWaiting(&header);
+  REQUIRE(known.has_value());
+  REQUIRE(known->ok());
+  CHECK((*known)->user_id == "test_vs_1");
+  CHECK((*known)->organization_id == 1);
+  CHECK(users.lookups == 1);
+
+  // Another token of the same user still needs its signature checked.
+  const std::string other = SignToken(Claims(), TestKey(0).private_pem, "other-kid");
+  CHECK_FALSE(auth->AuthenticateWithoutWaiting(&other).has_value());
+
+  // Refusals that need nothing but the header come at once.
+  auto absent = auth->AuthenticateWithoutWaiting(nullptr);
+  REQUIRE(absent.has_value());
+  CHECK(absent->status().code() == absl::StatusCode::kUnauthenticated);
+  CHECK(absent->status().message() == "No authentication header");
+  for (const std::string& bad : {std::string(), std::string(zeva::auth::kMaxTokenBytes + 1, 'a')}) {
+    auto refused = auth->AuthenticateWithoutWaiting(&bad);
+    REQUIRE(refused.has_value());
+    RequireFailed(*refused);
+  }
+}
+
+TEST_CASE("without a user cache, no caller is ever known without waiting", "[auth]") {
+  FakeUsers users;
+  auto config = TestKeycloakConfig();
+  config.user_cache_ttl_seconds = 0;
+  auto auth = FixedKeyAuthenticator(users, config);
+  const std::string header = SignToken(Claims(), TestKey(0).private_pem, "");
+  REQUIRE(Call(*auth, header).ok());
+  REQUIRE(Call(*auth, header).ok());
+  CHECK(users.lookups == 2);
+  CHECK_FALSE(auth->AuthenticateWithoutWaiting(&header).has_value());
+}
