@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <pqxx/pqxx>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "db/connection.h"
 #include "spdlog/spdlog.h"
@@ -162,7 +163,11 @@ bool ChangeFeed::Open() {
   auto connection =
       Connect(options_.url, options_.application_name, options_.connect_timeout_seconds);
   if (!connection.ok()) {
-    spdlog::warn("cannot listen for changes: {}", std::string(connection.status().message()));
+    // Said once per outage, not at every attempt (one a second).
+    spdlog::log(failed_opens_++ == 0 ? spdlog::level::warn : spdlog::level::debug,
+                "cannot listen on {} (retrying every {} ms): {}",
+                absl::StrJoin(options_.channels, ", "), options_.reconnect_delay.count(),
+                std::string(connection.status().message()));
     return false;
   }
   try {
@@ -183,7 +188,9 @@ bool ChangeFeed::Open() {
     connected_ = true;
     ++stats_.connects;
   }
-  spdlog::info("listening for changes on {}", absl::StrJoin(options_.channels, ", "));
+  spdlog::info("listening on {}{}", absl::StrJoin(options_.channels, ", "),
+               failed_opens_ > 0 ? absl::StrCat(" after ", failed_opens_, " failed attempts") : "");
+  failed_opens_ = 0;
   return true;
 }
 

@@ -109,6 +109,7 @@ class ChangeFeed {
   Stats stats_;
 
   // Used by the thread only.
+  int failed_opens_ = 0;  // connect attempts failed since the last success
   std::unique_ptr<pqxx::connection> connection_;
   std::vector<std::unique_ptr<Receiver>> receivers_;
   std::thread thread_;

@@ -20,6 +20,9 @@
 
 namespace zeva::db {
 
+// Migration 0012's trigger NOTIFYs here when outbox events commit (ChangeFeed wakes workers).
+inline constexpr char kOutboxChannel[] = "zeva_outbox";
+
 enum class OutboxChannel { kPublish, kMail };
 const char* OutboxChannelName(OutboxChannel channel);  // "publish", "mail"
 

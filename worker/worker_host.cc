@@ -3,6 +3,7 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstring>
@@ -10,8 +11,8 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "db/change_feed.h"
 #include "db/connection.h"
-#include "db/outbox_listener.h"
 #include "db/outbox_store.h"
 #include "db/pool.h"
 #include "spdlog/spdlog.h"
@@ -136,14 +137,20 @@ int RunWorker(const config::WorkerConfig& config) {
                         timing.retry_initial, timing.retry_max});
   }
 
+  // Wakes the lanes when events commit, and when the LISTEN connection is open again (what
+  // was announced meanwhile went to nobody); the lanes' polling covers the time without it.
+  // Its connect attempts are kept short, as the server's are, so that shutdown never waits.
+  db::ChangeFeed outbox_feed(
+      db::ChangeFeed::Options{config.database_url,
+                              {db::kOutboxChannel},
+                              "zeva-worker-listen",
+                              std::min(config.db_connect_timeout_seconds, 2)},
+      [&wakeup](const std::string& /*channel*/, const std::string& /*payload*/) {
+        wakeup.Notify();
+      },
+      [&wakeup] { wakeup.Notify(); });
+
   std::vector<std::thread> threads;
-  threads.emplace_back([&] {
-    db::OutboxListener listener(config.database_url, config.db_connect_timeout_seconds);
-    while (!wakeup.stopping()) {
-      // Short waits so that shutdown is noticed quickly.
-      if (listener.Wait(std::chrono::milliseconds(500))) wakeup.Notify();
-    }
-  });
   threads.emplace_back([&] { RunLane(publish_lane, wakeup, timing); });
   if (mail_lane) threads.emplace_back([&] { RunLane(*mail_lane, wakeup, timing); });
   threads.emplace_back([&] { Monitor(store, config, **metrics, publish_lane, health, wakeup); });

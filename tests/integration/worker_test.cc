@@ -529,3 +529,23 @@ TEST_CASE("the outbox benchmark, fault runs included, runs end to end and loses 
   }
   CHECK(std::filesystem::exists(out.path() + "/outbox-latency.png"));
 }
+
+TEST_CASE("a committed event wakes the worker at once, not at its next poll", "[worker]") {
+  // The LISTEN connection (db/change_feed) hears migration 0012's NOTIFY on commit; polling
+  // is only the fallback. With a poll a minute apart, delivery within seconds is the NOTIFY's.
+  Outbox o;
+  auto worker = o.StartWorker(false, {{"OUTBOX_POLL_INTERVAL_MS", "60000"}});
+  const auto listening = std::chrono::steady_clock::now() + 10s;
+  while (worker->Log().find("listening on zeva_outbox") == std::string::npos &&
+         std::chrono::steady_clock::now() < listening) {
+    std::this_thread::sleep_for(50ms);
+  }
+  REQUIRE(worker->Log().find("listening on zeva_outbox") != std::string::npos);
+  std::this_thread::sleep_for(500ms);  // the lanes' start-up claims are done: they now wait
+  for (size_t n = 1; n <= 3; ++n) {
+    const auto committed = std::chrono::steady_clock::now();
+    o.Adjust(10);
+    CHECK(o.events.WaitFor(n, 5s).size() >= n);
+    CHECK(std::chrono::steady_clock::now() - committed < 5s);
+  }
+}
