@@ -146,7 +146,8 @@ int RunServer(const config::ServerConfig& config) {
     };
   }
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
-  interceptors.push_back(std::make_unique<services::UnparsedRequestInterceptorFactory>(observer));
+  interceptors.push_back(std::make_unique<services::UnparsedRequestInterceptorFactory>(
+      observer, services::CreditLedgerService::CallbackMethods()));
   // The callback-API calls' waiting (database reads, user lookups) happens here: as many
   // threads as database connections, which is all such work can use at once.
   services::BlockingPool blocking(config.db_pool_size);

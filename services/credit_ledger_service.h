@@ -2,6 +2,9 @@
 // zeva.credits.v1.CreditLedgerService: balances, ledger entries and journals. A supplier
 // reads its own organization's; government any organization's.
 
+#include <set>
+#include <string>
+
 #include "db/fresh_reads.h"
 #include "db/ledger_store.h"
 #include "services/call_guard.h"
@@ -17,6 +20,12 @@ class CreditLedgerService final
  public:
   CreditLedgerService(CallGuard& guard, db::LedgerStore& store, db::FreshReads& reads)
       : guard_(guard), store_(store), reads_(reads) {}
+
+  // Full names of the methods served through the callback API.
+  static std::set<std::string> CallbackMethods() {
+    return {std::string("/") + zeva::credits::v1::CreditLedgerService::service_full_name() +
+            "/GetBalances"};
+  }
 
   grpc::ServerUnaryReactor* GetBalances(grpc::CallbackServerContext* context,
                                         const zeva::credits::v1::GetBalancesRequest* request,
