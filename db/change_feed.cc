@@ -160,8 +160,8 @@ void ChangeFeed::RoundTrip() {
 }
 
 bool ChangeFeed::Open() {
-  auto connection =
-      Connect(options_.url, options_.application_name, options_.connect_timeout_seconds);
+  auto connection = Connect(options_.url, options_.application_name,
+                            std::min(options_.connect_timeout_seconds, kMaxConnectTimeoutSeconds));
   if (!connection.ok()) {
     // Said once per outage, not at every attempt (one a second).
     spdlog::log(failed_opens_++ == 0 ? spdlog::level::warn : spdlog::level::debug,

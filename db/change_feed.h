@@ -62,6 +62,9 @@ class ChangeFeed {
   // True when every change committed before this call has been handed to `on_change`; false
   // when that cannot be said by `deadline` (or max_wait): no connection, or no answer.
   bool CatchUp(std::chrono::system_clock::time_point deadline);
+  // Connect attempts are capped at this (libpq's smallest): the destructor joins the thread,
+  // which may be in one, so that shutdown never waits for a long timeout.
+  static constexpr int kMaxConnectTimeoutSeconds = 2;
   // The same proof, handed to `then` (true) instead of awaited; false to `then` when it cannot
   // be had by `deadline` (or max_wait). Returns false, and never runs `then`, when there is no
   // connection now: the caller reads the database at once.

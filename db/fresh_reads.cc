@@ -1,7 +1,5 @@
 #include "db/fresh_reads.h"
 
-#include <algorithm>
-
 namespace zeva::db {
 
 FreshReads::FreshReads(LedgerStore& ledger, VehicleStore& vehicles)
@@ -15,9 +13,7 @@ FreshReads::FreshReads(LedgerStore& ledger, VehicleStore& vehicles, const std::s
           ChangeFeed::Options{database_url,
                               {kBalancesChannel, kModelsChannel},
                               "zeva-transaction-service-listen",
-                              // Shutdown joins the feed's thread, which may be in a connect
-                              // attempt: bounded short (it simply tries again).
-                              std::min(connect_timeout_seconds, kListenConnectTimeoutSeconds)},
+                              connect_timeout_seconds},
           [this](const std::string& channel, const std::string& payload) {
             if (channel == kBalancesChannel) {
               balances_.cache.Announce(payload);
@@ -42,7 +38,7 @@ bool FreshReads::Fresh(const Budget& budget, Counters& counters) {
 absl::StatusOr<std::shared_ptr<const std::vector<BalanceRow>>> FreshReads::Balances(
     int64_t organization_id, bool government, const Budget& budget) {
   const bool fresh = Fresh(budget, balances_);
-  const int64_t key = government ? balances_.cache.kEveryOrganization : organization_id;
+  const int64_t key = BalanceKey(organization_id, government);
   uint64_t ticket = 0;
   if (fresh) {
     if (auto rows = balances_.cache.Get(key)) {
@@ -62,7 +58,7 @@ absl::StatusOr<std::shared_ptr<const std::vector<BalanceRow>>> FreshReads::Balan
 bool FreshReads::BalancesFromMemory(int64_t organization_id, bool government, const Budget& budget,
                                     BalancesThen then) {
   if (feed_ == nullptr) return false;
-  const int64_t key = government ? balances_.cache.kEveryOrganization : organization_id;
+  const int64_t key = BalanceKey(organization_id, government);
   // Only a copy held now can be the answer after the round trip; a miss reads at once.
   if (!balances_.cache.Get(key)) return false;
   return feed_->CatchUpThen(budget.deadline, [this, key, then = std::move(then)](bool fresh) {

@@ -65,7 +65,6 @@ class FreshReads {
   int64_t round_trips() const { return feed_ == nullptr ? 0 : feed_->stats().round_trips; }
 
   static constexpr size_t kMaxCachedModels = 200;
-  static constexpr int kListenConnectTimeoutSeconds = 2;  // libpq's smallest
 
  private:
   struct Counters {
@@ -78,6 +77,10 @@ class FreshReads {
     ReadCache<Value> cache;
   };
 
+  // The cache key of an organization's balances (the government's view is derived from all).
+  int64_t BalanceKey(int64_t organization_id, bool government) const {
+    return government ? balances_.cache.kEveryOrganization : organization_id;
+  }
   // Whether memory may answer this call (counts a bypass when not).
   bool Fresh(const Budget& budget, Counters& counters);
 

@@ -147,10 +147,10 @@ grpc::ServerUnaryReactor* CallGuard::RunLater(grpc::CallbackServerContext* conte
       answer(Unhandled(nullptr));
     }
   };
+  bool has_header = false;
+  std::string header = Metadata(*context, "authorization", &has_header);
   std::optional<absl::StatusOr<auth::Caller>> known;
   try {
-    bool has_header = false;
-    const std::string header = Metadata(*context, "authorization", &has_header);
     known = authenticator_.AuthenticateWithoutWaiting(has_header ? &header : nullptr);
   } catch (const std::exception& e) {
     known = absl::StatusOr<auth::Caller>(Unhandled(&e));
@@ -159,10 +159,12 @@ grpc::ServerUnaryReactor* CallGuard::RunLater(grpc::CallbackServerContext* conte
     run(*std::move(known));
     return reactor;
   }
-  blocking_.Run([this, pending, run = std::move(run)]() mutable {
+  blocking_.Run([this, pending, run = std::move(run), has_header,
+                 header = std::move(header)]() mutable {
     absl::StatusOr<auth::Caller> caller = absl::UnknownError("not authenticated");
     try {
-      caller = Authenticate(*pending->context, pending->started.deadline);
+      caller =
+          authenticator_.Authenticate(has_header ? &header : nullptr, pending->started.deadline);
     } catch (const std::exception& e) {
       caller = Unhandled(&e);
     } catch (...) {

@@ -30,18 +30,19 @@ absl::StatusOr<std::optional<LedgerTarget>> OwnTarget(bool government, int64_t o
 
 absl::StatusOr<LedgerTarget> TargetOf(const Call& call, uint64_t requested,
                                       db::LedgerStore& store) {
-  const bool government = IsGovernment(call.caller);
-  auto id = domain::LedgerOrganization(government, call.caller.organization_id, requested);
-  if (!id.ok()) return id.status();
-  if (*id == call.caller.organization_id) return LedgerTarget{*id, government};
-  auto kind = store.KindOf(*id, call.budget);
+  auto own = OwnTarget(IsGovernment(call.caller), call.caller.organization_id, requested);
+  if (!own.ok()) return own.status();
+  if (own->has_value()) return **own;
+  // Another organization: LedgerOrganization accepted `requested` as its id (<= INT64_MAX).
+  const auto id = static_cast<int64_t>(requested);
+  auto kind = store.KindOf(id, call.budget);
   if (!kind.ok()) return kind.status();
   if (*kind == db::OrganizationKind::kMissing) {
     return domain::Refusal(absl::StatusCode::kNotFound,
-                           absl::StrCat("no organization with id ", *id), "NOT_FOUND",
+                           absl::StrCat("no organization with id ", id), "NOT_FOUND",
                            "organization_id");
   }
-  return LedgerTarget{*id, *kind == db::OrganizationKind::kGovernment};
+  return LedgerTarget{id, *kind == db::OrganizationKind::kGovernment};
 }
 
 void FillBalances(int64_t organization_id, const std::vector<db::BalanceRow>& rows,

@@ -3,7 +3,6 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 
-#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstring>
@@ -139,12 +138,11 @@ int RunWorker(const config::WorkerConfig& config) {
 
   // Wakes the lanes when events commit, and when the LISTEN connection is open again (what
   // was announced meanwhile went to nobody); the lanes' polling covers the time without it.
-  // Its connect attempts are kept short, as the server's are, so that shutdown never waits.
   db::ChangeFeed outbox_feed(
       db::ChangeFeed::Options{config.database_url,
                               {db::kOutboxChannel},
                               "zeva-worker-listen",
-                              std::min(config.db_connect_timeout_seconds, 2)},
+                              config.db_connect_timeout_seconds},
       [&wakeup](const std::string& /*channel*/, const std::string& /*payload*/) {
         wakeup.Notify();
       },

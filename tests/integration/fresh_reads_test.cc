@@ -5,6 +5,7 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <condition_variable>
+#include <functional>
 #include <future>
 #include <mutex>
 #include <optional>
@@ -76,6 +77,26 @@ std::string InsertModel(const std::string& database_url, const std::string& orga
                  "' RETURNING id");
 }
 
+// Four callers, ten times each, racing one another (and a feed's thread): each NOTIFYs
+// `channel` with a payload of its own ("<prefix><caller>-<i>"), then `check`s that payload.
+// Returns how many payloads were sent.
+int RaceNotifiers(const std::string& url, const std::string& channel, const std::string& prefix,
+                  const std::function<void(const std::string& payload)>& check) {
+  constexpr int kCallers = 4, kEach = 10;
+  std::vector<std::thread> callers;
+  for (int c = 0; c < kCallers; ++c) {
+    callers.emplace_back([&, c] {
+      for (int i = 0; i < kEach; ++i) {
+        const std::string payload = prefix + std::to_string(c) + "-" + std::to_string(i);
+        Sql(url, "SELECT pg_notify('" + channel + "', '" + payload + "')");
+        check(payload);
+      }
+    });
+  }
+  for (auto& t : callers) t.join();
+  return kCallers * kEach;
+}
+
 // Whether `feed` listens within 10 s.
 bool Connected(const zeva::db::ChangeFeed& feed) {
   const auto deadline = std::chrono::steady_clock::now() + 10s;
@@ -125,24 +146,15 @@ TEST_CASE("CatchUp returns only once every change committed before it has been h
   CHECK(feed.stats().round_trips >= 30);
 
   // Callers racing one another and the feed's thread: each sees its own change.
-  constexpr int kCallers = 4, kEach = 10;
   std::atomic<int> unseen{0}, failed{0};
-  std::vector<std::thread> callers;
-  for (int c = 0; c < kCallers; ++c) {
-    callers.emplace_back([&, c] {
-      for (int i = 0; i < kEach; ++i) {
-        const std::string payload = "c" + std::to_string(c) + "-" + std::to_string(i);
-        Sql(url, "SELECT pg_notify('fresh_b', '" + payload + "')");
-        if (!feed.CatchUp(std::chrono::system_clock::now() + 5s)) {
-          ++failed;
-          continue;
-        }
-        std::lock_guard<std::mutex> lock(mu);
-        if (seen.count("fresh_b:" + payload) == 0) ++unseen;
-      }
-    });
-  }
-  for (auto& t : callers) t.join();
+  RaceNotifiers(url, "fresh_b", "c", [&](const std::string& payload) {
+    if (!feed.CatchUp(std::chrono::system_clock::now() + 5s)) {
+      ++failed;
+      return;
+    }
+    std::lock_guard<std::mutex> lock(mu);
+    if (seen.count("fresh_b:" + payload) == 0) ++unseen;
+  });
   CHECK(failed == 0);
   CHECK(unseen == 0);
 
@@ -185,40 +197,31 @@ TEST_CASE("CatchUpThen hands on the same proof without a waiting thread, and giv
 
   // Callers racing one another: each continuation runs once, not on its caller's thread, and
   // sees its caller's change already handed on.
-  constexpr int kCallers = 4, kEach = 10;
   std::atomic<int> unseen{0}, failed{0}, on_caller{0}, runs{0};
-  std::vector<std::thread> callers;
-  for (int c = 0; c < kCallers; ++c) {
-    callers.emplace_back([&, c] {
-      for (int i = 0; i < kEach; ++i) {
-        const std::string payload = "t" + std::to_string(c) + "-" + std::to_string(i);
-        Sql(url, "SELECT pg_notify('then_a', '" + payload + "')");
-        const auto caller = std::this_thread::get_id();
-        bool done = false;
-        const bool registered =
-            feed.CatchUpThen(std::chrono::system_clock::now() + 5s, [&](bool caught_up) {
-              std::lock_guard<std::mutex> lock(mu);
-              ++runs;
-              if (!caught_up) ++failed;
-              if (seen.count(payload) == 0) ++unseen;
-              if (std::this_thread::get_id() == caller) ++on_caller;
-              done = true;
-              answered.notify_all();
-            });
-        if (!registered) {
-          ++failed;
-          continue;
-        }
-        std::unique_lock<std::mutex> lock(mu);
-        answered.wait(lock, [&] { return done; });
-      }
-    });
-  }
-  for (auto& t : callers) t.join();
+  const int raced = RaceNotifiers(url, "then_a", "t", [&](const std::string& payload) {
+    const auto caller = std::this_thread::get_id();
+    bool done = false;
+    const bool registered =
+        feed.CatchUpThen(std::chrono::system_clock::now() + 5s, [&](bool caught_up) {
+          std::lock_guard<std::mutex> lock(mu);
+          ++runs;
+          if (!caught_up) ++failed;
+          if (seen.count(payload) == 0) ++unseen;
+          if (std::this_thread::get_id() == caller) ++on_caller;
+          done = true;
+          answered.notify_all();
+        });
+    if (!registered) {
+      ++failed;
+      return;
+    }
+    std::unique_lock<std::mutex> lock(mu);
+    answered.wait(lock, [&] { return done; });
+  });
   CHECK(failed == 0);
   CHECK(unseen == 0);
   CHECK(on_caller == 0);
-  CHECK(runs == kCallers * kEach);
+  CHECK(runs == raced);
 
   // A database that stops answering (SIGSTOP): the round trip never comes back, and the
   // continuation still runs, with false, soon after max_wait (1 s) instead of never.
