@@ -48,6 +48,10 @@ nlohmann::json RunFault(const FaultOptions& o, const std::string& kind) {
       QueryValue(o.database_url, "SELECT coalesce(max(seq), 0) FROM outbox_events");
   zeva::testing::AmqpTestConsumer consumer(o.rabbitmq_url, "zeva.events", "topic", "bench-" + kind,
                                            "#");
+  // Bound like the frontend's: workers publish `mandatory`, and an event whose notifications
+  // reach no queue is retried, not delivered.
+  zeva::testing::AmqpTestConsumer frontend(o.rabbitmq_url, "notifications", "fanout",
+                                           "bench-frontend-" + kind, "");
   std::vector<std::string> sellers;
   for (int i = 1; i <= o.callers; ++i) {
     const std::string user = absl::StrCat("bench_spread_", i);

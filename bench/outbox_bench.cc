@@ -110,6 +110,10 @@ nlohmann::json Throughput(const Options& o, int workers) {
   const std::string type = absl::StrCat("credits.bench.throughput", workers);
   zeva::testing::AmqpTestConsumer consumer(o.rabbitmq_url, "zeva.events", "topic", "bench-" + type,
                                            type);
+  // Bound like the frontend's: workers publish `mandatory`, and an event whose notifications
+  // reach no queue is retried, not delivered.
+  zeva::testing::AmqpTestConsumer frontend(o.rabbitmq_url, "notifications", "fanout",
+                                           "bench-frontend-" + type, "");
   QueryValue(
       o.database_url,
       absl::StrCat("INSERT INTO outbox_events (event_type, actor, journal_id, organization_ids,"
@@ -217,7 +221,8 @@ nlohmann::json Latency(const Options& o, zeva::testing::AmqpTestConsumer& notes,
     const int64_t at =
         std::chrono::duration_cast<std::chrono::microseconds>(m.received_at.time_since_epoch())
             .count();
-    auto [it, inserted] = first_seen.emplace(m.message_id, at);
+    // A notification's message_id is "<event UUID>.<username>": the event is its prefix.
+    auto [it, inserted] = first_seen.emplace(m.message_id.substr(0, m.message_id.find('.')), at);
     if (!inserted) it->second = std::min(it->second, at);
   }
   *received_before = got.size();
@@ -286,6 +291,10 @@ int main(int argc, char** argv) {
     }
     zeva::testing::AmqpTestConsumer notes(o.rabbitmq_url, "notifications", "fanout",
                                           "bench-notifications", "");
+    // A downstream service's queue on zeva.events: without one, each event's message there
+    // would come back unroutable and the event be retried.
+    zeva::testing::AmqpTestConsumer downstream(o.rabbitmq_url, "zeva.events", "topic",
+                                               "bench-latency-events", "#");
     size_t received = 0;
     out["latency"] = nlohmann::json::array();
     bool lost = false;

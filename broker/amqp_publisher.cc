@@ -199,7 +199,7 @@ absl::Status AmqpPublisher::PublishConfirmed(const std::vector<OutboundMessage>&
     props.delivery_mode = AMQP_DELIVERY_PERSISTENT;
     props.message_id = Bytes(m.message_id);
     const int rc = amqp_basic_publish(state, kChannel, Bytes(m.exchange), Bytes(m.routing_key),
-                                      /*mandatory=*/0, /*immediate=*/0, &props, Bytes(m.body));
+                                      /*mandatory=*/1, /*immediate=*/0, &props, Bytes(m.body));
     if (rc != AMQP_STATUS_OK) {
       Drop();
       return absl::UnavailableError(
@@ -211,6 +211,9 @@ absl::Status AmqpPublisher::PublishConfirmed(const std::vector<OutboundMessage>&
 
   const auto deadline = std::chrono::steady_clock::now() + options_.confirm_timeout;
   bool nacked = false;
+  // A basic.return arrives before the message's ack, as a method frame followed by its content
+  // header, whose properties carry the message_id.
+  bool return_header_next = false;
   while (!unconfirmed.empty()) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
@@ -230,8 +233,22 @@ absl::Status AmqpPublisher::PublishConfirmed(const std::vector<OutboundMessage>&
       return absl::UnavailableError(
           absl::StrCat("waiting for confirms failed: ", amqp_error_string2(rc)));
     }
+    if (frame.frame_type == AMQP_FRAME_HEADER && return_header_next) {
+      return_header_next = false;
+      const auto* props =
+          static_cast<const amqp_basic_properties_t*>(frame.payload.properties.decoded);
+      if (props != nullptr && (props->_flags & AMQP_BASIC_MESSAGE_ID_FLAG) != 0) {
+        outcome->returned.emplace_back(static_cast<const char*>(props->message_id.bytes),
+                                       props->message_id.len);
+      }
+      continue;
+    }
     if (frame.frame_type != AMQP_FRAME_METHOD) continue;
     const amqp_method_number_t id = frame.payload.method.id;
+    if (id == AMQP_BASIC_RETURN_METHOD) {
+      return_header_next = true;
+      continue;
+    }
     if (id == AMQP_BASIC_ACK_METHOD || id == AMQP_BASIC_NACK_METHOD) {
       uint64_t tag = 0;
       bool multiple = false;

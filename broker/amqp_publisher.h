@@ -32,6 +32,9 @@ struct PublishOutcome {
   int64_t published = 0;  // messages handed to the broker
   int64_t acked = 0;      // of which confirmed
   int64_t nacked = 0;     // of which refused
+  // Messages the broker returned as unroutable (published `mandatory`, no queue bound for
+  // them): confirmed, yet received by nobody. By message_id.
+  std::vector<std::string> returned;
 };
 
 class AmqpPublisher {
@@ -41,8 +44,9 @@ class AmqpPublisher {
   AmqpPublisher(const AmqpPublisher&) = delete;
   AmqpPublisher& operator=(const AmqpPublisher&) = delete;
 
-  // Publishes every message persistent, as application/json with its message_id, then waits
-  // for the broker to confirm each. OK only when every message was acked. Otherwise:
+  // Publishes every message persistent and `mandatory`, as application/json with its
+  // message_id, then waits for the broker to confirm each. OK when every message was acked;
+  // those the broker returned unroutable are listed in `outcome->returned`. Otherwise:
   // UNAVAILABLE (cannot connect, or the connection broke: it is closed, the next call
   // reconnects), DEADLINE_EXCEEDED (confirms did not all arrive in time), INTERNAL (the broker
   // nacked a message). Messages are idempotent by message_id, so a failed batch is simply

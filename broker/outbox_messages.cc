@@ -18,14 +18,14 @@ std::vector<OutboundMessage> MessagesOf(const domain::OutboxEvent& event) {
   std::vector<OutboundMessage> messages;
   messages.reserve(1 + event.recipients.size());
   // dump's replace handler: usernames are stored text and must never make dump() throw.
-  messages.push_back(
-      OutboundMessage{kEventsExchange, event.event_type, event.id,
-                      body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)});
+  messages.push_back(OutboundMessage{
+      kEventsExchange, event.event_type, event.id,
+      body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), event.id});
   for (const std::string& username : event.recipients) {
     const nlohmann::json notification = {{"type", "notification"}, {"audience", username}};
     messages.push_back(OutboundMessage{
-        kNotificationsExchange, "", event.id,
-        notification.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)});
+        kNotificationsExchange, "", event.id + "." + username,
+        notification.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), event.id});
   }
   return messages;
 }

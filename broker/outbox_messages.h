@@ -16,8 +16,11 @@ inline constexpr char kJsonContentType[] = "application/json";
 struct OutboundMessage {
   std::string exchange;
   std::string routing_key;
-  std::string message_id;  // the event's UUID, on every message of the event
-  std::string body;        // JSON
+  // Distinct per message, so that a consumer deduplicating by it keeps every one: the event's
+  // UUID on zeva.events, "<event UUID>.<username>" on notifications.
+  std::string message_id;
+  std::string body;      // JSON
+  std::string event_id;  // the event it belongs to (not sent)
 };
 
 // One message on zeva.events (routing key = event type), then one per recipient on

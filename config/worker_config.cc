@@ -21,9 +21,16 @@ OptionSet WorkerOptions(WorkerConfig* c) {
                     "RabbitMQ URL, amqp://USER:PASSWORD@HOST[:PORT]/[VHOST]. Required.",
                     &c->rabbitmq_url);
   options.AddSecret("smtp-url", "SMTP_URL",
-                    "Mail server, smtp://[USER:PASSWORD@]HOST[:PORT] (or smtps://); unset: no "
-                    "e-mail is sent and events count as mailed.",
+                    "Mail server, smtp://[USER:PASSWORD@]HOST[:PORT] (or smtps://). With a user "
+                    "and password, TLS is required (STARTTLS on smtp://): a server that does not "
+                    "offer it never gets the password, and the mail waits. Unset: this replica "
+                    "sends no e-mail and leaves it to replicas that have SMTP_URL.",
                     &c->smtp_url);
+  options.AddBool("mail-disabled", "MAIL_DISABLED", d.mail_disabled,
+                  "The deployment sends no e-mail at all: events count as mailed once published "
+                  "(without it, a replica lacking SMTP_URL never marks e-mail done, so that a "
+                  "rolling deploy loses no mail). Not together with SMTP_URL.",
+                  &c->mail_disabled);
   options.AddString("smtp-from", "SMTP_FROM", d.smtp_from, "Sender of notification e-mails.",
                     &c->smtp_from);
   options.AddChoice("log-level", "LOG_LEVEL", d.log_level,
@@ -53,6 +60,12 @@ OptionSet WorkerOptions(WorkerConfig* c) {
                  "Longest delay between two delivery attempts of an event (and between two "
                  "attempts to reach the broker or the mail server).",
                  &c->retry_max_ms);
+  options.AddInt("outbox-max-attempts", "OUTBOX_MAX_ATTEMPTS", d.max_attempts, 1, 1000,
+                 "Delivery attempts of an event on one channel (RabbitMQ or e-mail) before it is "
+                 "dead-lettered there: no longer tried, counted in "
+                 "zeva_outbox_dead_letters_total and logged. An event that cannot be decoded is "
+                 "dead-lettered at once.",
+                 &c->max_attempts);
   options.AddInt(
       "broker-connect-timeout-ms", "BROKER_CONNECT_TIMEOUT_MS", d.broker_connect_timeout_ms, 100,
       600000, "Timeout of connecting and logging in to RabbitMQ.", &c->broker_connect_timeout_ms);
@@ -110,6 +123,9 @@ absl::StatusOr<ParsedWorkerConfig> ParseWorkerConfig(const std::vector<std::stri
   if (!c.smtp_url.empty() && !absl::StartsWith(c.smtp_url, "smtp://") &&
       !absl::StartsWith(c.smtp_url, "smtps://")) {
     return absl::InvalidArgumentError("SMTP_URL must start with smtp:// or smtps://");
+  }
+  if (c.mail_disabled && !c.smtp_url.empty()) {
+    return absl::InvalidArgumentError("MAIL_DISABLED and SMTP_URL exclude each other");
   }
   if (c.retry_initial_ms > c.retry_max_ms) {
     return absl::InvalidArgumentError("RETRY_INITIAL_MS must not exceed RETRY_MAX_MS");

@@ -13,7 +13,8 @@ namespace zeva::config {
 struct WorkerConfig {
   std::string database_url;
   std::string rabbitmq_url;
-  std::string smtp_url;  // empty: no e-mail is sent
+  std::string smtp_url;        // empty: this replica sends no e-mail (others may)
+  bool mail_disabled = false;  // the deployment sends no e-mail: events count as mailed
   std::string smtp_from = "ZEVA <zeva@localhost>";
   std::string log_level = "info";
   std::string log_format = "plain";
@@ -23,6 +24,7 @@ struct WorkerConfig {
   int claim_lease_ms = 30000;    // a claimed event is another worker's again after this
   int retry_initial_ms = 500;    // first retry delay of an event after a failure
   int retry_max_ms = 60000;      // delays double up to this
+  int max_attempts = 25;         // then an event is dead-lettered on that channel
   int broker_connect_timeout_ms = 5000;
   int broker_confirm_timeout_ms = 10000;
   int broker_heartbeat_seconds = 30;

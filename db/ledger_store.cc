@@ -4,11 +4,13 @@
 #include <pqxx/pqxx>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "db/event_writes.h"
 #include "db/idempotency.h"
 #include "db/ledger_writes.h"
 #include "db/paged_stream.h"
+#include "domain/refusal.h"
 
 namespace zeva::db {
 namespace {
@@ -25,9 +27,11 @@ constexpr Statement kSupplierBalances{
     "SELECT model_year, credit_class::text, posted, reserved FROM credit_accounts "
     "WHERE organization_id = $1 AND (posted <> 0 OR reserved <> 0) "
     "ORDER BY model_year, credit_class"};
+// sum() of bigint is numeric, unbounded: read as text and parsed with a check (BalanceOf), not
+// converted by libpqxx, which throws beyond int64.
 constexpr Statement kGovernmentBalances{
     "ledger_government_balances",
-    "SELECT model_year, credit_class::text, -sum(posted), 0 FROM credit_accounts "
+    "SELECT model_year, credit_class::text, (-sum(posted))::text, '0' FROM credit_accounts "
     "GROUP BY model_year, credit_class HAVING sum(posted) <> 0 ORDER BY model_year, credit_class"};
 // Keyset pagination on id through credit_ledger_entries_organization (organization_id, id).
 constexpr Statement kListEntries{
@@ -82,6 +86,21 @@ EntryRecord ToEntry(const pqxx::row& row) {
   return e;
 }
 
+// A balance row; posted and reserved as bigint or as the text of a numeric sum.
+absl::StatusOr<BalanceRow> BalanceOf(const pqxx::row& row) {
+  BalanceRow balance{
+      domain::CreditKey{row[0].as<int32_t>(), domain::ClassNamed(row[1].as<std::string>())}, 0, 0};
+  if (!absl::SimpleAtoi(row[2].c_str(), &balance.posted) ||
+      !absl::SimpleAtoi(row[3].c_str(), &balance.reserved)) {
+    return domain::Refusal(
+        absl::StatusCode::kOutOfRange,
+        absl::StrCat("the credits of ", domain::KeyName(balance.key),
+                     " add up to more than an int64 of hundredths carries (", row[2].c_str(), ")"),
+        "OUT_OF_RANGE");
+  }
+  return balance;
+}
+
 }  // namespace
 
 const std::vector<Statement>& LedgerStore::Statements() {
@@ -115,9 +134,9 @@ absl::StatusOr<std::vector<BalanceRow>> LedgerStore::Balances(int64_t organizati
         std::vector<BalanceRow> out;
         out.reserve(rows.size());
         for (const pqxx::row& row : rows) {
-          out.push_back(BalanceRow{
-              domain::CreditKey{row[0].as<int32_t>(), domain::ClassNamed(row[1].as<std::string>())},
-              row[2].as<int64_t>(), row[3].as<int64_t>()});
+          auto balance = BalanceOf(row);
+          if (!balance.ok()) return balance.status();
+          out.push_back(*balance);
         }
         return out;
       });

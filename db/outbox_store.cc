@@ -21,7 +21,8 @@ namespace {
 constexpr Statement kClaimPublish{
     "outbox_claim_publish",
     "WITH due AS (SELECT id FROM outbox_events WHERE published_at IS NULL"
-    "  AND next_publish_at <= now() ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED)"
+    "  AND publish_dead_at IS NULL AND next_publish_at <= now() ORDER BY seq LIMIT $1 FOR UPDATE "
+    "SKIP LOCKED)"
     " UPDATE outbox_events e SET next_publish_at = now() + $2 * interval '1 millisecond',"
     "  publish_attempts = e.publish_attempts + 1"
     " FROM due WHERE e.id = due.id"
@@ -29,7 +30,8 @@ constexpr Statement kClaimPublish{
 constexpr Statement kClaimMail{
     "outbox_claim_mail",
     "WITH due AS (SELECT id FROM outbox_events WHERE mailed_at IS NULL"
-    "  AND next_mail_at <= now() ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED)"
+    "  AND mail_dead_at IS NULL AND next_mail_at <= now() ORDER BY seq LIMIT $1 FOR UPDATE SKIP "
+    "LOCKED)"
     " UPDATE outbox_events e SET next_mail_at = now() + $2 * interval '1 millisecond',"
     "  mail_attempts = e.mail_attempts + 1"
     " FROM due WHERE e.id = due.id"
@@ -47,18 +49,30 @@ constexpr Statement kMarkMailed{
     "outbox_mark_mailed",
     "UPDATE outbox_events SET mailed_at = coalesce(mailed_at, now()), mail_error = NULL"
     " WHERE id = ANY($1::uuid[])"};
+// An event out of attempts ($4) is dead-lettered rather than scheduled; those are returned.
 constexpr Statement kRetryPublish{
     "outbox_retry_publish",
     "UPDATE outbox_events e SET next_publish_at = now() + r.delay * interval '1 millisecond',"
-    " publish_error = left($3, 500)"
+    " publish_error = left($3, 500),"
+    " publish_dead_at = CASE WHEN e.publish_attempts >= $4 THEN now() END"
     " FROM unnest($1::uuid[], $2::bigint[]) AS r(id, delay)"
-    " WHERE e.id = r.id AND e.published_at IS NULL"};
+    " WHERE e.id = r.id AND e.published_at IS NULL"
+    " RETURNING e.id::text, e.publish_dead_at IS NOT NULL"};
 constexpr Statement kRetryMail{
     "outbox_retry_mail",
     "UPDATE outbox_events e SET next_mail_at = now() + r.delay * interval '1 millisecond',"
-    " mail_error = left($3, 500)"
+    " mail_error = left($3, 500),"
+    " mail_dead_at = CASE WHEN e.mail_attempts >= $4 THEN now() END"
     " FROM unnest($1::uuid[], $2::bigint[]) AS r(id, delay)"
-    " WHERE e.id = r.id AND e.mailed_at IS NULL"};
+    " WHERE e.id = r.id AND e.mailed_at IS NULL"
+    " RETURNING e.id::text, e.mail_dead_at IS NOT NULL"};
+// An undecodable row, dead-lettered inside the claim's transaction (rare: one at a time).
+constexpr Statement kDeadPublish{"outbox_dead_publish",
+                                 "UPDATE outbox_events SET publish_dead_at = now(),"
+                                 " publish_error = left($2, 500) WHERE id = $1::uuid"};
+constexpr Statement kDeadMail{"outbox_dead_mail",
+                              "UPDATE outbox_events SET mail_dead_at = now(),"
+                              " mail_error = left($2, 500) WHERE id = $1::uuid"};
 constexpr Statement kReleasePublish{"outbox_release_publish",
                                     "UPDATE outbox_events SET next_publish_at = now(),"
                                     " publish_attempts = greatest(publish_attempts - 1, 0)"
@@ -75,12 +89,14 @@ constexpr Statement kMailRecipients{
     " ORDER BY n.event_id, n.username"};
 constexpr Statement kLagPublish{
     "outbox_lag_publish",
-    "SELECT count(*), coalesce(extract(epoch FROM now() - min(occurred_at)), 0)::float8"
-    " FROM outbox_events WHERE published_at IS NULL"};
+    "SELECT count(*), coalesce(extract(epoch FROM now() - min(occurred_at)), 0)::float8,"
+    " (SELECT count(*) FROM outbox_events WHERE publish_dead_at IS NOT NULL)"
+    " FROM outbox_events WHERE published_at IS NULL AND publish_dead_at IS NULL"};
 constexpr Statement kLagMail{
     "outbox_lag_mail",
-    "SELECT count(*), coalesce(extract(epoch FROM now() - min(occurred_at)), 0)::float8"
-    " FROM outbox_events WHERE mailed_at IS NULL"};
+    "SELECT count(*), coalesce(extract(epoch FROM now() - min(occurred_at)), 0)::float8,"
+    " (SELECT count(*) FROM outbox_events WHERE mail_dead_at IS NOT NULL)"
+    " FROM outbox_events WHERE mailed_at IS NULL AND mail_dead_at IS NULL"};
 constexpr Statement kPrune{
     "outbox_prune",
     "DELETE FROM outbox_events WHERE id IN (SELECT id FROM outbox_events"
@@ -131,30 +147,40 @@ const char* OutboxChannelName(OutboxChannel channel) {
 
 const std::vector<Statement>& OutboxStore::Statements() {
   static const std::vector<Statement> statements{
-      kClaimPublish,   kClaimMail,   kMarkPublished,  kMarkMailed, kRetryPublish, kRetryMail,
-      kReleasePublish, kReleaseMail, kMailRecipients, kLagPublish, kLagMail,      kPrune};
+      kClaimPublish,   kClaimMail,   kMarkPublished, kMarkMailed,     kRetryPublish,
+      kRetryMail,      kDeadPublish, kDeadMail,      kReleasePublish, kReleaseMail,
+      kMailRecipients, kLagPublish,  kLagMail,       kPrune};
   return statements;
 }
 
-absl::StatusOr<std::vector<domain::OutboxEvent>> OutboxStore::Claim(OutboxChannel channel,
-                                                                    int limit,
-                                                                    std::chrono::milliseconds lease,
-                                                                    const Budget& budget) {
-  return pool_.Run<std::vector<domain::OutboxEvent>>(
-      budget, [&](pqxx::connection& c) -> absl::StatusOr<std::vector<domain::OutboxEvent>> {
-        pqxx::work tx(c);
-        const pqxx::result rows =
-            tx.exec_prepared(IsPublish(channel) ? kClaimPublish.name : kClaimMail.name, limit,
-                             static_cast<int64_t>(lease.count()));
-        tx.commit();
-        std::vector<domain::OutboxEvent> events;
-        events.reserve(rows.size());
-        for (const pqxx::row& row : rows) events.push_back(EventFromRow(row));
-        // RETURNING keeps no order; deliver in the order written.
-        std::sort(events.begin(), events.end(),
-                  [](const auto& a, const auto& b) { return a.seq < b.seq; });
-        return events;
-      });
+absl::StatusOr<OutboxClaim> OutboxStore::Claim(OutboxChannel channel, int limit,
+                                               std::chrono::milliseconds lease,
+                                               const Budget& budget) {
+  return pool_.Run<OutboxClaim>(budget, [&](pqxx::connection& c) -> absl::StatusOr<OutboxClaim> {
+    pqxx::work tx(c);
+    const pqxx::result rows =
+        tx.exec_prepared(IsPublish(channel) ? kClaimPublish.name : kClaimMail.name, limit,
+                         static_cast<int64_t>(lease.count()));
+    OutboxClaim claim;
+    claim.events.reserve(rows.size());
+    // Decoded before the commit: a row that cannot be is dead-lettered by the same
+    // transaction, so that no lease is ever committed for it.
+    for (const pqxx::row& row : rows) {
+      try {
+        claim.events.push_back(EventFromRow(row));
+      } catch (const std::exception& e) {
+        DeadLetter dead{row[0].as<std::string>(), std::string("cannot decode: ") + e.what()};
+        tx.exec_prepared(IsPublish(channel) ? kDeadPublish.name : kDeadMail.name, dead.event_id,
+                         dead.error);
+        claim.undecodable.push_back(std::move(dead));
+      }
+    }
+    tx.commit();
+    // RETURNING keeps no order; deliver in the order written.
+    std::sort(claim.events.begin(), claim.events.end(),
+              [](const auto& a, const auto& b) { return a.seq < b.seq; });
+    return claim;
+  });
 }
 
 absl::Status OutboxStore::MarkDelivered(OutboxChannel channel,
@@ -170,10 +196,10 @@ absl::Status OutboxStore::MarkDelivered(OutboxChannel channel,
   });
 }
 
-absl::Status OutboxStore::ScheduleRetries(OutboxChannel channel,
-                                          const std::vector<OutboxRetry>& retries,
-                                          const std::string& error, const Budget& budget) {
-  if (retries.empty()) return absl::OkStatus();
+absl::StatusOr<std::vector<std::string>> OutboxStore::ScheduleRetries(
+    OutboxChannel channel, const std::vector<OutboxRetry>& retries, const std::string& error,
+    int max_attempts, const Budget& budget) {
+  if (retries.empty()) return std::vector<std::string>{};
   std::vector<std::string> ids, delays;
   ids.reserve(retries.size());
   delays.reserve(retries.size());
@@ -181,10 +207,19 @@ absl::Status OutboxStore::ScheduleRetries(OutboxChannel channel,
     ids.push_back(r.event_id);
     delays.push_back(std::to_string(r.delay.count()));
   }
-  return RunWrite(pool_, budget, [&](pqxx::work& tx) {
-    tx.exec_prepared(IsPublish(channel) ? kRetryPublish.name : kRetryMail.name, IdArray(ids),
-                     ArrayLiteral(delays), error);
-  });
+  return pool_.Run<std::vector<std::string>>(
+      budget, [&](pqxx::connection& c) -> absl::StatusOr<std::vector<std::string>> {
+        pqxx::work tx(c);
+        const pqxx::result rows =
+            tx.exec_prepared(IsPublish(channel) ? kRetryPublish.name : kRetryMail.name,
+                             IdArray(ids), ArrayLiteral(delays), error, max_attempts);
+        tx.commit();
+        std::vector<std::string> dead;
+        for (const pqxx::row& row : rows) {
+          if (row[1].as<bool>()) dead.push_back(row[0].as<std::string>());
+        }
+        return dead;
+      });
 }
 
 absl::Status OutboxStore::Release(OutboxChannel channel, const std::vector<std::string>& event_ids,
@@ -215,7 +250,7 @@ absl::StatusOr<OutboxLag> OutboxStore::Lag(OutboxChannel channel, const Budget& 
   return pool_.Run<OutboxLag>(budget, [&](pqxx::connection& c) -> absl::StatusOr<OutboxLag> {
     pqxx::nontransaction tx(c);
     const pqxx::row row = tx.exec_prepared1(IsPublish(channel) ? kLagPublish.name : kLagMail.name);
-    return OutboxLag{row[0].as<int64_t>(), row[1].as<double>()};
+    return OutboxLag{row[0].as<int64_t>(), row[1].as<double>(), row[2].as<int64_t>()};
   });
 }
 

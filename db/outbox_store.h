@@ -36,8 +36,22 @@ struct MailRecipient {
 };
 
 struct OutboxLag {
-  int64_t events = 0;  // not yet delivered on the channel
+  int64_t events = 0;  // not yet delivered on the channel (dead letters left out)
   double seconds = 0;  // age of the oldest of them; 0 when none
+  int64_t dead = 0;    // dead letters of the channel
+};
+
+// An event a channel gave up on, and why (a short, secret-free text).
+struct DeadLetter {
+  std::string event_id;
+  std::string error;
+};
+
+// What a claim took: the events leased to the caller, and those it found undecodable, which
+// were dead-lettered in the claim's own transaction instead of leased.
+struct OutboxClaim {
+  std::vector<domain::OutboxEvent> events;
+  std::vector<DeadLetter> undecodable;
 };
 
 // One retry to schedule: the event and the delay before its next attempt.
@@ -51,18 +65,21 @@ class OutboxStore {
   explicit OutboxStore(ConnectionPool& pool) : pool_(pool) {}
 
   // Up to `limit` due events of `channel`, oldest first, each leased to the caller for
-  // `lease` and its attempts counted.
-  absl::StatusOr<std::vector<domain::OutboxEvent>> Claim(OutboxChannel channel, int limit,
-                                                         std::chrono::milliseconds lease,
-                                                         const Budget& budget);
+  // `lease` and its attempts counted. A row that cannot be decoded is dead-lettered in the
+  // same transaction, never leased: a poison event neither blocks a batch nor comes back.
+  absl::StatusOr<OutboxClaim> Claim(OutboxChannel channel, int limit,
+                                    std::chrono::milliseconds lease, const Budget& budget);
   // Delivered. `mail_too` (publish only) marks the mail channel done as well: set when no mail
   // server is configured, so that nothing waits for e-mail that will never be sent.
   absl::Status MarkDelivered(OutboxChannel channel, const std::vector<std::string>& event_ids,
                              bool mail_too, const Budget& budget);
   // Failed: each event is tried again after its delay; `error` (a short, secret-free text)
-  // is kept for operators.
-  absl::Status ScheduleRetries(OutboxChannel channel, const std::vector<OutboxRetry>& retries,
-                               const std::string& error, const Budget& budget);
+  // is kept for operators. An event that has had `max_attempts` attempts on the channel is
+  // dead-lettered instead; their ids are returned.
+  absl::StatusOr<std::vector<std::string>> ScheduleRetries(OutboxChannel channel,
+                                                           const std::vector<OutboxRetry>& retries,
+                                                           const std::string& error,
+                                                           int max_attempts, const Budget& budget);
   // Not attempted after all (shutdown): due again at once, the claim's attempt not counted.
   absl::Status Release(OutboxChannel channel, const std::vector<std::string>& event_ids,
                        const Budget& budget);

@@ -151,9 +151,14 @@ absl::StatusOr<Postings> IssuancePostings(const std::vector<IssuanceLine>& lines
     }
     // quantity <= 10^6 and a stored credit value < 10^8 hundredths: no overflow here.
     const int64_t amount = static_cast<int64_t>(line.quantity) * vehicle.credit_hundredths;
-    int64_t& total = postings[CreditKey{static_cast<int32_t>(line.model_year), credit_class}];
-    if (!Add(total, amount, &total))
-      return InvalidField("lines", "add up to more than int64 holds");
+    const CreditKey key{static_cast<int32_t>(line.model_year), credit_class};
+    int64_t& total = postings[key];
+    // The posting's sum per key is an amount like any other, with the same bound.
+    if (!Add(total, amount, &total) || total > kMaxAmountHundredths) {
+      return InvalidField(Line(i, "quantity"),
+                          absl::StrCat("brings the credits of ", KeyName(key), " to more than ",
+                                       "1000000000.00; issue them in several requests"));
+    }
   }
   return postings;
 }
@@ -171,7 +176,10 @@ absl::StatusOr<Postings> AdjustmentPostings(const std::vector<AdjustmentLine>& l
     auto credit_class = WireClass(line.credit_class, Line(i, "credit_class"));
     if (!credit_class.ok()) return credit_class.status();
     if (line.amount == 0) return InvalidField(Line(i, "amount"), "must not be 0");
-    if (line.amount == INT64_MIN) return InvalidField(Line(i, "amount"), "is out of range");
+    // Compared on both sides, never negated: -INT64_MIN is undefined.
+    if (line.amount > kMaxAmountHundredths || line.amount < -kMaxAmountHundredths) {
+      return InvalidField(Line(i, "amount"), kAmountBoundMessage);
+    }
     const CreditKey key{static_cast<int32_t>(line.model_year), *credit_class};
     if (!postings.emplace(key, line.amount).second) {
       return InvalidField(

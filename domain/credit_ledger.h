@@ -28,6 +28,14 @@ inline constexpr uint32_t kMaxQuantity = 1000000;
 inline constexpr size_t kMaxIdempotencyKeyLength = 128;
 inline constexpr size_t kMaxReferenceLength = 100;
 inline constexpr size_t kMaxReasonLength = 2000;
+// Bounds on every request (docs/credits.md): an amount is at most 1,000,000,000.00 credits
+// either way, a price at most $100,000 a credit. Within them every derived figure (a line's
+// value, a transfer's total, a posting's sum per key) is exact in int64, checked below.
+inline constexpr int64_t kMaxAmountHundredths = 100000000000;  // 10^11
+inline constexpr int64_t kMaxPriceCents = 10000000;            // 10^7
+// The error text of an amount beyond kMaxAmountHundredths.
+inline constexpr char kAmountBoundMessage[] =
+    "must be at most 1000000000.00 credits either way (100000000000 hundredths)";
 
 enum class Role { kSigningAuthority, kZevaUser, kEngineerAnalyst, kDirector };
 

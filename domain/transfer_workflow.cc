@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "absl/numeric/int128.h"
 #include "absl/strings/str_cat.h"
 #include "domain/refusal.h"
 #include "domain/text.h"
@@ -178,10 +179,12 @@ absl::StatusOr<std::vector<TransferLine>> CheckTransferLines(
     auto credit_class = WireClass(line.credit_class, at + "credit_class");
     if (!credit_class.ok()) return credit_class.status();
     if (line.amount <= 0) return InvalidField(at + "amount", "must be greater than 0");
-    // Bounds that keep amount x price within int64 (and far above any real transfer).
-    if (line.amount > 1000000000000LL) return InvalidField(at + "amount", "is too large");
-    if (line.price_per_credit_cents > 1000000000ULL) {
-      return InvalidField(at + "price_per_credit_cents", "is too large");
+    if (line.amount > kMaxAmountHundredths) {
+      return InvalidField(at + "amount", kAmountBoundMessage);
+    }
+    if (line.price_per_credit_cents > static_cast<uint64_t>(kMaxPriceCents)) {
+      return InvalidField(at + "price_per_credit_cents",
+                          "must be at most 10000000 cents ($100,000 a credit)");
     }
     const CreditKey key{static_cast<int32_t>(line.model_year), *credit_class};
     if (!keys.insert(key).second) {
@@ -194,13 +197,24 @@ absl::StatusOr<std::vector<TransferLine>> CheckTransferLines(
   return out;
 }
 
-int64_t TotalValueCents(const std::vector<TransferLine>& lines) {
-  int64_t total = 0;
+uint64_t TotalValueCents(const std::vector<TransferLine>& lines) {
+  // 128-bit, so that no line and no sum can overflow whatever the lines hold. Within the
+  // request bounds the total is at most 100 lines x 10^11 x 10^7 / 100 = 10^18 cents.
+  static_assert(kMaxLines * (kMaxAmountHundredths / 100) * kMaxPriceCents <= INT64_MAX / 2,
+                "the bounds keep every total within int64");
+  absl::uint128 total = 0;
   for (const TransferLine& line : lines) {
-    // amount in hundredths x cents per credit / 100, rounded half up.
-    total += (line.amount * line.price_per_credit_cents + 50) / 100;
+    // amount in hundredths x cents per credit / 100, rounded half up. Stored lines are
+    // positive (database CHECKs); a negative one would add nothing rather than wrap.
+    if (line.amount <= 0 || line.price_per_credit_cents <= 0) continue;
+    total += (absl::uint128(static_cast<uint64_t>(line.amount)) *
+                  static_cast<uint64_t>(line.price_per_credit_cents) +
+              50) /
+             100;
   }
-  return total;
+  // Only lines stored before the bounds existed can get here (up to 10^21 cents): the wire's
+  // uint64 cannot carry them, so the total is its largest value rather than a wrapped one.
+  return absl::Uint128High64(total) != 0 ? UINT64_MAX : absl::Uint128Low64(total);
 }
 
 absl::StatusOr<std::string> CheckComment(const std::string& comment) {

@@ -104,8 +104,10 @@ struct TransferLine {
 // 1..100 lines, amount > 0, class A or B, model year 2019..next year, no two with one key.
 absl::StatusOr<std::vector<TransferLine>> CheckTransferLines(
     const std::vector<TransferLineInput>& lines, int current_year);
-// Sum over lines of amount x price / 100, each line rounded half up (cents).
-int64_t TotalValueCents(const std::vector<TransferLine>& lines);
+// Sum over lines of amount x price / 100, each line rounded half up (cents), exact: within the
+// request bounds it is at most 10^18. Lines stored before the bounds existed may exceed
+// uint64; their total is UINT64_MAX, never a wrapped value.
+uint64_t TotalValueCents(const std::vector<TransferLine>& lines);
 // A transition or creation comment: at most 2000 code points (may be empty).
 absl::StatusOr<std::string> CheckComment(const std::string& comment);
 

@@ -62,8 +62,28 @@ std::string FormatEmail(const std::string& from, const Email& email, const std::
                       "\r\n", text, "\r\n");
 }
 
+bool HasCredentials(const std::string& url) {
+  CURLU* parsed = curl_url();
+  if (parsed == nullptr) return true;
+  bool credentials = true;
+  if (curl_url_set(parsed, CURLUPART_URL, url.c_str(), 0) == CURLUE_OK) {
+    credentials = false;
+    for (CURLUPart part : {CURLUPART_USER, CURLUPART_PASSWORD, CURLUPART_OPTIONS}) {
+      char* value = nullptr;
+      if (curl_url_get(parsed, part, &value, 0) == CURLUE_OK) {
+        credentials = credentials || (value != nullptr && *value != '\0');
+        curl_free(value);
+      }
+    }
+  }
+  curl_url_cleanup(parsed);
+  return credentials;
+}
+
 SmtpMailer::SmtpMailer(SmtpOptions options)
-    : options_(std::move(options)), curl_(curl_easy_init()) {}
+    : options_(std::move(options)),
+      require_tls_(HasCredentials(options_.url)),
+      curl_(curl_easy_init()) {}
 
 SmtpMailer::~SmtpMailer() {
   if (curl_ != nullptr) curl_easy_cleanup(static_cast<CURL*>(curl_));
@@ -89,11 +109,19 @@ absl::Status SmtpMailer::Send(const Email& email) {
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.timeout.count()));
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.timeout.count()));
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  // Upgrade to TLS when the server offers it; smtps:// is TLS from the start.
-  curl_easy_setopt(curl, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_TRY));
+  // smtps:// is TLS from the start. On smtp://, STARTTLS: required when the URL holds a
+  // password (CURLUSESSL_TRY would let a man in the middle strip the offer and read it),
+  // used when offered otherwise.
+  curl_easy_setopt(curl, CURLOPT_USE_SSL,
+                   static_cast<long>(require_tls_ ? CURLUSESSL_ALL : CURLUSESSL_TRY));
   const CURLcode rc = curl_easy_perform(curl);
   curl_slist_free_all(recipients);
   if (rc == CURLE_OK) return absl::OkStatus();
+  if (rc == CURLE_USE_SSL_FAILED) {
+    return absl::UnavailableError(
+        "mail not sent: the mail server offers no STARTTLS, and SMTP_URL holds credentials, "
+        "which are never sent without TLS; the mail waits for a server that offers it");
+  }
 
   long response = 0;
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response);

@@ -26,6 +26,10 @@ struct Email {
 std::string FormatEmail(const std::string& from, const Email& email, const std::string& date);
 // The address part of "Name <address>" (or the text itself).
 std::string EnvelopeAddress(const std::string& from);
+// Whether the SMTP URL carries a user or password: then TLS is required, so that a man in
+// the middle who strips STARTTLS never sees the password. An unparsable URL counts as having
+// credentials (the safe side).
+bool HasCredentials(const std::string& url);
 
 class SmtpMailer {
  public:
@@ -34,12 +38,14 @@ class SmtpMailer {
   SmtpMailer(const SmtpMailer&) = delete;
   SmtpMailer& operator=(const SmtpMailer&) = delete;
 
-  // OK once the server accepted the message. UNAVAILABLE when the server cannot be reached
-  // or refuses for now (4xx), INVALID_ARGUMENT when it refuses the recipient for good (5xx).
+  // OK once the server accepted the message. UNAVAILABLE when the server cannot be reached,
+  // refuses for now (4xx), or (with credentials) offers no STARTTLS; INVALID_ARGUMENT when
+  // it refuses the recipient for good (5xx).
   absl::Status Send(const Email& email);
 
  private:
   const SmtpOptions options_;
+  const bool require_tls_;
   void* curl_;  // CURL*
 };
 

@@ -89,7 +89,9 @@ run: the credit ledger: a supplier's balances, and the director issuing credits 
     http://localhost:$port/zeva.credits.v1.CreditAdminService/IssueCredits
 EOT
 # The outbox worker: RabbitMQ (exchanges zeva.events and notifications) and, with SMTP_URL,
-# e-mail. Its metrics port must not clash with the server's.
+# e-mail; without it, this local run sends no e-mail at all (MAIL_DISABLED). Its metrics port
+# must not clash with the server's.
+if [ -z "${SMTP_URL:-}" ]; then export MAIL_DISABLED=${MAIL_DISABLED:-true}; fi
 METRICS_PORT=${WORKER_METRICS_PORT:-9103} "$BUILD_DIR/worker/zeva-worker" &
 worker=$!
 "$BUILD_DIR/server/zeva-transaction-service" "$@" &

@@ -64,7 +64,7 @@ void FillTransfer(const db::TransferRecord& t, const auth::Caller& caller, credi
     wire->mutable_amount()->set_hundredths(line.amount);
     wire->set_price_per_credit_cents(static_cast<uint64_t>(line.price_per_credit_cents));
   }
-  out->set_total_value_cents(static_cast<uint64_t>(domain::TotalValueCents(t.lines)));
+  out->set_total_value_cents(domain::TotalValueCents(t.lines));
   for (const db::TransferEventRecord& e : t.history) {
     auto* event = out->add_history();
     event->set_seq(static_cast<uint32_t>(e.seq));

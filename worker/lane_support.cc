@@ -37,18 +37,43 @@ const char* FailureReason(const absl::Status& status) {
   }
 }
 
-void ScheduleRetries(db::OutboxStore& store, db::OutboxChannel channel,
-                     const std::vector<domain::OutboxEvent>& events,
-                     std::chrono::milliseconds initial, std::chrono::milliseconds max,
+void ScheduleRetries(db::OutboxStore& store, WorkerMetrics& metrics, db::OutboxChannel channel,
+                     const std::vector<domain::OutboxEvent>& events, const RetryPolicy& policy,
                      const std::string& error) {
   std::vector<db::OutboxRetry> retries;
   retries.reserve(events.size());
   for (const auto& e : events) {
-    retries.push_back(db::OutboxRetry{e.id, domain::RetryDelay(e.attempts, initial, max)});
+    retries.push_back(
+        db::OutboxRetry{e.id, domain::RetryDelay(e.attempts, policy.initial, policy.max)});
   }
-  if (absl::Status s = store.ScheduleRetries(channel, retries, error, DatabaseBudget()); !s.ok()) {
-    spdlog::warn("cannot schedule retries of {} events: {}", events.size(), s.ToString());
+  auto dead = store.ScheduleRetries(channel, retries, error, policy.max_attempts, DatabaseBudget());
+  if (!dead.ok()) {
+    spdlog::warn("cannot schedule retries of {} events: {}", events.size(),
+                 dead.status().ToString());
+    return;
   }
+  const char* name = db::OutboxChannelName(channel);
+  for (const std::string& id : *dead) {
+    metrics.DeadLettered(name, "attempts");
+    spdlog::error(
+        "event {} dead-lettered on channel {} after {} failed attempts (last: {}); it is no "
+        "longer tried there until an operator re-queues it",
+        id, name, policy.max_attempts, error);
+  }
+}
+
+absl::StatusOr<std::vector<domain::OutboxEvent>> ClaimDue(db::OutboxStore& store,
+                                                          WorkerMetrics& metrics,
+                                                          db::OutboxChannel channel, int limit,
+                                                          std::chrono::milliseconds lease) {
+  auto claim = store.Claim(channel, limit, lease, DatabaseBudget());
+  if (!claim.ok()) return claim.status();
+  const char* name = db::OutboxChannelName(channel);
+  for (const db::DeadLetter& dead : claim->undecodable) {
+    metrics.DeadLettered(name, "undecodable");
+    spdlog::error("event {} dead-lettered on channel {}: {}", dead.event_id, name, dead.error);
+  }
+  return std::move(claim->events);
 }
 
 }  // namespace zeva::worker

@@ -28,7 +28,7 @@ Pass MailLane::RunOnce(const Wakeup& wakeup) {
   const char* channel = db::OutboxChannelName(kChannel);
   if (wakeup.stopping()) return Pass::kIdle;
   const auto started = std::chrono::steady_clock::now();
-  auto events = store_.Claim(kChannel, options_.batch_size, options_.lease, DatabaseBudget());
+  auto events = ClaimDue(store_, metrics_, kChannel, options_.batch_size, options_.lease);
   if (!events.ok()) {
     metrics_.DeliveryFailed(channel, "database");
     spdlog::warn("cannot claim outbox events for e-mail: {}", events.status().ToString());
@@ -38,8 +38,7 @@ Pass MailLane::RunOnce(const Wakeup& wakeup) {
   auto recipients = store_.MailRecipients(IdsOf(*events), DatabaseBudget());
   if (!recipients.ok()) {
     metrics_.DeliveryFailed(channel, "database");
-    ScheduleRetries(store_, kChannel, *events, options_.retry_initial, options_.retry_max,
-                    "cannot read recipients");
+    ScheduleRetries(store_, metrics_, kChannel, *events, options_.retry, "cannot read recipients");
     return Pass::kFailed;
   }
   std::map<std::string, std::vector<const db::MailRecipient*>> by_event;
@@ -105,7 +104,7 @@ Pass MailLane::RunOnce(const Wakeup& wakeup) {
     metrics_.DeliveryFailed(channel, FailureReason(failure));
     spdlog::warn("mail server unavailable, {} events to retry: {}", not_mailed.size(),
                  failure.ToString());
-    ScheduleRetries(store_, kChannel, not_mailed, options_.retry_initial, options_.retry_max,
+    ScheduleRetries(store_, metrics_, kChannel, not_mailed, options_.retry,
                     std::string(failure.message()));
     return Pass::kFailed;
   }

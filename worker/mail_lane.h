@@ -12,6 +12,7 @@
 #include "db/outbox_store.h"
 #include "mail/smtp_mailer.h"
 #include "worker/delivery_lane.h"
+#include "worker/lane_support.h"
 #include "worker/worker_metrics.h"
 
 namespace zeva::worker {
@@ -19,8 +20,7 @@ namespace zeva::worker {
 struct MailLaneOptions {
   int batch_size = 20;
   std::chrono::milliseconds lease{30000};
-  std::chrono::milliseconds retry_initial{500};
-  std::chrono::milliseconds retry_max{60000};
+  RetryPolicy retry;
 };
 
 class MailLane : public DeliveryLane {

@@ -1,5 +1,7 @@
 #include "worker/publish_lane.h"
 
+#include <set>
+
 #include "spdlog/spdlog.h"
 #include "worker/lane_support.h"
 
@@ -30,7 +32,7 @@ Pass PublishLane::RunOnce(const Wakeup& wakeup) {
   broker_ok_ = true;
   metrics_.SetBrokerConnected(true);
 
-  auto events = store_.Claim(kChannel, options_.batch_size, options_.lease, DatabaseBudget());
+  auto events = ClaimDue(store_, metrics_, kChannel, options_.batch_size, options_.lease);
   database_ok_ = events.ok();
   if (!events.ok()) {
     metrics_.DeliveryFailed(channel, "database");
@@ -53,13 +55,35 @@ Pass PublishLane::RunOnce(const Wakeup& wakeup) {
     metrics_.DeliveryFailed(channel, FailureReason(published));
     spdlog::warn("publishing {} events ({} messages) failed: {}", events->size(), messages.size(),
                  published.ToString());
-    ScheduleRetries(store_, kChannel, *events, options_.retry_initial, options_.retry_max,
+    ScheduleRetries(store_, metrics_, kChannel, *events, options_.retry,
                     std::string(published.message()));
     return Pass::kFailed;
   }
 
+  // Confirmed, but an event with a returned message reached nobody there: retried (the
+  // messages that did route are sent again with the same message_id, deduplicated).
+  std::set<std::string> unroutable_ids;
+  for (const std::string& message_id : outcome.returned) {
+    unroutable_ids.insert(message_id.substr(0, message_id.find('.')));
+  }
+  std::vector<domain::OutboxEvent> unroutable;
+  if (!unroutable_ids.empty()) {
+    std::vector<domain::OutboxEvent> routed;
+    for (domain::OutboxEvent& event : *events) {
+      (unroutable_ids.count(event.id) > 0 ? unroutable : routed).push_back(std::move(event));
+    }
+    *events = std::move(routed);
+    metrics_.DeliveryFailed(channel, "unroutable");
+    spdlog::warn(
+        "{} events had messages RabbitMQ could not route (no queue bound for them); retrying "
+        "them with back-off",
+        unroutable.size());
+    ScheduleRetries(store_, metrics_, kChannel, unroutable, options_.retry,
+                    "unroutable: no queue bound for a message of this event");
+  }
+
   if (absl::Status s =
-          store_.MarkDelivered(kChannel, IdsOf(*events), options_.mail_off, DatabaseBudget());
+          store_.MarkDelivered(kChannel, IdsOf(*events), options_.mail_disabled, DatabaseBudget());
       !s.ok()) {
     // Published but not recorded: they are published again after the lease, with the same
     // ids, which consumers deduplicate.
@@ -78,6 +102,7 @@ Pass PublishLane::RunOnce(const Wakeup& wakeup) {
         "its transaction",
         event.id, event.event_type, 1 + event.recipients.size(), event.attempts, latency * 1000);
   }
+  if (!unroutable.empty()) return Pass::kFailed;
   return static_cast<int>(events->size()) >= options_.batch_size ? Pass::kFull : Pass::kIdle;
 }
 

@@ -3,7 +3,9 @@
 // per recipient on notifications, waits for the broker's confirms, then records the events
 // as published. A failure at any point leaves them unpublished (retried after a back-off, or
 // by another worker once the lease ends): delivery is at least once, every copy with the
-// event's id as message_id.
+// same message_id. Messages are published `mandatory`: an event with a message the broker
+// returned as unroutable (no queue bound for it) is not delivered, but retried like a
+// failure, and dead-lettered once out of attempts.
 
 #include <atomic>
 #include <chrono>
@@ -11,6 +13,7 @@
 #include "broker/amqp_publisher.h"
 #include "db/outbox_store.h"
 #include "worker/delivery_lane.h"
+#include "worker/lane_support.h"
 #include "worker/worker_metrics.h"
 
 namespace zeva::worker {
@@ -18,9 +21,10 @@ namespace zeva::worker {
 struct PublishLaneOptions {
   int batch_size = 100;
   std::chrono::milliseconds lease{30000};
-  std::chrono::milliseconds retry_initial{500};
-  std::chrono::milliseconds retry_max{60000};
-  bool mail_off = false;  // no SMTP_URL: publishing completes the mail channel too
+  RetryPolicy retry;
+  // MAIL_DISABLED: the deployment sends no e-mail, so publishing completes the mail channel
+  // too. Never set merely because this replica has no SMTP_URL: others may have it.
+  bool mail_disabled = false;
 };
 
 class PublishLane : public DeliveryLane {

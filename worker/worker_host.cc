@@ -40,7 +40,7 @@ void Monitor(db::OutboxStore& store, const config::WorkerConfig& config, WorkerM
       auto lag = store.Lag(channel, DatabaseBudget());
       if (lag.ok()) {
         metrics.SetLag(db::OutboxChannelName(channel), static_cast<double>(lag->events),
-                       lag->seconds);
+                       lag->seconds, static_cast<double>(lag->dead));
       } else {
         database_ok = false;
       }
@@ -116,15 +116,15 @@ int RunWorker(const config::WorkerConfig& config) {
   const LaneTiming timing{std::chrono::milliseconds(config.poll_interval_ms),
                           std::chrono::milliseconds(config.retry_initial_ms),
                           std::chrono::milliseconds(config.retry_max_ms)};
+  const RetryPolicy retry{timing.retry_initial, timing.retry_max, config.max_attempts};
   broker::AmqpPublisher publisher(broker::AmqpOptions{
       config.rabbitmq_url, std::chrono::milliseconds(config.broker_connect_timeout_ms),
       std::chrono::milliseconds(config.broker_confirm_timeout_ms),
       config.broker_heartbeat_seconds});
-  PublishLane publish_lane(
-      store, publisher, **metrics,
-      PublishLaneOptions{config.publish_batch_size,
-                         std::chrono::milliseconds(config.claim_lease_ms), timing.retry_initial,
-                         timing.retry_max, config.smtp_url.empty()});
+  PublishLane publish_lane(store, publisher, **metrics,
+                           PublishLaneOptions{config.publish_batch_size,
+                                              std::chrono::milliseconds(config.claim_lease_ms),
+                                              retry, config.mail_disabled});
   std::unique_ptr<mail::SmtpMailer> mailer;
   std::unique_ptr<MailLane> mail_lane;
   if (!config.smtp_url.empty()) {
@@ -133,7 +133,7 @@ int RunWorker(const config::WorkerConfig& config) {
     mail_lane = std::make_unique<MailLane>(
         store, *mailer, **metrics,
         MailLaneOptions{config.mail_batch_size, std::chrono::milliseconds(config.claim_lease_ms),
-                        timing.retry_initial, timing.retry_max});
+                        retry});
   }
 
   // Wakes the lanes when events commit, and when the LISTEN connection is open again (what
@@ -157,8 +157,10 @@ int RunWorker(const config::WorkerConfig& config) {
       "zeva-worker {} delivering the outbox of {} to RabbitMQ{}; health on port {}, metrics "
       "on port {}",
       ZEVA_VERSION, db::RedactUrl(config.database_url),
-      config.smtp_url.empty() ? " (no SMTP_URL: no e-mail)" : " and by e-mail", config.health_port,
-      (*metrics)->port());
+      !config.smtp_url.empty() ? " and by e-mail"
+      : config.mail_disabled   ? " (MAIL_DISABLED: no e-mail; events count as mailed)"
+                               : " (no SMTP_URL: e-mail is left to replicas that have it)",
+      config.health_port, (*metrics)->port());
 
   sigset_t set;
   sigemptyset(&set);

@@ -33,6 +33,18 @@ absl::StatusOr<std::unique_ptr<WorkerMetrics>> WorkerMetrics::Serve(const std::s
                          .Name("zeva_outbox_lag_seconds")
                          .Help("Age of the oldest event not yet delivered, by channel.")
                          .Register(r);
+  m->dead_events_ = &prometheus::BuildGauge()
+                         .Name("zeva_outbox_dead_letter_events")
+                         .Help(
+                             "Events a channel gave up on (dead letters), by channel, in the "
+                             "database: alert when above 0.")
+                         .Register(r);
+  m->dead_letters_ = &prometheus::BuildCounter()
+                          .Name("zeva_outbox_dead_letters_total")
+                          .Help(
+                              "Events this worker dead-lettered, by channel and reason "
+                              "(undecodable, attempts).")
+                          .Register(r);
   m->published_ = &prometheus::BuildCounter()
                        .Name("zeva_worker_messages_published_total")
                        .Help("Messages handed to RabbitMQ.")
@@ -79,9 +91,10 @@ absl::StatusOr<std::unique_ptr<WorkerMetrics>> WorkerMetrics::Serve(const std::s
   return m;
 }
 
-void WorkerMetrics::SetLag(const char* channel, double events, double seconds) {
+void WorkerMetrics::SetLag(const char* channel, double events, double seconds, double dead) {
   lag_events_->Add({{"channel", channel}}).Set(events);
   lag_seconds_->Add({{"channel", channel}}).Set(seconds);
+  dead_events_->Add({{"channel", channel}}).Set(dead);
 }
 void WorkerMetrics::AddPublished(double messages) { published_->Increment(messages); }
 void WorkerMetrics::AddConfirms(double acked, double nacked) {
@@ -93,6 +106,9 @@ void WorkerMetrics::EventsDelivered(const char* channel, double events) {
 }
 void WorkerMetrics::DeliveryFailed(const char* channel, const char* reason) {
   failures_->Add({{"channel", channel}, {"reason", reason}}).Increment();
+}
+void WorkerMetrics::DeadLettered(const char* channel, const char* reason) {
+  dead_letters_->Add({{"channel", channel}, {"reason", reason}}).Increment();
 }
 void WorkerMetrics::MailsSent(double mails) { mails_->Increment(mails); }
 void WorkerMetrics::ObserveLatency(const char* channel, double seconds) {

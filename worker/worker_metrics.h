@@ -28,11 +28,13 @@ class WorkerMetrics {
   ~WorkerMetrics();
 
   // Thread-safe.
-  void SetLag(const char* channel, double events, double seconds);
+  void SetLag(const char* channel, double events, double seconds, double dead);
   void AddPublished(double messages);
   void AddConfirms(double acked, double nacked);
   void EventsDelivered(const char* channel, double events);
   void DeliveryFailed(const char* channel, const char* reason);
+  // An event dead-lettered by this worker; `reason` "undecodable" or "attempts".
+  void DeadLettered(const char* channel, const char* reason);
   void MailsSent(double mails);
   void ObserveLatency(const char* channel, double seconds);
   void SetBrokerConnected(bool connected);
@@ -45,6 +47,8 @@ class WorkerMetrics {
   std::unique_ptr<prometheus::Exposer> exposer_;
   prometheus::Family<prometheus::Gauge>* lag_events_ = nullptr;
   prometheus::Family<prometheus::Gauge>* lag_seconds_ = nullptr;
+  prometheus::Family<prometheus::Gauge>* dead_events_ = nullptr;
+  prometheus::Family<prometheus::Counter>* dead_letters_ = nullptr;
   prometheus::Counter* published_ = nullptr;
   prometheus::Family<prometheus::Counter>* confirms_ = nullptr;
   prometheus::Family<prometheus::Counter>* delivered_ = nullptr;

@@ -597,3 +597,40 @@ TEST_CASE("10^6 entries of one supplier: a flat stream, and balances read the sa
   WARN("ListLedgerEntries of 10^6 entries: RSS growth " << growth_kib << " KiB");
   CHECK(growth_kib < 64L * 1024);
 }
+
+TEST_CASE("adjustments beyond 10^11 hundredths are refused; the government's total never throws",
+          "[ledger][bounds]") {
+  Ledger l;
+  auto over = l.client.AdjustOne("over", l.vs1, 2021, credits::CREDIT_CLASS_A, 100000000001);
+  CHECK(over.status.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK(ErrorField(over.status) == "lines[0].amount");
+  auto under = l.client.AdjustOne("under", l.vs1, 2021, credits::CREDIT_CLASS_A, -100000000001);
+  CHECK(ErrorField(under.status) == "lines[0].amount");
+  REQUIRE(l.client.AdjustOne("at", l.vs1, 2021, credits::CREDIT_CLASS_A, 100000000000).status.ok());
+  // The database refuses an entry beyond the bound too.
+  CHECK_THROWS(Sql(l.service.database_url(),
+                   "INSERT INTO credit_ledger_entries (journal_id, organization_id, model_year,"
+                   " credit_class, amount) SELECT journal_id, organization_id, 2022, 'A',"
+                   " 100000000001 FROM credit_ledger_entries LIMIT 1"));
+
+  // Two suppliers' accounts that together exceed int64 (as only a writer outside the service
+  // could make them): the government's total is refused with a clear message, not a crash.
+  Sql(l.service.database_url(),
+      "INSERT INTO credit_accounts (organization_id, model_year, credit_class, posted) VALUES (" +
+          std::to_string(l.vs1) + ", 2030, 'B', 9000000000000000000), (" + std::to_string(l.vs2) +
+          ", 2030, 'B', 9000000000000000000)");
+  credits::GetBalancesResponse balances;
+  const grpc::Status total = l.client.Balances("test_gov_1", 0, &balances);
+  CHECK(total.error_code() == grpc::StatusCode::OUT_OF_RANGE);
+  CHECK(total.error_message().find("2030 B") != std::string::npos);
+  // Each supplier's own balance is within int64 and reads as ever; the server is still up.
+  REQUIRE(l.client.Balances("test_vs_1", 0, &balances).ok());
+  bool found = false;
+  for (const auto& b : balances.balances()) {
+    if (b.model_year() == 2030) {
+      found = true;
+      CHECK(b.posted().hundredths() == 9000000000000000000);
+    }
+  }
+  CHECK(found);
+}

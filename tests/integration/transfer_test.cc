@@ -413,3 +413,30 @@ TEST_CASE("malformed transfer requests are INVALID_ARGUMENT naming the field", "
   REQUIRE(updated.lines_size() == 1);
   CHECK(updated.lines(0).amount().hundredths() == 75);
 }
+
+TEST_CASE("amounts and prices beyond the bounds are refused; totals at the bounds are exact",
+          "[transfer][bounds]") {
+  Market m;
+  // The defect: 10^12 credits at $10M a credit was created, answering OK with a wrapped total.
+  auto huge = m.Create("test_vs_1", m.vs2, 100000000000000, 1000000000);
+  CHECK(huge.status.error_code() == StatusCode::INVALID_ARGUMENT);
+  CHECK(ErrorField(huge.status) == "lines[0].amount");
+  auto over_amount = m.Create("test_vs_1", m.vs2, 100000000001, 1);
+  CHECK(ErrorField(over_amount.status) == "lines[0].amount");
+  CHECK(over_amount.status.error_message().find("at most 1000000000.00 credits") !=
+        std::string::npos);
+  auto over_price = m.Create("test_vs_1", m.vs2, 100, 10000001);
+  CHECK(over_price.status.error_code() == StatusCode::INVALID_ARGUMENT);
+  CHECK(ErrorField(over_price.status) == "lines[0].price_per_credit_cents");
+  CHECK(Sql(m.service.database_url(), "SELECT count(*) FROM credit_transfers") == "0");
+  // At both bounds: 1,000,000,000.00 credits x $100,000 = $10^14, i.e. 10^16 cents, exactly.
+  auto at_bounds = m.Create("test_vs_1", m.vs2, 100000000000, 10000000);
+  INFO(at_bounds.status.error_message());
+  REQUIRE(at_bounds.status.ok());
+  CHECK(at_bounds.transfer.total_value_cents() == 10000000000000000ULL);
+  // The database holds new rows to the same bounds, whatever a writer's code does.
+  CHECK_THROWS(
+      Sql(m.service.database_url(), "UPDATE credit_transfer_lines SET amount = 100000000001"));
+  CHECK_THROWS(Sql(m.service.database_url(),
+                   "UPDATE credit_transfer_lines SET price_per_credit_cents = 10000001"));
+}

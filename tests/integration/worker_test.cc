@@ -112,9 +112,11 @@ struct Outbox {
   uint64_t vs2 = OrganizationId(service.database_url(), "Test Vehicle Supplier 2");
   int keys = 0;
 
+  // Without mail: a deployment that sends none (MAIL_DISABLED), unless `extra` says otherwise.
   std::unique_ptr<ServerProcess> StartWorker(bool with_mail = true,
                                              std::map<std::string, std::string> extra = {}) {
     auto env = WorkerEnv(service.database_url(), broker.url(), with_mail ? smtp.url() : "");
+    if (!with_mail) env["MAIL_DISABLED"] = "true";
     for (auto& [k, v] : extra) env[k] = v;
     auto worker = ServerProcess::Worker(env);
     worker->WaitUntilServing(30s, "zeva.worker");
@@ -193,7 +195,11 @@ TEST_CASE("every step of a transfer reaches RabbitMQ and the recipients' mailbox
     CHECK(m.delivery_mode == 2);
     const auto body = nlohmann::json::parse(m.body);
     CHECK(body["type"] == "notification");
-    audiences[m.message_id].insert(body["audience"].get<std::string>());
+    // "<event UUID>.<username>": distinct per recipient.
+    const std::string audience = body["audience"].get<std::string>();
+    CHECK(m.message_id.size() == 36 + 1 + audience.size());
+    CHECK(m.message_id.substr(36) == "." + audience);
+    audiences[m.message_id.substr(0, 36)].insert(audience);
   }
   for (const auto& m : events) {
     CHECK(m.content_type == "application/json");
@@ -356,7 +362,7 @@ TEST_CASE("a channel the broker closes while confirms are awaited is reported, t
   zeva::broker::AmqpPublisher publisher({broker.url()});
   const std::vector<zeva::broker::OutboundMessage> batch{
       {zeva::broker::kEventsExchange, "transfer.created", "11111111-1111-1111-1111-111111111111",
-       "{}"}};
+       "{}", "11111111-1111-1111-1111-111111111111"}};
   zeva::broker::PublishOutcome first;
   REQUIRE(publisher.PublishConfirmed(batch, &first).ok());
   CHECK(first.acked == 1);
@@ -548,4 +554,145 @@ TEST_CASE("a committed event wakes the worker at once, not at its next poll", "[
     CHECK(o.events.WaitFor(n, 5s).size() >= n);
     CHECK(std::chrono::steady_clock::now() - committed < 5s);
   }
+}
+
+namespace {
+
+// Polls `sql` until it answers `want` or `timeout` passes; returns the last answer.
+std::string WaitForSql(const std::string& url, const std::string& sql, const std::string& want,
+                       std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::string got = Sql(url, sql);
+  while (got != want && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(100ms);
+    got = Sql(url, sql);
+  }
+  return got;
+}
+
+}  // namespace
+
+TEST_CASE("unroutable events are retried, then dead-lettered; a poison event at once", "[worker]") {
+  // The frontend's queue is bound to notifications, but nothing to zeva.events: every event's
+  // zeva.events message comes back unroutable (published mandatory).
+  RabbitMqServer broker;
+  ServiceFixture service;
+  LedgerClient ledger{service};
+  AmqpTestConsumer notifications{broker.url(), "notifications", "fanout", "frontend", ""};
+  const uint64_t vs1 = OrganizationId(service.database_url(), "Test Vehicle Supplier 1");
+  const std::string url = service.database_url();
+  REQUIRE(ledger.AdjustOne("dl-1", vs1, 2021, credits::CREDIT_CLASS_A, 100).status.ok());
+
+  auto env = WorkerEnv(url, broker.url());
+  env["MAIL_DISABLED"] = "true";
+  env["OUTBOX_MAX_ATTEMPTS"] = "3";
+  auto worker = ServerProcess::Worker(env);
+  worker->WaitUntilServing(30s, "zeva.worker");
+
+  // Three attempts, each confirmed by the broker yet routed nowhere, then a dead letter: not
+  // marked published, and no longer claimed.
+  CHECK(WaitForSql(url, "SELECT count(*) FROM outbox_events WHERE publish_dead_at IS NOT NULL", "1",
+                   30s) == "1");
+  CHECK(Sql(url, "SELECT count(*) FROM outbox_events WHERE published_at IS NOT NULL") == "0");
+  CHECK(Sql(url, "SELECT publish_attempts FROM outbox_events") == "3");
+  CHECK(Sql(url, "SELECT publish_error FROM outbox_events").rfind("unroutable", 0) == 0);
+  std::string metrics = ScrapeMetrics(worker->metrics_port());
+  CHECK(MetricValue(metrics, "zeva_outbox_dead_letters_total",
+                    {"channel=\"publish\"", "reason=\"attempts\""}) == 1);
+  CHECK(MetricValue(metrics, "zeva_worker_delivery_failures_total",
+                    {"channel=\"publish\"", "reason=\"unroutable\""}) == 3);
+  CHECK(worker->Log().find("dead-lettered on channel publish after 3 failed attempts") !=
+        std::string::npos);
+
+  // A poison event (its organization list cannot be decoded) is dead-lettered by the claim
+  // itself, never leased, and does not hold back the good event claimed beside it.
+  AmqpTestConsumer events{broker.url(), "zeva.events", "topic", "all-events", "#"};
+  Sql(url,
+      "INSERT INTO outbox_events (event_type, actor, journal_id, organization_ids, recipients)"
+      " VALUES ('credits.journal.adjustment', 'poison', 1, '{NULL}', '{}')");
+  REQUIRE(ledger.AdjustOne("dl-2", vs1, 2021, credits::CREDIT_CLASS_A, 100).status.ok());
+  const auto received = events.WaitFor(1, 30s);
+  REQUIRE(received.size() == 1);
+  CHECK(nlohmann::json::parse(received[0].body)["actor"] == "test_gov_director");
+  CHECK(WaitForSql(url,
+                   "SELECT count(*) FROM outbox_events WHERE actor = 'poison' AND publish_dead_at "
+                   "IS NOT NULL AND publish_error LIKE 'cannot decode:%'",
+                   "1", 30s) == "1");
+  // Dead at its first claim; later passes never take it again.
+  CHECK(Sql(url, "SELECT publish_attempts FROM outbox_events WHERE actor = 'poison'") == "1");
+  metrics = ScrapeMetrics(worker->metrics_port());
+  CHECK(MetricValue(metrics, "zeva_outbox_dead_letters_total",
+                    {"channel=\"publish\"", "reason=\"undecodable\""}) == 1);
+  CHECK(worker->Log().find("dead-lettered on channel publish: cannot decode") != std::string::npos);
+
+  // An operator re-queues the unroutable one now that a queue is bound: it is delivered.
+  Sql(url,
+      "UPDATE outbox_events SET publish_dead_at = NULL, publish_attempts = 0 WHERE actor <> "
+      "'poison' AND published_at IS NULL");
+  CHECK(WaitForSql(url, "SELECT count(*) FROM outbox_events WHERE published_at IS NULL", "1",
+                   30s) == "1");  // only the poison event is left
+  CHECK(events.WaitFor(2, 30s).size() == 2);
+  // The gauge counts what the database holds dead (the monitor refreshes it every 2 s).
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  double dead = -1;
+  while (std::chrono::steady_clock::now() < deadline && dead != 1) {
+    dead = MetricValue(ScrapeMetrics(worker->metrics_port()), "zeva_outbox_dead_letter_events",
+                       {"channel=\"publish\""});
+    if (dead != 1) std::this_thread::sleep_for(200ms);
+  }
+  CHECK(dead == 1);
+}
+
+TEST_CASE("with credentials, a mail server without STARTTLS never gets the password", "[worker]") {
+  Outbox o;
+  // The sink offers AUTH but no STARTTLS, as if a man in the middle had stripped it.
+  const std::string with_password =
+      "smtp://zeva-mailer:hunter2@127.0.0.1:" + std::to_string(o.smtp.port());
+  auto worker = o.StartWorker(false, {{"SMTP_URL", with_password}, {"MAIL_DISABLED", "false"}});
+  o.Adjust(100);  // two recipients with an address
+  const std::string url = o.service.database_url();
+  CHECK(WaitForSql(url,
+                   "SELECT count(*) FROM outbox_events WHERE mail_error LIKE '%STARTTLS%' AND "
+                   "mail_attempts >= 2",
+                   "1", 30s) == "1");
+  CHECK(o.smtp.AuthCommands() == 0);
+  CHECK(o.smtp.Mails().empty());
+  CHECK(Sql(url, "SELECT count(*) FROM outbox_events WHERE mailed_at IS NULL") == "1");
+  // RabbitMQ is unaffected, and the log says why mail waits, without the password.
+  CHECK(o.events.WaitFor(1, 30s).size() == 1);
+  CHECK(worker->Log().find("offers no STARTTLS") != std::string::npos);
+  CHECK(worker->Log().find("hunter2") == std::string::npos);
+  CHECK(worker->StopWith(SIGTERM, 15s) == 0);
+
+  // The mail waited: a worker allowed to send without TLS (no credentials) delivers it.
+  auto plain = o.StartWorker(true);
+  CHECK(o.smtp.WaitForMails(2, 30s));
+  CHECK(WaitForSql(url, "SELECT count(*) FROM outbox_events WHERE mailed_at IS NULL", "0", 30s) ==
+        "0");
+  CHECK(o.smtp.AuthCommands() == 0);
+}
+
+TEST_CASE("a worker without SMTP_URL leaves e-mail to the replicas that have it", "[worker]") {
+  Outbox o;
+  const std::string url = o.service.database_url();
+  // A replica without SMTP_URL (and no MAIL_DISABLED), as in a rolling deploy.
+  auto without = o.StartWorker(false, {{"MAIL_DISABLED", "false"}});
+  o.Adjust(100);
+  CHECK(o.events.WaitFor(1, 30s).size() == 1);
+  CHECK(o.UndeliveredAfterSettling() == "0");
+  CHECK(Sql(url, "SELECT count(*) FROM outbox_events WHERE mailed_at IS NULL") == "1");
+  CHECK(without->Log().find("e-mail is left to replicas that have it") != std::string::npos);
+  // A replica with SMTP_URL mails it.
+  auto with = o.StartWorker(true);
+  CHECK(o.smtp.WaitForMails(2, 30s));
+  CHECK(WaitForSql(url, "SELECT count(*) FROM outbox_events WHERE mailed_at IS NULL", "0", 30s) ==
+        "0");
+  // MAIL_DISABLED (a deployment with no mail at all) marks e-mail done as it publishes.
+  with.reset();
+  without.reset();
+  auto disabled = o.StartWorker(false);
+  o.Adjust(100);
+  CHECK(WaitForSql(url, "SELECT count(*) FROM outbox_events WHERE mailed_at IS NULL", "0", 30s) ==
+        "0");
+  CHECK(o.smtp.Mails().size() == 2);
 }

@@ -172,6 +172,7 @@ void SmtpSink::Serve(int fd) {
       reset();
       reply = "250 127.0.0.1 greets you";
     } else if (verb == "AUTH") {
+      ++auth_commands_;
       // Any credentials will do; the exchange only has to be well-formed.
       const std::string mechanism = Upper(argument.substr(0, argument.find(' ')));
       std::string ignored;

@@ -1,7 +1,8 @@
 #pragma once
 // A small real SMTP server on 127.0.0.1 for tests: enough of RFC 5321 for libcurl's SMTP
 // client (EHLO/HELO, AUTH PLAIN/LOGIN accepting any credentials, MAIL, RCPT, DATA with
-// dot-stuffing undone, RSET, NOOP, QUIT; anything else is answered 502). One thread per
+// dot-stuffing undone, RSET, NOOP, QUIT; anything else is answered 502). It offers no
+// STARTTLS, like a server behind a man in the middle who strips it. One thread per
 // connection; every accepted mail is recorded. SetRefusing(true) makes it answer every
 // MAIL FROM with a transient failure, as a mail server that is overloaded does.
 
@@ -38,6 +39,8 @@ class SmtpSink {
   // While refusing, every MAIL FROM is answered "451 4.3.0 try again later" (a transient
   // failure) and nothing is recorded.
   void SetRefusing(bool refusing) { refusing_ = refusing; }
+  // AUTH commands received so far: a client that sends none never revealed a password.
+  int AuthCommands() const { return auth_commands_.load(); }
 
  private:
   void AcceptLoop();
@@ -47,6 +50,7 @@ class SmtpSink {
   int listen_fd_ = -1;
   int wake_fds_[2] = {-1, -1};  // written once on destruction: wakes every blocked thread
   std::atomic<bool> refusing_{false};
+  std::atomic<int> auth_commands_{0};
   mutable std::mutex mu_;
   mutable std::condition_variable mail_arrived_;
   std::vector<Mail> mails_;

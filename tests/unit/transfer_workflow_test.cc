@@ -172,3 +172,37 @@ TEST_CASE("transfer lines, value and comments", "[workflow]") {
   CHECK(RefusalField(CheckComment(std::string(2001, 'c')).status()) == "comment");
   CHECK(RefusalField(CheckComment("bidi\xE2\x80\xAE").status()) == "comment");
 }
+
+TEST_CASE("transfer bounds: amount 10^11, price 10^7 cents, totals exact", "[workflow][bounds]") {
+  // The defect this pins: 10^12 credits at $10M used to be accepted with a wrapped total.
+  const auto huge = CheckTransferLines({{2021, 1, 100000000000000, 1000000000}}, 2026).status();
+  CHECK(huge.code() == absl::StatusCode::kInvalidArgument);
+  CHECK(RefusalField(huge) == "lines[0].amount");
+  CHECK(RefusalField(CheckTransferLines({{2021, 1, kMaxAmountHundredths + 1, 1}}, 2026).status()) ==
+        "lines[0].amount");
+  const auto price = CheckTransferLines({{2021, 1, 100, kMaxPriceCents + 1}}, 2026).status();
+  CHECK(RefusalField(price) == "lines[0].price_per_credit_cents");
+  CHECK(std::string(price.message()).find("at most 10000000 cents") != std::string::npos);
+
+  // Every key from 2019 to 2026 (8 years x 2 classes), each line at both bounds:
+  // 16 x 10^9 credits x $100,000 = 1.6 x 10^17 cents, exactly.
+  std::vector<TransferLineInput> inputs;
+  for (uint32_t i = 0; i < 16; ++i) {
+    inputs.push_back({2019 + i % 8, 1 + static_cast<int>(i / 8), kMaxAmountHundredths,
+                      static_cast<uint64_t>(kMaxPriceCents)});
+  }
+  auto lines = CheckTransferLines(inputs, 2026);
+  REQUIRE(lines.ok());
+  CHECK(TotalValueCents(*lines) == 160000000000000000ULL);
+  // One line at the bound: 10^11 hundredths x 10^7 cents / 100 = 10^16 cents.
+  CHECK(TotalValueCents({{CreditKey{2021, CreditClass::kA}, kMaxAmountHundredths,
+                          kMaxPriceCents}}) == 10000000000000000ULL);
+  // Half up per line: 0.01 credit at $0.50 is 0.5 cent -> 1 cent.
+  CHECK(TotalValueCents({{CreditKey{2021, CreditClass::kA}, 1, 50}}) == 1);
+  // Lines stored before the bounds (10^12 x 10^9 each) exceed uint64 together: the largest
+  // value, not a wrapped one.
+  const std::vector<TransferLine> legacy(
+      3, TransferLine{CreditKey{2021, CreditClass::kA}, 1000000000000, 1000000000});
+  CHECK(TotalValueCents({legacy[0]}) == 10000000000000000000ULL);
+  CHECK(TotalValueCents(legacy) == UINT64_MAX);
+}

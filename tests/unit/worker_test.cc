@@ -73,6 +73,22 @@ TEST_CASE("worker configuration: required URLs, defaults and checks", "[worker_c
   bad = kMinimalEnv;
   bad["SMTP_URL"] = "mail:25";
   CHECK_FALSE(ParseWorkerConfig({}, FakeEnv(bad)).ok());
+  CHECK(c.max_attempts == 25);
+  CHECK_FALSE(c.mail_disabled);
+  auto quiet = kMinimalEnv;
+  quiet["MAIL_DISABLED"] = "true";
+  quiet["OUTBOX_MAX_ATTEMPTS"] = "3";
+  parsed = ParseWorkerConfig({}, FakeEnv(quiet));
+  REQUIRE(parsed.ok());
+  CHECK(parsed->config.mail_disabled);
+  CHECK(parsed->config.max_attempts == 3);
+  // Mail both disabled and configured is a contradiction, refused at start.
+  bad = quiet;
+  bad["SMTP_URL"] = "smtp://mail:1025";
+  CHECK_FALSE(ParseWorkerConfig({}, FakeEnv(bad)).ok());
+  bad = kMinimalEnv;
+  bad["OUTBOX_MAX_ATTEMPTS"] = "0";
+  CHECK_FALSE(ParseWorkerConfig({}, FakeEnv(bad)).ok());
   bad = kMinimalEnv;
   bad["RETRY_INITIAL_MS"] = "5000";
   bad["RETRY_MAX_MS"] = "1000";
@@ -90,7 +106,8 @@ TEST_CASE("worker --help lists every variable and never a secret's value", "[wor
        {"DATABASE_URL", "RABBITMQ_URL", "SMTP_URL", "SMTP_FROM", "OUTBOX_BATCH_SIZE",
         "MAIL_BATCH_SIZE", "OUTBOX_POLL_INTERVAL_MS", "OUTBOX_CLAIM_LEASE_MS", "RETRY_INITIAL_MS",
         "RETRY_MAX_MS", "BROKER_CONFIRM_TIMEOUT_MS", "SMTP_TIMEOUT_MS", "OUTBOX_RETENTION_HOURS",
-        "OUTBOX_PRUNE_INTERVAL_SECONDS", "HEALTH_PORT", "METRICS_PORT", "SHUTDOWN_GRACE_SECONDS"}) {
+        "OUTBOX_PRUNE_INTERVAL_SECONDS", "HEALTH_PORT", "METRICS_PORT", "SHUTDOWN_GRACE_SECONDS",
+        "MAIL_DISABLED", "OUTBOX_MAX_ATTEMPTS"}) {
     INFO(name);
     CHECK(help.find(name) != std::string::npos);
   }
@@ -117,6 +134,8 @@ TEST_CASE("an event becomes one zeva.events message and one notification per rec
   REQUIRE(messages.size() == 3);
   CHECK(messages[0].exchange == "zeva.events");
   CHECK(messages[0].routing_key == "credits.transfer.recorded");
+  CHECK(messages[0].message_id == SampleEvent().id);
+  CHECK(messages[1].message_id != messages[2].message_id);
   const auto body = nlohmann::json::parse(messages[0].body);
   CHECK(body["event_id"] == SampleEvent().id);
   CHECK(body["event_type"] == "credits.transfer.recorded");
@@ -129,7 +148,9 @@ TEST_CASE("an event becomes one zeva.events message and one notification per rec
   for (size_t i = 1; i < messages.size(); ++i) {
     CHECK(messages[i].exchange == "notifications");
     CHECK(messages[i].routing_key.empty());
-    CHECK(messages[i].message_id == SampleEvent().id);
+    // Distinct per recipient: a consumer deduplicating by message_id keeps every one.
+    CHECK(messages[i].message_id == SampleEvent().id + "." + SampleEvent().recipients[i - 1]);
+    CHECK(messages[i].event_id == SampleEvent().id);
     CHECK(nlohmann::json::parse(messages[i].body) ==
           nlohmann::json{{"type", "notification"}, {"audience", SampleEvent().recipients[i - 1]}});
   }
@@ -161,4 +182,16 @@ TEST_CASE("notification e-mails: headers cannot be injected, ids are stable", "[
   CHECK(headers.find("From: ZEVA <zeva@localhost>") != std::string::npos);
   CHECK(zeva::mail::EnvelopeAddress("ZEVA <zeva@localhost>") == "zeva@localhost");
   CHECK(zeva::mail::EnvelopeAddress("zeva@localhost") == "zeva@localhost");
+}
+
+TEST_CASE("TLS is required exactly when the SMTP URL holds credentials", "[worker_config]") {
+  using zeva::mail::HasCredentials;
+  CHECK_FALSE(HasCredentials("smtp://mail:1025"));
+  CHECK_FALSE(HasCredentials("smtp://mail.example.org"));
+  CHECK(HasCredentials("smtp://user:secret@mail:587"));
+  CHECK(HasCredentials("smtp://user@mail:587"));
+  CHECK(HasCredentials("smtps://user:secret@mail"));
+  CHECK(HasCredentials("smtp://:secret@mail:587"));
+  // What cannot be parsed is treated as holding a password.
+  CHECK(HasCredentials("smtp://user:secret@[::1:25"));
 }
