@@ -15,12 +15,18 @@ int64_t RoundToHundredths(int64_t millionths) { return (millionths + 5000) / 100
 
 }  // namespace
 
-CreditClass ClassOf(const std::string& type, uint32_t range_km) {
+CreditClass ClassOfRange(const std::string& type, int64_t range_hundredths_km) {
   // The old fixtures' BZEV is a battery electric vehicle: a BEV wherever the rule applies.
-  if (type == "BEV" || type == "BZEV" || type == "FCEV") return CreditClass::kA;
-  if (type == "EREV") return range_km >= 121 ? CreditClass::kA : CreditClass::kB;
-  if (type == "PHEV") return CreditClass::kB;
-  return CreditClass::kC;
+  if (type == "BEV" || type == "BZEV" || type == "FCEV") {
+    return range_hundredths_km < 8047 ? CreditClass::kC : CreditClass::kA;
+  }
+  if (type != "EREV" && type != "PHEV") return CreditClass::kC;
+  if (range_hundredths_km < 1600) return CreditClass::kC;
+  return type == "EREV" && range_hundredths_km >= 12100 ? CreditClass::kA : CreditClass::kB;
+}
+
+CreditClass ClassOf(const std::string& type, uint32_t range_km) {
+  return ClassOfRange(type, int64_t{100} * range_km);
 }
 
 int64_t CreditHundredths(const std::string& type, uint32_t range_km, bool passed_us06) {

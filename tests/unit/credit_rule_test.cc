@@ -25,11 +25,48 @@ TEST_CASE("class B: other EREV and PHEV: 0.006214 * range + 0.3, at most 1.1", "
 }
 
 TEST_CASE("values round to the nearest hundredth", "[credits]") {
-  CHECK(CreditHundredths("BEV", 25) == 66);   // 0.65535 -> 0.66 (up)
+  CHECK(CreditHundredths("BEV", 90) == 106);  // 1.05926 -> 1.06 (up)
   CHECK(CreditHundredths("PHEV", 75) == 77);  // 0.76605 -> 0.77 (up)
-  CHECK(CreditHundredths("BEV", 1) == 51);    // 0.506214 -> 0.51 (up)
-  CHECK(CreditHundredths("BEV", 2) == 51);    // 0.512428 -> 0.51 (down)
-  CHECK(CreditHundredths("PHEV", 3) == 32);   // 0.318642 -> 0.32
+  CHECK(CreditHundredths("BEV", 81) == 100);  // 1.003334 -> 1.00 (down)
+  CHECK(CreditHundredths("PHEV", 16) == 40);  // 0.399424 -> 0.40 (up)
+  CHECK(CreditHundredths("PHEV", 20) == 42);  // 0.42428 -> 0.42 (down)
+}
+
+TEST_CASE("class C thresholds: BEV/FCEV below 80.47 km, others below 16 km", "[credits]") {
+  // Whole km, as the wire carries them.
+  for (const char* type : {"BEV", "FCEV", "BZEV"}) {
+    INFO(type);
+    CHECK(ClassOf(type, 80) == CreditClass::kC);
+    CHECK(CreditHundredths(type, 80) == 0);
+    CHECK(ClassOf(type, 81) == CreditClass::kA);
+    CHECK(CreditHundredths(type, 81) == 100);
+    CHECK(ClassOf(type, 0) == CreditClass::kC);
+  }
+  for (const char* type : {"EREV", "PHEV"}) {
+    INFO(type);
+    CHECK(ClassOf(type, 15) == CreditClass::kC);
+    CHECK(CreditHundredths(type, 15) == 0);
+    CHECK(ClassOf(type, 16) == CreditClass::kB);
+  }
+  // In the rule's own arithmetic (hundredths of a km): 80.47 and 16.00 exactly.
+  CHECK(ClassOfRange("BEV", 8046) == CreditClass::kC);
+  CHECK(ClassOfRange("BEV", 8047) == CreditClass::kA);
+  CHECK(ClassOfRange("FCEV", 8046) == CreditClass::kC);
+  CHECK(ClassOfRange("FCEV", 8047) == CreditClass::kA);
+  CHECK(ClassOfRange("PHEV", 1599) == CreditClass::kC);
+  CHECK(ClassOfRange("PHEV", 1600) == CreditClass::kB);
+  CHECK(ClassOfRange("EREV", 1599) == CreditClass::kC);
+  CHECK(ClassOfRange("EREV", 12099) == CreditClass::kB);
+  CHECK(ClassOfRange("EREV", 12100) == CreditClass::kA);
+  // Types other than BEV, FCEV, EREV, PHEV earn nothing at any range.
+  for (const char* type : {"HEV", "ICE", "", "MHEV"}) CHECK(ClassOf(type, 600) == CreditClass::kC);
+  // The caps: class A at 4.00 (563 km reaches it), class B at 1.10 (EREV 120 is 1.05; PHEV 130
+  // would be 1.11).
+  CHECK(CreditHundredths("BEV", 562) == 399);
+  CHECK(CreditHundredths("BEV", 563) == 400);
+  CHECK(CreditHundredths("PHEV", 129) == 110);  // 1.101606 -> 1.10
+  CHECK(CreditHundredths("PHEV", 130) == 110);  // 1.10782 capped
+  CHECK(CreditHundredths("EREV", 121) == 125);
 }
 
 TEST_CASE("class C earns nothing", "[credits]") {
