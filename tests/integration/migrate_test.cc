@@ -18,7 +18,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::string kHead = "0013_change_notifications";
+const std::string kHead = "0015_icbc_imports";
 
 std::string RepoMigrations() { return SourceDir() + "/migrations"; }
 
@@ -139,16 +139,16 @@ TEST_CASE("a fresh database goes to head, once; current prints the head", "[migr
   INFO(first.output);
   REQUIRE(first.exit_code == 0);
   CHECK(Query(url, "SELECT version_num FROM alembic_version") == kHead);
-  CHECK(Count(url, "SELECT count(*) FROM zeva_schema_history") == 13);
+  CHECK(Count(url, "SELECT count(*) FROM zeva_schema_history") == 15);
   CHECK(Count(url,
               "SELECT count(*) FROM zeva_schema_history WHERE length(checksum) = 64 AND "
               "applied_by LIKE '%zeva-migrate pid%' AND duration_ms >= 0 AND NOT adopted "
-              "AND fixtures = false") == 13);
+              "AND fixtures = false") == 15);
   CHECK(Query(url, "SELECT string_agg(id, ',' ORDER BY seq) FROM zeva_schema_history") ==
         "beadb98386c8,df6d9e741373,d7f8be4ac865,a9f0bc6dbe92,36600dac742e,"
         "0006_organization_type,0007_transaction_organization,0008_vehicles_identity_key,"
         "0009_credit_ledger,0010_credit_transfers,0011_notifications,0012_outbox_delivery,"
-        "0013_change_notifications");
+        "0013_change_notifications,0014_reserved,0015_icbc_imports");
   // Without fixtures, not one fixture row.
   for (const char* table : {"transactions", "organizations", "vehicles", "users"}) {
     INFO(table);
@@ -170,7 +170,7 @@ TEST_CASE("a fresh database goes to head, once; current prints the head", "[migr
   INFO(second.output);
   CHECK(second.exit_code == 0);
   CHECK(second.output.find("nothing to do") != std::string::npos);
-  CHECK(Count(url, "SELECT count(*) FROM zeva_schema_history") == 13);
+  CHECK(Count(url, "SELECT count(*) FROM zeva_schema_history") == 15);
 
   CommandResult current = Migrate(url, {"current"});
   CHECK(current.exit_code == 0);
@@ -179,7 +179,7 @@ TEST_CASE("a fresh database goes to head, once; current prints the head", "[migr
   CHECK(check.exit_code == 0);
   CommandResult history = Migrate(url, {"history"});
   CHECK(history.exit_code == 0);
-  CHECK(history.output.find("[x] 0013 " + kHead) != std::string::npos);
+  CHECK(history.output.find("[x] 0015 " + kHead) != std::string::npos);
 }
 
 TEST_CASE("fixtures load only when asked, tied to their migrations", "[migrate]") {
@@ -204,7 +204,7 @@ TEST_CASE("fixtures load only when asked, tied to their migrations", "[migrate]"
   CHECK(Count(url,
               "SELECT count(*) FROM vehicles v JOIN organizations o ON "
               "o.id = v.organization_id WHERE o.name = 'Test Vehicle Supplier 1'") == 3);
-  CHECK(Count(url, "SELECT count(*) FROM zeva_schema_history WHERE fixtures") == 13);
+  CHECK(Count(url, "SELECT count(*) FROM zeva_schema_history WHERE fixtures") == 15);
 
   // Fixtures are never loaded late onto migrations applied without them.
   const std::string plain = PostgresServer::Shared().CreateDatabase();
@@ -303,7 +303,7 @@ TEST_CASE("an alembic-era database at 36600dac742e is adopted without losing a r
   CHECK(Count(url,
               "SELECT count(*) FROM zeva_schema_history WHERE adopted AND fixtures IS NULL "
               "AND applied_by LIKE 'alembic%'") == 5);
-  CHECK(Count(url, "SELECT count(*) FROM zeva_schema_history WHERE NOT adopted") == 8);
+  CHECK(Count(url, "SELECT count(*) FROM zeva_schema_history WHERE NOT adopted") == 10);
   CHECK(Query(url, "SELECT version_num FROM alembic_version") == kHead);
   // Every row is still there.
   CHECK(Count(url, "SELECT count(*) FROM transactions") == 4);
@@ -354,7 +354,7 @@ TEST_CASE("check detects edited, missing and unknown migrations; upgrade refuses
   CHECK(Migrate(url, {"check"}, env).exit_code == 0);
   CommandResult behind = Migrate(url, {"check", "--head"}, env);
   CHECK(behind.exit_code == 5);
-  CHECK(behind.output.find("6 pending") != std::string::npos);
+  CHECK(behind.output.find("8 pending") != std::string::npos);
 
   // Edited: a changed `up` of an applied migration.
   const fs::path original = fs::path(copy.path()) / "0004_a9f0bc6dbe92.sql";
@@ -380,7 +380,7 @@ TEST_CASE("check detects edited, missing and unknown migrations; upgrade refuses
 
   // Missing / unknown: the database is ahead of these files (an older build).
   REQUIRE(Migrate(url, {"upgrade"}, env).exit_code == 0);
-  fs::remove(fs::path(copy.path()) / "0013_change_notifications.sql");
+  fs::remove(fs::path(copy.path()) / "0015_icbc_imports.sql");
   CommandResult missing = Migrate(url, {"check"}, env);
   INFO(missing.output);
   CHECK(missing.exit_code == 3);
@@ -391,27 +391,27 @@ TEST_CASE("check detects edited, missing and unknown migrations; upgrade refuses
 
 TEST_CASE("a broken migration rolls back completely and names the statement", "[migrate]") {
   MigrationsCopy copy;
-  copy.Write("0014_broken.sql",
-             NextMigration("0014_broken",
+  copy.Write("0016_broken.sql",
+             NextMigration("0016_broken",
                            "CREATE TABLE half_done (a int);\nSELECT * FROM no_such_table;"));
   const std::string url = PostgresServer::Shared().CreateDatabase();
   CommandResult result = Migrate(url, {"upgrade"}, {{"MIGRATIONS_DIR", copy.path()}});
   INFO(result.output);
   CHECK(result.exit_code == 1);
-  CHECK(result.output.find("'0014_broken'") != std::string::npos);
+  CHECK(result.output.find("'0016_broken'") != std::string::npos);
   CHECK(result.output.find("statement 2 of 2") != std::string::npos);
   CHECK(result.output.find("no_such_table") != std::string::npos);
   CHECK(result.output.find("does not exist") != std::string::npos);  // PostgreSQL's message
   CHECK_FALSE(HasTable(url, "half_done"));
-  CHECK(Count(url, "SELECT count(*) FROM zeva_schema_history WHERE id = '0014_broken'") == 0);
-  CHECK(Count(url, "SELECT count(*) FROM zeva_schema_history") == 13);
+  CHECK(Count(url, "SELECT count(*) FROM zeva_schema_history WHERE id = '0016_broken'") == 0);
+  CHECK(Count(url, "SELECT count(*) FROM zeva_schema_history") == 15);
   CHECK(Query(url, "SELECT version_num FROM alembic_version") == kHead);
 }
 
 TEST_CASE("eight runners started together apply each migration exactly once", "[migrate]") {
   // A slow last migration makes sure the runners really overlap.
   MigrationsCopy copy;
-  copy.Write("0014_slow.sql", NextMigration("0014_slow", "SELECT pg_sleep(1);"));
+  copy.Write("0016_slow.sql", NextMigration("0016_slow", "SELECT pg_sleep(1);"));
   const std::string url = PostgresServer::Shared().CreateDatabase();
   TempDir logs;
   CommandResult result = RunCommand(
@@ -432,10 +432,10 @@ TEST_CASE("eight runners started together apply each migration exactly once", "[
   };
   CHECK(occurrences("exit=0") == 8);
   CHECK(occurrences("applying df6d9e741373") == 1);
-  CHECK(occurrences("applying 0014_slow") == 1);
+  CHECK(occurrences("applying 0016_slow") == 1);
   CHECK(occurrences("nothing to do") == 7);
   CHECK(occurrences("migration lock held by pid") >= 1);  // waiters named the holder
-  CHECK(Count(url, "SELECT count(*) FROM zeva_schema_history") == 14);
+  CHECK(Count(url, "SELECT count(*) FROM zeva_schema_history") == 16);
   CHECK(Count(url, "SELECT count(DISTINCT applied_by) FROM zeva_schema_history") == 1);
 }
 
@@ -488,7 +488,7 @@ TEST_CASE("a runner that cannot get the lock in time exits 4 naming the holder",
 
 TEST_CASE("SIGTERM cancels the running statement, rolls back and releases the lock", "[migrate]") {
   MigrationsCopy copy;
-  copy.Write("0014_sleepy.sql", NextMigration("0014_sleepy", "SELECT pg_sleep(60);"));
+  copy.Write("0016_sleepy.sql", NextMigration("0016_sleepy", "SELECT pg_sleep(60);"));
   const std::string url = PostgresServer::Shared().CreateDatabase();
   TempDir logs;
   const auto start = std::chrono::steady_clock::now();
@@ -496,7 +496,7 @@ TEST_CASE("SIGTERM cancels the running statement, rolls back and releases the lo
       {"bash", "-c",
        // NOLINTNEXTLINE(bugprone-suspicious-missing-comma): one script in three literals
        "\"$0\" upgrade > \"$1\" 2>&1 & p=$!; for i in $(seq 100); do sleep 0.1; "
-       "grep -q 'applying 0014_sleepy' \"$1\" && break; done; sleep 0.3; "
+       "grep -q 'applying 0016_sleepy' \"$1\" && break; done; sleep 0.3; "
        "kill -TERM $p; wait $p; echo \"exit=$?\"; cat \"$1\"",
        MigrateBinary(), logs.path() + "/runner.log"},
       {{"DATABASE_URL", url}, {"MIGRATIONS_DIR", copy.path()}, {"LOAD_TEST_FIXTURES", ""}});
@@ -507,7 +507,7 @@ TEST_CASE("SIGTERM cancels the running statement, rolls back and releases the lo
   CHECK(result.output.find("exit=1") != std::string::npos);
   CHECK(result.output.find("interrupted") != std::string::npos);
   CHECK(seconds < 30);
-  CHECK(Count(url, "SELECT count(*) FROM zeva_schema_history") == 13);
+  CHECK(Count(url, "SELECT count(*) FROM zeva_schema_history") == 15);
   CHECK(Count(url,
               "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)%' "
               "AND pid <> pg_backend_pid()") == 0);
