@@ -37,7 +37,7 @@ id=$(field id <<<"$started")
 echo "import $id: uploading $size bytes of $name"
 offset=0
 while [ "$offset" -lt "$size" ]; do
-  data=$(tail -c +"$((offset + 1))" "$file" | head -c "$chunk" | base64 -w0)
+  data=$(dd if="$file" bs="$chunk" skip="$((offset / chunk))" count=1 status=none | base64 -w0)
   printf '{"importId":"%s","offset":"%d","data":"%s"}' "$id" "$offset" "$data" |
     call UploadIcbcChunk >/dev/null
   offset=$((offset + chunk < size ? offset + chunk : size))
