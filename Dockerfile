@@ -28,12 +28,12 @@ FROM debian:bookworm-slim AS runtime
 # Runtime libraries only (no compilers, no -dev packages). The list is checked against the
 # binaries' NEEDED entries by the [deploy] test; libcurl4/libssl3/ca-certificates serve the
 # JWKS download and the worker's e-mail, libprometheus-cpp-* the metrics endpoints,
-# librabbitmq4 the worker's AMQP client.
+# librabbitmq4 the worker's AMQP client, libcsv3 its CSV parser.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       libgrpc++1.51 libgrpc29 libprotobuf32 libpqxx-6.4 libpq5 libabsl20220623 \
       libspdlog1.10 libfmt9 libcurl4 libssl3 ca-certificates \
-      libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 librabbitmq4 \
+      libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 librabbitmq4 libcsv3 \
  && rm -rf /var/lib/apt/lists/*
 # A fixed numeric non-root user, so that Kubernetes' runAsNonRoot can verify it; OpenShift's
 # random UIDs work as well because nothing here writes to the filesystem.

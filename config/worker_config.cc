@@ -102,6 +102,22 @@ OptionSet WorkerOptions(WorkerConfig* c) {
                  "After SIGTERM/SIGINT, how long the batches in hand may take to finish; the "
                  "worker claims nothing new meanwhile.",
                  &c->shutdown_grace_seconds);
+  options.AddInt("icbc-lease-ms", "ICBC_LEASE_MS", d.icbc_lease_ms, 1000, 600000,
+                 "An ICBC import being processed is leased to its worker this long, renewed as "
+                 "it reads the file; if the worker dies, another takes the import over after it.",
+                 &c->icbc_lease_ms);
+  options.AddInt("icbc-abandoned-after-seconds", "ICBC_ABANDONED_AFTER_SECONDS",
+                 d.icbc_abandoned_after_seconds, 1, 31536000,
+                 "An ICBC upload that received no chunk for this long is cancelled.",
+                 &c->icbc_abandoned_after_seconds);
+  options.AddInt("icbc-cleanup-interval-seconds", "ICBC_CLEANUP_INTERVAL_SECONDS",
+                 d.icbc_cleanup_interval_seconds, 1, 86400,
+                 "How often abandoned ICBC uploads are looked for.",
+                 &c->icbc_cleanup_interval_seconds);
+  options.AddInt("icbc-import-timeout-seconds", "ICBC_IMPORT_TIMEOUT_SECONDS",
+                 d.icbc_import_timeout_seconds, 10, 86400,
+                 "Longest time one ICBC import's transaction may take.",
+                 &c->icbc_import_timeout_seconds);
   return options;
 }
 

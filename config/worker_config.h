@@ -37,6 +37,10 @@ struct WorkerConfig {
   std::string health_address = "0.0.0.0";
   int metrics_port = 9103;  // 0: no metrics endpoint
   int shutdown_grace_seconds = 20;
+  int icbc_lease_ms = 20000;                 // an ICBC import's lease, renewed while it runs
+  int icbc_abandoned_after_seconds = 86400;  // an upload with no chunk this long is cancelled
+  int icbc_cleanup_interval_seconds = 60;    // how often abandoned uploads are looked for
+  int icbc_import_timeout_seconds = 3600;    // bound of one import's transaction
 };
 
 struct ParsedWorkerConfig {

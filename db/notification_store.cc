@@ -13,7 +13,8 @@ namespace {
 constexpr Statement kListNotifications{
     "notifications_list",
     "SELECT id, event_type, message, coalesce(transfer_id, 0), coalesce(journal_id, 0), "
-    "(extract(epoch FROM created_at) * 1000000)::bigint, read_at IS NOT NULL "
+    "(extract(epoch FROM created_at) * 1000000)::bigint, read_at IS NOT NULL, "
+    "coalesce(icbc_import_id, 0) "
     "FROM notifications WHERE username = $1 AND id > $2 AND (NOT $3 OR read_at IS NULL) "
     "ORDER BY id LIMIT $4"};
 constexpr Statement kMarkRead{
@@ -34,13 +35,9 @@ const std::vector<Statement>& NotificationStore::Statements() {
 absl::Status NotificationStore::List(const std::string& username, bool unread_only,
                                      int64_t after_id, int64_t limit, const Budget& budget,
                                      const RowSink<NotificationRecord>& sink) {
-  int64_t sent = 0;
-  bool reached_limit = false;
-  absl::Status status = StreamPages(
-      pool_, budget,
-      [&](pqxx::transaction_base& tx) {
-        const int64_t page =
-            limit > 0 ? std::min<int64_t>(kStreamPageSize, limit - sent) : kStreamPageSize;
+  return StreamPagesUpTo(
+      pool_, budget, limit,
+      [&](pqxx::transaction_base& tx, int64_t page) {
         return tx.exec_prepared(kListNotifications.name, username, after_id, unread_only, page);
       },
       [&](const pqxx::row& row) -> absl::StatusOr<bool> {
@@ -52,15 +49,10 @@ absl::Status NotificationStore::List(const std::string& username, bool unread_on
         n.journal_id = row[4].as<int64_t>();
         n.created_micros = row[5].as<int64_t>();
         n.read = row[6].as<bool>();
+        n.icbc_import_id = row[7].as<int64_t>();
         after_id = n.id;
-        if (!sink(n)) return false;
-        if (limit > 0 && ++sent >= limit) {
-          reached_limit = true;
-          return false;
-        }
-        return true;
+        return sink(n);
       });
-  return reached_limit ? absl::OkStatus() : status;
 }
 
 absl::StatusOr<int64_t> NotificationStore::MarkRead(const std::string& username,

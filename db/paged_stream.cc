@@ -1,5 +1,6 @@
 #include "db/paged_stream.h"
 
+#include <algorithm>
 #include <pqxx/pqxx>
 
 namespace zeva::db {
@@ -24,6 +25,30 @@ absl::Status StreamPages(ConnectionPool& pool, const Budget& budget,
     }
     if (page->size() < static_cast<size_t>(kStreamPageSize)) return absl::OkStatus();
   }
+}
+
+absl::Status StreamPagesUpTo(
+    ConnectionPool& pool, const Budget& budget, int64_t limit,
+    const std::function<pqxx::result(pqxx::transaction_base&, int64_t page_size)>& next_page,
+    const std::function<absl::StatusOr<bool>(const pqxx::row&)>& on_row) {
+  int64_t sent = 0;
+  bool reached_limit = false;
+  absl::Status status = StreamPages(
+      pool, budget,
+      [&](pqxx::transaction_base& tx) {
+        return next_page(
+            tx, limit > 0 ? std::min<int64_t>(kStreamPageSize, limit - sent) : kStreamPageSize);
+      },
+      [&](const pqxx::row& row) -> absl::StatusOr<bool> {
+        absl::StatusOr<bool> more = on_row(row);
+        if (!more.ok() || !*more) return more;
+        if (limit > 0 && ++sent >= limit) {
+          reached_limit = true;
+          return false;
+        }
+        return true;
+      });
+  return reached_limit ? absl::OkStatus() : status;
 }
 
 }  // namespace zeva::db

@@ -29,4 +29,12 @@ absl::Status StreamPages(ConnectionPool& pool, const Budget& budget,
                          const std::function<pqxx::result(pqxx::transaction_base&)>& next_page,
                          const std::function<absl::StatusOr<bool>(const pqxx::row&)>& on_row);
 
+// StreamPages for a listing of at most `limit` rows (0: no limit): `next_page` is told how
+// many rows the page may hold, `on_row` sees at most `limit` rows, and reaching the limit is
+// a normal end (OK), not a client that stopped reading.
+absl::Status StreamPagesUpTo(
+    ConnectionPool& pool, const Budget& budget, int64_t limit,
+    const std::function<pqxx::result(pqxx::transaction_base&, int64_t page_size)>& next_page,
+    const std::function<absl::StatusOr<bool>(const pqxx::row&)>& on_row);
+
 }  // namespace zeva::db

@@ -1,4 +1,5 @@
 #include "db/event_writes.h"
+#include "db/icbc_store.h"
 #include "db/idempotency.h"
 #include "db/ledger_store.h"
 #include "db/ledger_writes.h"
@@ -20,7 +21,7 @@ const std::vector<Statement>& AllStatements() {
          {&UserStore::Statements(), &VehicleStore::Statements(), &TransactionStore::Statements(),
           &LedgerStore::Statements(), &LedgerWriteStatements(), &IdempotencyStatements(),
           &TransferStore::Statements(), &EventWriteStatements(), &NotificationStore::Statements(),
-          &OutboxStore::Statements()}) {
+          &OutboxStore::Statements(), &IcbcStore::Statements()}) {
       statements.insert(statements.end(), group->begin(), group->end());
     }
     return statements;

@@ -105,7 +105,21 @@ Event JournalPosted(int64_t journal_id, const std::string& kind,
   return Event{absl::StrCat("credits.journal.", name),
                absl::StrCat("Credits were posted to your organization (", name, ", journal ",
                             journal_id, ")."),
-               Recipients{suppliers, {}}};
+               Recipients{suppliers, {}, {}}};
+}
+
+Event IcbcImportFinished(int64_t import_id, const std::string& file_name, bool completed,
+                         const std::string& uploader, int64_t added, int64_t changed,
+                         const std::string& failure) {
+  if (completed) {
+    return Event{"icbc.import.completed",
+                 absl::StrCat("ICBC import ", import_id, " (", file_name, ") completed: ", added,
+                              " registrations added, ", changed, " changed."),
+                 Recipients{{}, {}, {uploader}}};
+  }
+  return Event{"icbc.import.failed",
+               absl::StrCat("ICBC import ", import_id, " (", file_name, ") failed: ", failure),
+               Recipients{{}, {}, {uploader}}};
 }
 
 }  // namespace zeva::domain

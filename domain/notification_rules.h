@@ -15,6 +15,7 @@ namespace zeva::domain {
 struct Recipients {
   std::vector<int64_t> organizations;
   std::vector<Role> government_roles;
+  std::vector<std::string> users;  // by username (an import's uploader)
 };
 
 struct Event {
@@ -34,5 +35,11 @@ Event TransferTransitioned(int64_t transfer_id, TransferAction action, TransferS
 // users of each supplier with an entry.
 Event JournalPosted(int64_t journal_id, const std::string& kind,
                     const std::vector<int64_t>& suppliers);
+
+// An ICBC import finished by zeva-worker: "icbc.import.completed" (with its counts) or
+// "icbc.import.failed" (with `failure`), to the uploader.
+Event IcbcImportFinished(int64_t import_id, const std::string& file_name, bool completed,
+                         const std::string& uploader, int64_t added, int64_t changed,
+                         const std::string& failure);
 
 }  // namespace zeva::domain

@@ -1,6 +1,7 @@
 #include "domain/refusal.h"
 
 #include "absl/strings/cord.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace zeva::domain {
@@ -9,6 +10,7 @@ namespace {
 constexpr char kRefusalPayload[] = "type.zeva/refusal";
 constexpr char kReasonPayload[] = "type.zeva/reason";
 constexpr char kFieldPayload[] = "type.zeva/field";
+constexpr absl::string_view kMetadataPayload = "type.zeva/metadata/";
 
 std::string Payload(const absl::Status& status, const char* url) {
   auto payload = status.GetPayload(url);
@@ -29,6 +31,21 @@ absl::Status Refusal(absl::StatusCode code, absl::string_view message, absl::str
 absl::Status InvalidField(absl::string_view field, absl::string_view problem) {
   return Refusal(absl::StatusCode::kInvalidArgument, absl::StrCat(field, " ", problem),
                  "INVALID_ARGUMENT", field);
+}
+
+absl::Status WithMetadata(absl::Status refusal, absl::string_view key, absl::string_view value) {
+  refusal.SetPayload(absl::StrCat(kMetadataPayload, key), absl::Cord(value));
+  return refusal;
+}
+
+void ForEachRefusalMetadata(
+    const absl::Status& status,
+    const std::function<void(absl::string_view key, absl::string_view value)>& visit) {
+  status.ForEachPayload([&](absl::string_view url, const absl::Cord& payload) {
+    if (absl::StartsWith(url, kMetadataPayload)) {
+      visit(url.substr(kMetadataPayload.size()), std::string(payload));
+    }
+  });
 }
 
 bool IsRefusal(const absl::Status& status) {

@@ -9,6 +9,7 @@
 // google.rpc.ErrorInfo) and the request `field` at fault (e.g. "lines[2].amount"; sent as a
 // google.rpc.BadRequest), so that clients need not parse messages.
 
+#include <functional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -22,6 +23,13 @@ absl::Status Refusal(absl::StatusCode code, absl::string_view message,
 // INVALID_ARGUMENT for the request field `field`: "<field> <problem>", reason
 // INVALID_ARGUMENT, the field named for google.rpc.BadRequest.
 absl::Status InvalidField(absl::string_view field, absl::string_view problem);
+
+// The refusal with a google.rpc.ErrorInfo metadata entry (e.g. "expected_offset" -> "1048576").
+absl::Status WithMetadata(absl::Status refusal, absl::string_view key, absl::string_view value);
+// Calls `visit` with each metadata entry of the refusal.
+void ForEachRefusalMetadata(
+    const absl::Status& status,
+    const std::function<void(absl::string_view key, absl::string_view value)>& visit);
 
 // True for statuses made by Refusal (payloads survive copies and moves).
 bool IsRefusal(const absl::Status& status);

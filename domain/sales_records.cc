@@ -46,7 +46,7 @@ absl::StatusOr<std::vector<NewRecord>> CheckNewRecords(const std::vector<NewReco
     const NewRecordInput& in = records[i];
     NewRecord record;
     record.vin = NormalizeVin(in.vin);
-    if (!IsVinShaped(record.vin)) {
+    if (!IsValidVin(record.vin)) {
       return InvalidField(At("records", i, "vin"),
                           "must be 17 characters of A-H, J-N, P, R-Z and 0-9");
     }

@@ -24,7 +24,7 @@ std::string NormalizeVin(absl::string_view vin) {
   return absl::AsciiStrToUpper(absl::StripAsciiWhitespace(vin));
 }
 
-bool IsVinShaped(absl::string_view vin) {
+bool IsValidVin(absl::string_view vin) {
   if (vin.size() != 17) return false;
   for (char c : vin) {
     if (VinValue(c) < 0) return false;
@@ -40,7 +40,7 @@ char VinCheckDigit(absl::string_view vin) {
 }
 
 bool HasVinCheckDigit(absl::string_view vin) {
-  return IsVinShaped(vin) && vin[8] == VinCheckDigit(vin);
+  return IsValidVin(vin) && vin[8] == VinCheckDigit(vin);
 }
 
 }  // namespace zeva::domain

@@ -20,6 +20,8 @@ PACKAGES=(
   libpqxx-dev libpq-dev postgresql postgresql-contrib
   # AMQP client library (zeva-worker), and the broker the tests and scripts/run.sh start
   librabbitmq-dev rabbitmq-server
+  # streaming CSV parser (zeva-worker reads ICBC extracts)
+  libcsv-dev
   # support libraries
   libabsl-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libssl-dev libcurl4-openssl-dev
   libcpp-jwt-dev prometheus-cpp-dev libyaml-cpp-dev

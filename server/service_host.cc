@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "auth/authenticator.h"
 #include "db/fresh_reads.h"
+#include "db/icbc_store.h"
 #include "db/idempotency.h"
 #include "db/ledger_store.h"
 #include "db/notification_store.h"
@@ -31,6 +32,7 @@
 #include "services/credit_admin_service.h"
 #include "services/credit_ledger_service.h"
 #include "services/credit_transfer_service.h"
+#include "services/icbc_service.h"
 #include "services/identity_service.h"
 #include "services/notification_service.h"
 #include "services/organization_details_service.h"
@@ -48,6 +50,7 @@ const std::vector<std::string> kServiceNames = {
     "zeva.transactions.ZEVModels",           "zeva.credits.v1.IdentityService",
     "zeva.credits.v1.CreditLedgerService",   "zeva.credits.v1.CreditAdminService",
     "zeva.credits.v1.CreditTransferService", "zeva.credits.v1.NotificationService",
+    "zeva.credits.v1.IcbcService",           "zeva.credits.v1.CreditApplicationService",
 };
 
 // Users come from the database; authentication sees them as callers.
@@ -104,6 +107,7 @@ int RunServer(const config::ServerConfig& config) {
                                              config.db_connect_timeout_seconds)
           : std::make_unique<db::FreshReads>(ledger_store, vehicle_store);
   db::TransferStore transfer_store(pool);
+  db::IcbcStore icbc_store(pool);
   db::NotificationStore notification_store(pool);
   auto authenticator = auth::Authenticator::Create(config.keycloak, LookupIn(users));
   if (!authenticator.ok()) {
@@ -162,6 +166,8 @@ int RunServer(const config::ServerConfig& config) {
   services::CreditTransferService transfer_service(guard, transfer_store, ledger_store,
                                                    idempotency_store);
   services::NotificationService notification_service(guard, notification_store);
+  services::IcbcService icbc_service(guard, icbc_store, idempotency_store);
+  services::CreditApplicationService application_service;
 
   grpc::EnableDefaultHealthCheckService(true);
   // gRPC's health service carries no protobuf descriptor of its own; touching ours links it
@@ -185,6 +191,8 @@ int RunServer(const config::ServerConfig& config) {
   builder.RegisterService(&admin);
   builder.RegisterService(&transfer_service);
   builder.RegisterService(&notification_service);
+  builder.RegisterService(&icbc_service);
+  builder.RegisterService(&application_service);
 
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server || bound_port == 0) {

@@ -61,6 +61,9 @@ grpc::Status ToGrpcStatus(const absl::Status& status, const char* error_domain) 
   const std::string reason = domain::RefusalReason(status);
   info.set_reason(!reason.empty() ? reason : absl::StatusCodeToString(status.code()));
   info.set_domain(error_domain);
+  domain::ForEachRefusalMetadata(status, [&](absl::string_view key, absl::string_view value) {
+    (*info.mutable_metadata())[std::string(key)] = std::string(value);
+  });
   details.add_details()->PackFrom(info);
   if (const std::string field = domain::RefusalField(status); !field.empty()) {
     google::rpc::BadRequest bad_request;

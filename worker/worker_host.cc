@@ -12,9 +12,11 @@
 #include "absl/strings/str_cat.h"
 #include "db/change_feed.h"
 #include "db/connection.h"
+#include "db/icbc_store.h"
 #include "db/outbox_store.h"
 #include "db/pool.h"
 #include "spdlog/spdlog.h"
+#include "worker/icbc_lane.h"
 #include "worker/lane_support.h"
 #include "worker/mail_lane.h"
 #include "worker/publish_lane.h"
@@ -136,21 +138,35 @@ int RunWorker(const config::WorkerConfig& config) {
                         retry});
   }
 
-  // Wakes the lanes when events commit, and when the LISTEN connection is open again (what
-  // was announced meanwhile went to nobody); the lanes' polling covers the time without it.
+  // ICBC imports: one at a time, on a thread and wake-up of their own.
+  db::IcbcStore icbc_store(pool);
+  Wakeup icbc_wakeup;
+  IcbcLane icbc_lane(icbc_store,
+                     IcbcLaneOptions{std::chrono::milliseconds(config.icbc_lease_ms),
+                                     std::chrono::seconds(config.icbc_abandoned_after_seconds),
+                                     std::chrono::seconds(config.icbc_cleanup_interval_seconds),
+                                     std::chrono::seconds(config.icbc_import_timeout_seconds)});
+
+  // Wakes the lanes when events commit (or an import is committed), and when the LISTEN
+  // connection is open again (what was announced meanwhile went to nobody); the lanes'
+  // polling covers the time without it.
   db::ChangeFeed outbox_feed(
       db::ChangeFeed::Options{config.database_url,
-                              {db::kOutboxChannel},
+                              {db::kOutboxChannel, db::kIcbcChannel},
                               "zeva-worker-listen",
                               config.db_connect_timeout_seconds},
-      [&wakeup](const std::string& /*channel*/, const std::string& /*payload*/) {
-        wakeup.Notify();
+      [&wakeup, &icbc_wakeup](const std::string& channel, const std::string& /*payload*/) {
+        (channel == db::kIcbcChannel ? icbc_wakeup : wakeup).Notify();
       },
-      [&wakeup] { wakeup.Notify(); });
+      [&wakeup, &icbc_wakeup] {
+        wakeup.Notify();
+        icbc_wakeup.Notify();
+      });
 
   std::vector<std::thread> threads;
   threads.emplace_back([&] { RunLane(publish_lane, wakeup, timing); });
   if (mail_lane) threads.emplace_back([&] { RunLane(*mail_lane, wakeup, timing); });
+  threads.emplace_back([&] { RunLane(icbc_lane, icbc_wakeup, timing); });
   threads.emplace_back([&] { Monitor(store, config, **metrics, publish_lane, health, wakeup); });
 
   spdlog::info(
@@ -172,6 +188,7 @@ int RunWorker(const config::WorkerConfig& config) {
                config.shutdown_grace_seconds);
   if (health != nullptr) health->SetServingStatus(kReadinessService, false);
   wakeup.Stop();
+  icbc_wakeup.Stop();
   // A lane stuck in a broker or mail call past the grace must not keep the pod alive: what
   // it holds is unrecorded, so another worker delivers it again after the lease.
   std::thread watchdog([grace = config.shutdown_grace_seconds] {

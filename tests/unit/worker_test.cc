@@ -160,6 +160,15 @@ TEST_CASE("an event becomes one zeva.events message and one notification per rec
   const auto issuance = nlohmann::json::parse(zeva::broker::MessagesOf(journal)[0].body);
   CHECK_FALSE(issuance.contains("transfer_id"));
   CHECK(issuance["journal_id"] == 12);
+  CHECK_FALSE(issuance.contains("icbc_import_id"));
+  auto import = SampleEvent();
+  import.event_type = "icbc.import.completed";
+  import.transfer_id = 0;
+  import.journal_id = 0;
+  import.icbc_import_id = 5;
+  const auto finished = nlohmann::json::parse(zeva::broker::MessagesOf(import)[0].body);
+  CHECK(finished["icbc_import_id"] == 5);
+  CHECK_FALSE(finished.contains("transfer_id"));
   // Stored text that is not UTF-8 must not make the worker throw.
   auto odd = SampleEvent();
   odd.recipients = {std::string("bad\xff")};

@@ -1,0 +1,61 @@
+#pragma once
+// zeva.credits.v1.IcbcService: government analysts and directors upload ICBC's registration
+// extract in chunks (gRPC-Web has no client streaming), commit it for zeva-worker to import,
+// follow its progress, and look registrations up (docs/icbc.md). Storage: db/icbc_store.h.
+
+#include "db/icbc_store.h"
+#include "db/idempotency.h"
+#include "services/call_guard.h"
+#include "zeva/credits/v1/applications.grpc.pb.h"
+
+namespace zeva::services {
+
+class IcbcService final : public zeva::credits::v1::IcbcService::Service {
+ public:
+  IcbcService(CallGuard& guard, db::IcbcStore& imports, db::IdempotencyStore& keys)
+      : guard_(guard), imports_(imports), keys_(keys) {}
+
+  grpc::Status StartIcbcImport(grpc::ServerContext* context,
+                               const zeva::credits::v1::StartIcbcImportRequest* request,
+                               zeva::credits::v1::IcbcImport* response) override;
+  grpc::Status UploadIcbcChunk(grpc::ServerContext* context,
+                               const zeva::credits::v1::UploadIcbcChunkRequest* request,
+                               zeva::credits::v1::IcbcImport* response) override;
+  grpc::Status CommitIcbcImport(grpc::ServerContext* context,
+                                const zeva::credits::v1::CommitIcbcImportRequest* request,
+                                zeva::credits::v1::IcbcImport* response) override;
+  grpc::Status CancelIcbcImport(grpc::ServerContext* context,
+                                const zeva::credits::v1::CancelIcbcImportRequest* request,
+                                zeva::credits::v1::IcbcImport* response) override;
+  grpc::Status GetIcbcImport(grpc::ServerContext* context,
+                             const zeva::credits::v1::GetIcbcImportRequest* request,
+                             zeva::credits::v1::IcbcImport* response) override;
+  grpc::Status ListIcbcImports(grpc::ServerContext* context,
+                               const zeva::credits::v1::ListIcbcImportsRequest* request,
+                               grpc::ServerWriter<zeva::credits::v1::IcbcImport>* writer) override;
+  grpc::Status LookupRegistrations(
+      grpc::ServerContext* context, const zeva::credits::v1::LookupRegistrationsRequest* request,
+      zeva::credits::v1::LookupRegistrationsResponse* response) override;
+
+ private:
+  // The import as it is now, or NOT_FOUND.
+  absl::Status Answer(const Call& call, int64_t import_id, zeva::credits::v1::IcbcImport* out);
+  // A step on a stored import: its id checked, the caller's role, then `step`, its outcome
+  // mapped to the contract's errors, and the import as the answer.
+  using Step = std::function<absl::StatusOr<db::IcbcOutcome>(const Call& call, int64_t id)>;
+  // `action`: what the step does, for messages ("cancel").
+  grpc::Status OnImport(grpc::ServerContext* context, const char* method, const char* action,
+                        uint64_t import_id, const Step& step,
+                        zeva::credits::v1::IcbcImport* response);
+
+  CallGuard& guard_;
+  db::IcbcStore& imports_;
+  db::IdempotencyStore& keys_;
+};
+
+// CreditApplicationService: declared by the contract, built by the next issue; every RPC
+// answers UNIMPLEMENTED (gRPC's generated defaults) so that health and reflection list it.
+class CreditApplicationService final : public zeva::credits::v1::CreditApplicationService::Service {
+};
+
+}  // namespace zeva::services
