@@ -18,12 +18,14 @@ constexpr Statement kWriteEvent{
     " event AS ("
     "  INSERT INTO outbox_events (event_type, actor, transfer_id, journal_id, icbc_import_id,"
     "    organization_ids, recipients)"
-    "  SELECT $1, $2, NULLIF($3, 0), NULLIF($4, 0), NULLIF($9, 0), $5::bigint[],"
+    "  SELECT $1, $2, NULLIF($3::bigint, 0), NULLIF($4::bigint, 0), NULLIF($9::bigint, 0), "
+    "$5::bigint[],"
     "    coalesce(array_agg(username ORDER BY username), '{}') FROM recipients"
     "  RETURNING id)"
     " INSERT INTO notifications (username, event_id, event_type, message, transfer_id, journal_id,"
     "   icbc_import_id)"
-    " SELECT r.username, e.id, $1, $8, NULLIF($3, 0), NULLIF($4, 0), NULLIF($9, 0)"
+    " SELECT r.username, e.id, $1, $8, NULLIF($3::bigint, 0), NULLIF($4::bigint, 0), "
+    "NULLIF($9::bigint, 0)"
     " FROM recipients r, event e"};
 
 }  // namespace

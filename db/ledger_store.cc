@@ -200,7 +200,10 @@ absl::StatusOr<std::map<uint64_t, domain::IssuedVehicle>> LedgerStore::VehiclesF
     const std::vector<uint64_t>& vehicle_ids, const Budget& budget) {
   std::vector<std::string> ids;
   ids.reserve(vehicle_ids.size());
-  for (uint64_t id : vehicle_ids) ids.push_back(std::to_string(id));
+  for (uint64_t id : vehicle_ids) {
+    // Above 2^63-1 an id names no row (and is no bigint): not looked for, so not found.
+    if (id <= static_cast<uint64_t>(INT64_MAX)) ids.push_back(std::to_string(id));
+  }
   return pool_.Run<std::map<uint64_t, domain::IssuedVehicle>>(
       budget,
       [&](pqxx::connection& c) -> absl::StatusOr<std::map<uint64_t, domain::IssuedVehicle>> {

@@ -1,18 +1,20 @@
 #include "db/ledger_writes.h"
 
 #include <pqxx/pqxx>
-#include <set>
 
 #include "absl/strings/str_join.h"
 
 namespace zeva::db {
 namespace {
 
+// In the global order too: two postings creating the same missing accounts insert them in one
+// order, so one waits for the other instead of each holding a row the other needs.
 constexpr Statement kEnsureAccounts{
     "ledger_ensure_accounts",
     "INSERT INTO credit_accounts (organization_id, model_year, credit_class) "
     "SELECT * FROM unnest($1::bigint[], $2::smallint[], $3::credit_class[]) "
-    "ON CONFLICT DO NOTHING"};
+    "AS k(organization_id, model_year, credit_class) "
+    "ORDER BY organization_id, model_year, credit_class ON CONFLICT DO NOTHING"};
 // Locks in the sort order (LockRows runs above the Sort): the global order of account locks.
 constexpr Statement kLockAccounts{
     "ledger_lock_accounts",
@@ -32,7 +34,8 @@ constexpr Statement kApplyToAccounts{
 constexpr Statement kInsertJournal{
     "ledger_insert_journal",
     "WITH j AS (INSERT INTO credit_journals (kind, reference, posted_by, reason, issued_to, "
-    "reverses_journal_id) VALUES ($1::journal_kind, $2, $3, $4, NULLIF($5, 0), NULLIF($6, 0)) "
+    "reverses_journal_id) VALUES ($1::journal_kind, $2, $3, $4, NULLIF($5::bigint, 0), "
+    "NULLIF($6::bigint, 0)) "
     "RETURNING id) "
     "INSERT INTO credit_ledger_entries (journal_id, organization_id, model_year, credit_class, "
     "amount) SELECT j.id, d.* FROM j, unnest($7::bigint[], $8::smallint[], "
@@ -70,16 +73,15 @@ std::vector<AccountRow> LockAccounts(pqxx::transaction_base& tx,
     }
     return rows;
   };
-  std::vector<AccountRow> rows = lock();
-  // Accounts are created only when one is missing (first credits of a key): the usual case
-  // costs one round trip, not two.
-  const size_t distinct = std::set<AccountKey>(accounts.begin(), accounts.end()).size();
-  if (create && rows.size() < distinct) {
+  // Missing accounts are created before any is locked, never in between: a posting that
+  // locked existing accounts and then created others could hold a lock that a second posting
+  // (which created its accounts first) waits for, while waiting for that posting's new row.
+  // Both steps take the global order, so postings only ever wait, never deadlock.
+  if (create) {
     tx.exec_prepared(kEnsureAccounts.name, ArrayLiteral(a.organizations), ArrayLiteral(a.years),
                      ArrayLiteral(a.classes));
-    rows = lock();
   }
-  return rows;
+  return lock();
 }
 
 void ApplyToAccounts(pqxx::transaction_base& tx, const std::vector<AccountDelta>& deltas) {

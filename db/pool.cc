@@ -211,8 +211,8 @@ absl::Status ConnectionPool::RunErased(const Budget& budget,
 
 PoolStats ConnectionPool::Stats() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  return PoolStats{open_, open_ - static_cast<int>(idle_.size()), waiting_, broken_,
-                   owner_refusals_};
+  return PoolStats{open_,           open_ - static_cast<int>(idle_.size()),  waiting_, broken_,
+                   owner_refusals_, retries_.load(std::memory_order_relaxed)};
 }
 
 }  // namespace zeva::db

@@ -17,6 +17,7 @@
 //   connection goes back.
 // libpqxx exceptions stop here: `Run` turns them into absl::Status.
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -57,6 +58,7 @@ struct PoolStats {
   int waiting = 0;             // callers waiting for a lease
   int64_t broken = 0;          // connections dropped as broken, since start
   int64_t owner_refusals = 0;  // RESOURCE_EXHAUSTED for an owner at its share, since start
+  int64_t retries = 0;         // transactions run again after PostgreSQL aborted them
 };
 
 class ConnectionPool {
@@ -84,6 +86,8 @@ class ConnectionPool {
   }
 
   PoolStats Stats() const;
+  // RunWithRetries counts each transaction it runs again (a deadlock or serialization failure).
+  void CountRetry() { retries_.fetch_add(1, std::memory_order_relaxed); }
 
  private:
   struct Pooled;
@@ -103,6 +107,7 @@ class ConnectionPool {
   int waiting_ = 0;
   int64_t broken_ = 0;
   int64_t owner_refusals_ = 0;
+  std::atomic<int64_t> retries_{0};
 };
 
 // Runs `work` like ConnectionPool::Run, and again when PostgreSQL aborted it (serialization
@@ -120,6 +125,7 @@ absl::StatusOr<T> RunWithRetries(ConnectionPool& pool, const Budget& budget,
         tries >= attempts || Clock::now() >= budget.deadline) {
       return result;
     }
+    pool.CountRetry();
   }
 }
 

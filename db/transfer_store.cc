@@ -38,7 +38,7 @@ constexpr Statement kTransfersWhole{
 constexpr Statement kListTransferIds{
     "transfer_list_ids",
     "SELECT id FROM credit_transfers WHERE id > $1 "
-    "AND ($2 = 0 OR from_organization_id = $2 OR to_organization_id = $2) "
+    "AND ($2::bigint = 0 OR from_organization_id = $2 OR to_organization_id = $2) "
     "AND (cardinality($3::transfer_status[]) = 0 OR status = ANY($3::transfer_status[])) "
     "ORDER BY id LIMIT $4"};
 constexpr Statement kSuppliers{
@@ -66,7 +66,7 @@ constexpr Statement kInsertEvent{
 constexpr Statement kAppendHistory{
     "transfer_append_history",
     "WITH s AS (UPDATE credit_transfers SET status = $2::transfer_status, version = version + 1, "
-    "journal_id = NULLIF($3, 0), updated_at = now() WHERE id = $1) "
+    "journal_id = NULLIF($3::bigint, 0), updated_at = now() WHERE id = $1) "
     "INSERT INTO credit_transfer_history (transfer_id, seq, action, from_status, to_status, "
     "actor, actor_organization_id, roles, comment) "
     "SELECT $1::bigint, coalesce(max(seq), 0) + 1, $4::transfer_action, $5::transfer_status, "
@@ -298,7 +298,7 @@ absl::StatusOr<TransferOutcome> TransferStore::Update(
         if (auto earlier = Earlier(tx, claim)) return *earlier;
         bool found = false;
         const TransferHead head = LockTransfer(tx, transfer_id, &found);
-        if (!found) return TransferOutcome{Kind::kNotFound, 0, {}};
+        if (!found) return TransferOutcome{Kind::kNotFound, transfer_id, {}};
         if (absl::Status allowed = rule(head); !allowed.ok()) return allowed;
         tx.exec_prepared(kDeleteLines.name, transfer_id);
         InsertLines(tx, transfer_id, lines);
@@ -326,7 +326,7 @@ absl::StatusOr<TransferOutcome> TransferStore::Transition(const IdempotencyClaim
         // The transfer's lock orders every step of this transfer.
         bool found = false;
         const TransferHead head = LockTransfer(tx, transfer_id, &found);
-        if (!found) return TransferOutcome{Kind::kNotFound, 0, {}};
+        if (!found) return TransferOutcome{Kind::kNotFound, transfer_id, {}};
         auto transition = rule(head);
         if (!transition.ok()) return transition.status();
 

@@ -1,9 +1,9 @@
 #include "domain/application_workflow.h"
 
-#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "domain/refusal.h"
+#include "domain/workflow_table.h"
 
 namespace zeva::domain {
 namespace {
@@ -125,38 +125,16 @@ absl::StatusOr<ApplicationTransition> DecideApplication(ApplicationStatus status
                                                         ApplicationAction action,
                                                         ApplicantParty party, bool government,
                                                         const std::vector<std::string>& roles) {
-  bool named = false;
-  for (const ApplicationTransition& row : ApplicationWorkflowTable()) {
-    if (row.action != action || row.party != party || !HasRole(government, roles, row.role)) {
-      continue;
-    }
-    named = true;
-    if (row.from == status) return row;
-  }
-  if (!named) {
-    return Refusal(absl::StatusCode::kPermissionDenied,
-                   absl::StrCat("you may not ", ApplicationActionName(action), " this application"),
-                   "PERMISSION_DENIED", "action");
-  }
-  return Refusal(absl::StatusCode::kFailedPrecondition,
-                 absl::StrCat("an application in status ", ApplicationStatusName(status),
-                              " cannot be given the action ", ApplicationActionName(action)),
-                 kReasonInvalidStatus, "action");
+  return DecideIn(ApplicationWorkflowTable(), status, action, party, government, roles,
+                  WorkflowNoun{"application", "an application"}, ApplicationStatusName(status),
+                  ApplicationActionName(action));
 }
 
 std::vector<ApplicationAction> AllowedApplicationActions(ApplicationStatus status,
                                                          ApplicantParty party, bool government,
                                                          const std::vector<std::string>& roles) {
-  std::set<int> allowed;
-  for (const ApplicationTransition& row : ApplicationWorkflowTable()) {
-    if (row.from == status && row.party == party && HasRole(government, roles, row.role)) {
-      allowed.insert(static_cast<int>(row.action));
-    }
-  }
-  std::vector<ApplicationAction> out;
-  out.reserve(allowed.size());
-  for (int action : allowed) out.push_back(static_cast<ApplicationAction>(action));
-  return out;
+  return AllowedIn<ApplicationTransition, ApplicationStatus, ApplicationAction>(
+      ApplicationWorkflowTable(), status, party, government, roles);
 }
 
 absl::Status MayCreateApplication(bool government, const std::vector<std::string>& roles) {

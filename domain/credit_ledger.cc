@@ -64,12 +64,9 @@ absl::Status MayAdminister(bool government, const std::vector<std::string>& role
 }
 
 absl::StatusOr<int64_t> LedgerOrganization(bool government, int64_t own_organization_id,
-                                           uint64_t requested) {
+                                           int64_t requested) {
   if (requested == 0) return own_organization_id;
-  if (requested > static_cast<uint64_t>(INT64_MAX)) {
-    return InvalidField("organization_id", "must be at most 9223372036854775807");
-  }
-  const auto id = static_cast<int64_t>(requested);
+  const int64_t id = requested;
   if (!government && id != own_organization_id) {
     return Refusal(absl::StatusCode::kPermissionDenied,
                    "suppliers may read only their own organization's credits", "PERMISSION_DENIED",
@@ -117,9 +114,8 @@ absl::Status CheckIssuanceLines(const std::vector<IssuanceLine>& lines, int curr
   if (absl::Status count = CheckLineCount(lines.size()); !count.ok()) return count;
   for (size_t i = 0; i < lines.size(); ++i) {
     const IssuanceLine& line = lines[i];
-    if (line.vehicle_id == 0 || line.vehicle_id > static_cast<uint64_t>(INT64_MAX)) {
-      return InvalidField(Line(i, "vehicle_id"), "must name a vehicle");
-    }
+    // An id above 2^63-1 names no vehicle, as IssuancePostings then says of it.
+    if (line.vehicle_id == 0) return InvalidField(Line(i, "vehicle_id"), "must name a vehicle");
     if (absl::Status year = CheckModelYear(line.model_year, current_year, Line(i, "model_year"));
         !year.ok()) {
       return year;

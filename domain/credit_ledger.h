@@ -51,10 +51,11 @@ bool HasRole(bool government, const std::vector<std::string>& roles, Role role);
 // CreditAdminService: government DIRECTORs only (PERMISSION_DENIED otherwise).
 absl::Status MayAdminister(bool government, const std::vector<std::string>& roles);
 
-// The organization whose balances or entries a caller reads: `requested` (0 = its own).
-// A supplier naming another organization: PERMISSION_DENIED.
+// The organization whose balances or entries a caller reads: `requested` (0 = its own; as
+// services/wire_numbers maps it, so an id no row has may be negative). A supplier naming
+// another organization: PERMISSION_DENIED.
 absl::StatusOr<int64_t> LedgerOrganization(bool government, int64_t own_organization_id,
-                                           uint64_t requested);
+                                           int64_t requested);
 
 struct CreditKey {
   int32_t model_year = 0;

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "domain/refusal.h"
 #include "domain/text.h"
+#include "domain/workflow_table.h"
 
 namespace zeva::domain {
 namespace {
@@ -76,37 +77,14 @@ bool MaySee(Party party, TransferStatus status) {
 
 absl::StatusOr<Transition> Decide(TransferStatus status, TransferAction action, Party party,
                                   bool government, const std::vector<std::string>& roles) {
-  bool named = false;
-  for (const Transition& row : WorkflowTable()) {
-    if (row.action != action || row.party != party || !HasRole(government, roles, row.role)) {
-      continue;
-    }
-    named = true;
-    if (row.from == status) return row;
-  }
-  if (!named) {
-    return Refusal(absl::StatusCode::kPermissionDenied,
-                   absl::StrCat("you may not ", ActionName(action), " this transfer"),
-                   "PERMISSION_DENIED", "action");
-  }
-  return Refusal(absl::StatusCode::kFailedPrecondition,
-                 absl::StrCat("a transfer in status ", StatusName(status), " cannot be ",
-                              "given the action ", ActionName(action)),
-                 kReasonInvalidStatus, "action");
+  return DecideIn(WorkflowTable(), status, action, party, government, roles,
+                  WorkflowNoun{"transfer", "a transfer"}, StatusName(status), ActionName(action));
 }
 
 std::vector<TransferAction> AllowedActions(TransferStatus status, Party party, bool government,
                                            const std::vector<std::string>& roles) {
-  std::set<int> allowed;
-  for (const Transition& row : WorkflowTable()) {
-    if (row.from == status && row.party == party && HasRole(government, roles, row.role)) {
-      allowed.insert(static_cast<int>(row.action));
-    }
-  }
-  std::vector<TransferAction> out;
-  out.reserve(allowed.size());
-  for (int action : allowed) out.push_back(static_cast<TransferAction>(action));
-  return out;
+  return AllowedIn<Transition, TransferStatus, TransferAction>(WorkflowTable(), status, party,
+                                                               government, roles);
 }
 
 bool MayDraft(bool government, const std::vector<std::string>& roles) {

@@ -46,6 +46,9 @@ class SourceCollector : public prometheus::Collectable {
     add("zeva_db_pool_owner_refusals_total",
         "Calls refused RESOURCE_EXHAUSTED because their user held its share of the pool.",
         MetricType::Counter, sources_.pool_owner_refusals_total);
+    add("zeva_db_transaction_retries_total",
+        "Transactions run again after PostgreSQL aborted them (deadlock, serialization failure).",
+        MetricType::Counter, sources_.db_transaction_retries_total);
     add("zeva_jwks_refreshes_total", "Successful JWKS downloads.", MetricType::Counter,
         sources_.jwks_refreshes_total);
     add("zeva_jwks_failures_total", "Failed JWKS downloads.", MetricType::Counter,

@@ -39,6 +39,7 @@ struct Sources {
   std::function<int64_t()> model_cache_bypassed_total;
   std::function<int()> read_cache_listening;
   std::function<int64_t()> read_cache_round_trips_total;
+  std::function<int64_t()> db_transaction_retries_total;
 };
 
 class Metrics {

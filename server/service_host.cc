@@ -134,7 +134,8 @@ int RunServer(const config::ServerConfig& config) {
             [r = fresh_reads.get()] { return r->model_stats().misses; },
             [r = fresh_reads.get()] { return r->model_stats().bypassed; },
             [r = fresh_reads.get()] { return r->listening() ? 1 : 0; },
-            [r = fresh_reads.get()] { return r->round_trips(); }},
+            [r = fresh_reads.get()] { return r->round_trips(); },
+            [&pool] { return pool.Stats().retries; }},
         ZEVA_VERSION);
     if (!served.ok()) {
       spdlog::critical("{}", std::string(served.status().message()));

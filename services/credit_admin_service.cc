@@ -22,7 +22,7 @@ absl::Status OutcomeError(const db::PostOutcome& outcome, int64_t journal_id) {
                              domain::kReasonDuplicateReference, "reference");
     case Outcome::kNoSuchJournal:
       return domain::Refusal(absl::StatusCode::kNotFound,
-                             absl::StrCat("no journal with id ", journal_id), "NOT_FOUND",
+                             absl::StrCat("no journal with id ", IdText(journal_id)), "NOT_FOUND",
                              "journal_id");
     case Outcome::kNotReversible:
       return domain::Refusal(absl::StatusCode::kFailedPrecondition, "a reversal cannot be reversed",
@@ -191,8 +191,8 @@ grpc::Status CreditAdminService::ReverseJournal(grpc::ServerContext* context,
         if (!visible.ok()) return visible.status();
         if (!visible->has_value()) {
           return domain::Refusal(absl::StatusCode::kNotFound,
-                                 absl::StrCat("no journal with id ", *journal_id), "NOT_FOUND",
-                                 "journal_id");
+                                 absl::StrCat("no journal with id ", IdText(*journal_id)),
+                                 "NOT_FOUND", "journal_id");
         }
         if (absl::Status allowed = DirectorsOnly(call); !allowed.ok()) return allowed;
         db::JournalPosting posting = NewPosting(call, "REVERSAL");

@@ -22,7 +22,7 @@ struct LedgerTarget {
 // when it is another one (TargetOf reads its kind).
 absl::StatusOr<std::optional<LedgerTarget>> OwnTarget(bool government, int64_t own,
                                                       uint64_t requested) {
-  auto id = domain::LedgerOrganization(government, own, requested);
+  auto id = domain::LedgerOrganization(government, own, OptionalId(requested));
   if (!id.ok()) return id.status();
   if (*id != own) return std::nullopt;
   return LedgerTarget{*id, government};
@@ -33,13 +33,13 @@ absl::StatusOr<LedgerTarget> TargetOf(const Call& call, uint64_t requested,
   auto own = OwnTarget(IsGovernment(call.caller), call.caller.organization_id, requested);
   if (!own.ok()) return own.status();
   if (own->has_value()) return **own;
-  // Another organization: LedgerOrganization accepted `requested` as its id (<= INT64_MAX).
-  const auto id = static_cast<int64_t>(requested);
+  // Another organization, which a government caller may name.
+  const int64_t id = OptionalId(requested);
   auto kind = store.KindOf(id, call.budget);
   if (!kind.ok()) return kind.status();
   if (*kind == db::OrganizationKind::kMissing) {
     return domain::Refusal(absl::StatusCode::kNotFound,
-                           absl::StrCat("no organization with id ", id), "NOT_FOUND",
+                           absl::StrCat("no organization with id ", IdText(id)), "NOT_FOUND",
                            "organization_id");
   }
   return LedgerTarget{id, *kind == db::OrganizationKind::kGovernment};
@@ -120,12 +120,11 @@ grpc::Status CreditLedgerService::ListLedgerEntries(
   return guard_.Run(
       context, "ListLedgerEntries",
       [&](const Call& call) -> absl::Status {
-        auto after_id = OptionalId("after_id", request->after_id());
-        if (!after_id.ok()) return after_id.status();
+        const int64_t after_id = AfterId(request->after_id());
         auto target = TargetOf(call, request->organization_id(), store_);
         if (!target.ok()) return target.status();
         credits::LedgerEntry entry;  // reused: no allocation per row
-        return store_.ListEntries(target->organization_id, *after_id, request->limit(), call.budget,
+        return store_.ListEntries(target->organization_id, after_id, request->limit(), call.budget,
                                   [&](const db::EntryRecord& row) {
                                     FillEntry(row, &entry);
                                     return !context->IsCancelled() && writer->Write(entry);
@@ -150,7 +149,7 @@ grpc::Status CreditLedgerService::GetJournal(grpc::ServerContext* context,
         if (!journal.ok()) return journal.status();
         if (!journal->has_value()) {
           return domain::Refusal(absl::StatusCode::kNotFound,
-                                 absl::StrCat("no journal with id ", *id), "NOT_FOUND",
+                                 absl::StrCat("no journal with id ", IdText(*id)), "NOT_FOUND",
                                  "journal_id");
         }
         FillJournal(**journal, response);

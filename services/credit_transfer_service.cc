@@ -16,8 +16,9 @@ using domain::TransferStatus;
 using Outcome = db::TransferOutcome::Kind;
 
 absl::Status NoSuchTransfer(int64_t id) {
-  return domain::Refusal(absl::StatusCode::kNotFound, absl::StrCat("no transfer with id ", id),
-                         "NOT_FOUND", "transfer_id");
+  return domain::Refusal(absl::StatusCode::kNotFound,
+                         absl::StrCat("no transfer with id ", IdText(id)), "NOT_FOUND",
+                         "transfer_id");
 }
 
 absl::Status VersionMismatch(int current, uint32_t expected) {
@@ -276,16 +277,13 @@ grpc::Status CreditTransferService::ListTransfers(grpc::ServerContext* context,
       [&](const Call& call) -> absl::Status {
         const bool government = IsGovernment(call.caller);
         db::TransferFilter filter;
-        auto after_id = OptionalId("after_id", request->after_id());
-        if (!after_id.ok()) return after_id.status();
-        filter.after_id = *after_id;
+        filter.after_id = AfterId(request->after_id());
         filter.limit = request->limit();
-        auto organization = OptionalId("organization_id", request->organization_id());
-        if (!organization.ok()) return organization.status();
+        const int64_t organization = OptionalId(request->organization_id());
         if (government) {
-          if (*organization != 0) filter.organization_id = *organization;
+          if (organization != 0) filter.organization_id = organization;
         } else {
-          if (*organization != 0 && *organization != call.caller.organization_id) {
+          if (organization != 0 && organization != call.caller.organization_id) {
             return domain::Refusal(absl::StatusCode::kPermissionDenied,
                                    "suppliers list only their own organization's transfers",
                                    "PERMISSION_DENIED", "organization_id");

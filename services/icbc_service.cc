@@ -37,8 +37,9 @@ absl::Status GovernmentStaffOnly(const auth::Caller& caller) {
 }
 
 absl::Status NoSuchImport(int64_t id) {
-  return domain::Refusal(absl::StatusCode::kNotFound, absl::StrCat("no ICBC import with id ", id),
-                         "NOT_FOUND", "import_id");
+  return domain::Refusal(absl::StatusCode::kNotFound,
+                         absl::StrCat("no ICBC import with id ", IdText(id)), "NOT_FOUND",
+                         "import_id");
 }
 
 void FillImport(const db::IcbcImportRecord& r, wire::IcbcImport* out) {
@@ -238,13 +239,12 @@ grpc::Status IcbcService::ListIcbcImports(grpc::ServerContext* context,
   return guard_.Run(
       context, "ListIcbcImports",
       [&](const Call& call) -> absl::Status {
-        auto after_id = OptionalId("after_id", request->after_id());
-        if (!after_id.ok()) return after_id.status();
+        const int64_t after_id = AfterId(request->after_id());
         if (absl::Status allowed = GovernmentStaffOnly(call.caller); !allowed.ok()) {
           return allowed;
         }
         wire::IcbcImport out;
-        return imports_.List(*after_id, request->limit(), call.budget,
+        return imports_.List(after_id, request->limit(), call.budget,
                              [&](const db::IcbcImportRecord& r) {
                                out.Clear();
                                FillImport(r, &out);

@@ -12,10 +12,9 @@ grpc::Status NotificationService::ListNotifications(
   return guard_.Run(
       context, "ListNotifications",
       [&](const Call& call) -> absl::Status {
-        auto after_id = OptionalId("after_id", request->after_id());
-        if (!after_id.ok()) return after_id.status();
+        const int64_t after_id = AfterId(request->after_id());
         credits::Notification out;
-        return store_.List(call.caller.user_id, request->unread_only(), *after_id, request->limit(),
+        return store_.List(call.caller.user_id, request->unread_only(), after_id, request->limit(),
                            call.budget, [&](const db::NotificationRecord& n) {
                              out.set_id(static_cast<uint64_t>(n.id));
                              out.set_event_type(n.event_type);

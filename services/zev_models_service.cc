@@ -63,12 +63,11 @@ grpc::Status ZevModelsService::ListModels(
     grpc::ServerWriter<zeva::transactions::ModelSummary>* writer) {
   return guard_.Run(context, "ListModels", [&](const Call& call) -> absl::Status {
     const auth::Caller& caller = call.caller;
-    auto requested = OptionalId("organization", request->organization());
-    if (!requested.ok()) return requested.status();
+    const int64_t requested = OptionalId(request->organization());
     db::Scope scope = ScopeOf(caller);
     if (IsGovernment(caller)) {
-      if (*requested != 0) scope = db::Scope::Of(*requested);
-    } else if (*requested != 0 && *requested != caller.organization_id) {
+      if (requested != 0) scope = db::Scope::Of(requested);
+    } else if (requested != 0 && requested != caller.organization_id) {
       return domain::Refusal(absl::StatusCode::kPermissionDenied,
                              "suppliers may list only their own organization's models");
     }

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the deploy hooks and scripts: kubectl against the context and namespace skaffold
 # deploys to (SKAFFOLD_KUBE_CONTEXT / SKAFFOLD_NAMESPACES are set for host hooks), or the
 # current context and NAMESPACE (or the context's namespace) when run by hand or from CI.

@@ -291,12 +291,12 @@ TEST_CASE("a signed user_id with a NUL or other control character is refused", "
   CHECK(MyOrganization(service, "test_vs_1").ok());
 }
 
-TEST_CASE("ids above 2^63-1 are INVALID_ARGUMENT, not negative bigints", "[hardening]") {
+TEST_CASE("a model id above 2^63-1 is NOT_FOUND, as any id that names no model", "[hardening]") {
   ServiceFixture service;
   const grpc::Status status =
       ModelDetails(service, "test_vs_1", uint64_t{1} << 63, std::chrono::seconds(5));
-  CHECK(status.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
-  CHECK(status.error_message() == "id must be at most 9223372036854775807");
+  CHECK(status.error_code() == grpc::StatusCode::NOT_FOUND);
+  CHECK(status.error_message() == "no model with id 9223372036854775808");
 }
 
 TEST_CASE("a negative stored value is never sent as a huge unsigned one", "[hardening]") {

@@ -9,7 +9,9 @@
 #include <set>
 #include <thread>
 
+#include "db/ledger_audit.h"
 #include "tests/support/ledger_client.h"
+#include "tests/support/metrics_scrape.h"
 #include "tests/support/service_fixture.h"
 
 using namespace zeva::testing;
@@ -633,4 +635,53 @@ TEST_CASE("adjustments beyond 10^11 hundredths are refused; the government's tot
     }
   }
   CHECK(found);
+}
+
+TEST_CASE("postings creating the same new accounts in opposite orders never deadlock", "[ledger]") {
+  Ledger l;
+  const uint64_t vs3 = OrganizationId(l.service.database_url(), "Test Vehicle Supplier 3");
+  // Each round, on keys no account has yet: half the callers post (K1, K2), half (K2, K1), and
+  // some post K1 alone, so that callers see the new accounts at different moments. Accounts
+  // are created in the global order before any is locked: callers wait, never deadlock, and
+  // no transaction is aborted and run again.
+  int rounds = 0;
+  for (uint64_t organization : {l.vs1, l.vs2, vs3}) {
+    for (uint32_t year = 2019; year <= 2026; ++year) {
+      ++rounds;
+      const auto line = [&](credits::AdjustCreditsRequest& r, uint32_t y, credits::CreditClass c) {
+        auto* a = r.add_lines();
+        a->set_model_year(y);
+        a->set_credit_class(c);
+        a->mutable_amount()->set_hundredths(1);
+      };
+      std::vector<std::thread> callers;
+      std::atomic<int> ok{0};
+      for (int i = 0; i < 12; ++i) {
+        callers.emplace_back([&, i] {
+          credits::AdjustCreditsRequest r;
+          r.set_idempotency_key("order-" + std::to_string(rounds) + "-" + std::to_string(i));
+          r.set_organization_id(organization);
+          r.set_reason("deadlock-free posting");
+          if (i % 3 == 0) {
+            line(r, year, credits::CREDIT_CLASS_A);
+          } else if (i % 3 == 1) {
+            line(r, year, credits::CREDIT_CLASS_A);
+            line(r, year, credits::CREDIT_CLASS_B);
+          } else {
+            line(r, year, credits::CREDIT_CLASS_B);
+            line(r, year, credits::CREDIT_CLASS_A);
+          }
+          if (l.client.Adjust("test_gov_director", r).status.ok()) ++ok;
+        });
+      }
+      for (auto& t : callers) t.join();
+      INFO("round " << rounds);
+      REQUIRE(ok == 12);
+    }
+  }
+  CHECK(MetricValue(ScrapeMetrics(l.service.server().metrics_port()),
+                    "zeva_db_transaction_retries_total") == 0);
+  auto violations = zeva::db::AuditLedger(l.service.database_url(), /*outbox=*/true);
+  REQUIRE(violations.ok());
+  CHECK(violations->empty());
 }

@@ -3,6 +3,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "db/connection.h"
 #include "db/session.h"
 #include "domain/refusal.h"
 #include "services/grpc_status.h"
@@ -49,11 +50,22 @@ TEST_CASE("ids and amounts never wrap between uint64 and bigint", "[call_boundar
   using zeva::services::ToWire;
   CHECK(*RequiredId("id", 7) == 7);
   CHECK(RequiredId("id", 0).status().message() == "id must be given");
-  CHECK(*OptionalId("organization", 0) == 0);
+  using zeva::services::AfterId;
+  using zeva::services::IdText;
+  CHECK(OptionalId(0) == 0);
   CHECK(*RequiredId("id", 9223372036854775807ULL) == 9223372036854775807LL);
-  const auto too_big = RequiredId("id", 9223372036854775808ULL);
-  CHECK(too_big.status().code() == absl::StatusCode::kInvalidArgument);
-  CHECK(zeva::domain::IsRefusal(too_big.status()));
+  // Beyond bigint: a negative id no row has, one to one, so messages name the client's id.
+  CHECK(*RequiredId("id", 9223372036854775808ULL) == -1);
+  CHECK(OptionalId(UINT64_MAX) == INT64_MIN);
+  for (uint64_t id : {uint64_t{1}, uint64_t{9223372036854775807ULL}, uint64_t{1} << 63,
+                      (uint64_t{1} << 63) + 12345, UINT64_MAX - 1, UINT64_MAX}) {
+    INFO(id);
+    CHECK(IdText(OptionalId(id)) == std::to_string(id));
+    if (id > 9223372036854775807ULL) CHECK(OptionalId(id) < 0);
+  }
+  // A cursor beyond bigint is after every row.
+  CHECK(AfterId(UINT64_MAX) == INT64_MAX);
+  CHECK(AfterId(42) == 42);
   CHECK(*ToWire(0, "x") == 0);
   CHECK(ToWire(-1, "vehicle 3 credits").status().code() == absl::StatusCode::kInternal);
   CHECK_FALSE(zeva::domain::IsRefusal(ToWire(-1, "x").status()));
@@ -70,4 +82,21 @@ TEST_CASE("a lease's statement timeout fits its deadline, set again only when ne
   CHECK(StatementTimeoutFor(0, 1) == 1);
   CHECK(StatementTimeoutFor(0, 0) == 1);
   CHECK(StatementTimeoutFor(0, int64_t{1} << 40) == 1932735282);  // PostgreSQL's largest * 0.9
+}
+
+TEST_CASE("every database connection detects a vanished peer in seconds", "[call_boundary]") {
+  using zeva::db::ConnectionString;
+  const std::string uri = ConnectionString("postgresql://u:p@db:5432/zeva", "zeva-server", 5);
+  CHECK(uri ==
+        "postgresql://u:p@db:5432/zeva?application_name=zeva-server&connect_timeout=5&"
+        "keepalives=1&keepalives_idle=5&keepalives_interval=2&keepalives_count=3&"
+        "tcp_user_timeout=10000");
+  // A URL with parameters of its own keeps them, and its own values win.
+  CHECK(ConnectionString("postgresql://db/zeva?sslmode=require&keepalives_idle=30", "w", 2) ==
+        "postgresql://db/zeva?sslmode=require&keepalives_idle=30&application_name=w&"
+        "connect_timeout=2&keepalives=1&keepalives_interval=2&keepalives_count=3&"
+        "tcp_user_timeout=10000");
+  CHECK(ConnectionString("host=db dbname=zeva", "w", 2) ==
+        "host=db dbname=zeva application_name=w connect_timeout=2 keepalives=1 "
+        "keepalives_idle=5 keepalives_interval=2 keepalives_count=3 tcp_user_timeout=10000");
 }
