@@ -202,8 +202,10 @@ grpc::Status IcbcService::CommitIcbcImport(grpc::ServerContext* context,
   return OnImport(
       context, "CommitIcbcImport", "commit", request->import_id(),
       [&](const Call& call, int64_t id) -> absl::StatusOr<db::IcbcOutcome> {
-        Sha256Digest digest;
-        return imports_.Commit(id, call.caller.user_id, digest, call.budget);
+        return imports_.Commit(
+            id, call.caller.user_id,
+            [] { return std::unique_ptr<db::ByteDigest>(std::make_unique<Sha256Digest>()); },
+            call.budget);
       },
       response);
 }

@@ -448,7 +448,17 @@ TEST_CASE("ICBC: the upload protocol's refusals", "[icbc]") {
     CHECK(a.import.received_bytes() == file.size());  // kept, though the bytes are gone
     CHECK(icbc.Count("SELECT count(*) FROM icbc_import_chunks WHERE import_id = " +
                      std::to_string(id)) == 0);
-    CHECK(icbc.Cancel(kAnalyst, id).status.ok());                  // already CANCELLED: as it is
+    CHECK(icbc.Cancel(kAnalyst, id).status.ok());  // already CANCELLED: as it is
+    // Another analyst (not the uploader, not a director) may not cancel.
+    Sql(icbc.service.database_url(),
+        "INSERT INTO users (username, organization_id) SELECT 'test_gov_2', organization_id "
+        "FROM users WHERE username = 'test_gov_1'; INSERT INTO user_roles (username, role) "
+        "VALUES ('test_gov_2', 'ENGINEER_ANALYST')");
+    const uint64_t other = icbc.Start(kAnalyst, file).import.id();
+    a = icbc.Cancel("test_gov_2", other);
+    CHECK(a.status.error_code() == grpc::StatusCode::PERMISSION_DENIED);
+    CHECK(icbc.Get("test_gov_2", other).import.status() == wire::ICBC_IMPORT_STATUS_UPLOADING);
+    CHECK(icbc.Cancel(kAnalyst, other).status.ok());
     CHECK(icbc.Count("SELECT count(*) FROM outbox_events") == 0);  // no event for these steps
   }
 
@@ -528,6 +538,23 @@ TEST_CASE("ICBC: concurrent chunks at one offset, and a commit racing a cancel",
     CHECK(icbc.Count("SELECT count(*) FROM icbc_import_chunks WHERE import_id = " +
                      std::to_string(id)) == 0);
   }
+}
+
+TEST_CASE("ICBC: an import that never finishes in 5 claims is FAILED, not retried for ever",
+          "[icbc]") {
+  Icbc icbc;
+  const std::string file = "VIN,MAKE,MODEL,MODEL_YEAR\n" + Vin(1) + ",Tesla,Model 3,2020\n";
+  const uint64_t id = icbc.Upload(file, kMiB);
+  REQUIRE(icbc.Commit(kAnalyst, id).status.ok());
+  // As if five workers had died holding it.
+  Sql(icbc.service.database_url(),
+      "UPDATE icbc_imports SET attempts = 5 WHERE id = " + std::to_string(id));
+  auto worker = icbc.StartWorker();
+  const wire::IcbcImport failed = icbc.WaitFor(id, wire::ICBC_IMPORT_STATUS_FAILED, 20s);
+  CHECK(failed.failure().find("5 attempts") != std::string::npos);
+  CHECK(icbc.Count("SELECT count(*) FROM icbc_registrations") == 0);
+  CHECK(icbc.Count("SELECT count(*) FROM notifications WHERE event_type = 'icbc.import.failed'") ==
+        1);
 }
 
 TEST_CASE("ICBC: the worker cancels uploads left without a chunk", "[icbc]") {
