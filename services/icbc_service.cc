@@ -15,7 +15,6 @@
 namespace zeva::services {
 namespace {
 
-using domain::IcbcImportStatus;
 using Outcome = db::IcbcOutcome::Kind;
 namespace wire = ::zeva::credits::v1;
 

@@ -25,7 +25,7 @@ namespace wire = ::zeva::credits::v1;
 constexpr char kAnalyst[] = "test_gov_1";
 constexpr char kDirector[] = "test_gov_director";
 constexpr char kSupplier[] = "test_vs_1";
-constexpr size_t kMiB = 1024 * 1024;
+constexpr size_t kMiB = size_t{1024} * 1024;
 
 std::string Sha(const std::string& bytes) {
   zeva::services::Sha256Digest digest;
@@ -509,7 +509,8 @@ TEST_CASE("ICBC: concurrent chunks at one offset, and a commit racing a cancel",
     std::atomic<int> ok{0}, mismatch{0};
     for (int t = 0; t < 8; ++t) {
       threads.emplace_back([&, t] {
-        const std::string data = t == 0 ? file.substr(0, 20) : std::string(20 + t, 'a' + t);
+        const std::string data =
+            t == 0 ? file.substr(0, 20) : std::string(20 + t, static_cast<char>('a' + t));
         const Answer a = icbc.Chunk(kAnalyst, id, 0, data);
         if (a.status.ok()) ++ok;
         if (ErrorReason(a.status) == "OFFSET_MISMATCH") ++mismatch;
