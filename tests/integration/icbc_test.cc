@@ -106,26 +106,28 @@ struct Icbc {
     a.status = stub->UploadIcbcChunk(Context(user).get(), request, &a.import);
     return a;
   }
-  Answer Commit(const std::string& user, uint64_t id) {
-    wire::CommitIcbcImportRequest request;
+  // Commit, Cancel and Get: a request naming only the import.
+  template <typename Request>
+  using OnImport = grpc::Status (wire::IcbcService::Stub::*)(grpc::ClientContext*, const Request&,
+                                                             wire::IcbcImport*);
+  template <typename Request>
+  Answer Call(OnImport<Request> method, const std::string& user, uint64_t id) {
+    Request request;
     request.set_import_id(id);
     Answer a;
-    a.status = stub->CommitIcbcImport(Context(user).get(), request, &a.import);
+    a.status = (stub.get()->*method)(Context(user).get(), request, &a.import);
     return a;
+  }
+  Answer Commit(const std::string& user, uint64_t id) {
+    return Call<wire::CommitIcbcImportRequest>(&wire::IcbcService::Stub::CommitIcbcImport, user,
+                                               id);
   }
   Answer Cancel(const std::string& user, uint64_t id) {
-    wire::CancelIcbcImportRequest request;
-    request.set_import_id(id);
-    Answer a;
-    a.status = stub->CancelIcbcImport(Context(user).get(), request, &a.import);
-    return a;
+    return Call<wire::CancelIcbcImportRequest>(&wire::IcbcService::Stub::CancelIcbcImport, user,
+                                               id);
   }
   Answer Get(const std::string& user, uint64_t id) {
-    wire::GetIcbcImportRequest request;
-    request.set_import_id(id);
-    Answer a;
-    a.status = stub->GetIcbcImport(Context(user).get(), request, &a.import);
-    return a;
+    return Call<wire::GetIcbcImportRequest>(&wire::IcbcService::Stub::GetIcbcImport, user, id);
   }
 
   // Starts and uploads `file` in chunks of `chunk` bytes as `user`; returns the import id.
