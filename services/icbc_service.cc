@@ -91,7 +91,7 @@ absl::Status OutcomeError(const db::IcbcOutcome& outcome, const char* action) {
       return domain::WithMetadata(
           domain::Refusal(absl::StatusCode::kFailedPrecondition,
                           absl::StrCat("the next chunk goes at offset ", outcome.expected_offset),
-                          domain::kReasonOffsetMismatch, "offset"),
+                          domain::kReasonOffsetMismatch),
           "expected_offset", std::to_string(outcome.expected_offset));
     case Outcome::kIncomplete:
       return domain::Refusal(absl::StatusCode::kFailedPrecondition,
