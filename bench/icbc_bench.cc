@@ -20,7 +20,7 @@
 namespace {
 
 namespace wire = ::zeva::credits::v1;
-constexpr size_t kChunk = 1024 * 1024;
+constexpr size_t kChunk = size_t{1024} * 1024;
 
 long StatusKiB(int pid, const std::string& field) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");

@@ -71,11 +71,11 @@ constexpr Statement kClaim{
     "icbc_claim",
     "UPDATE icbc_imports i SET status = 'PROCESSING', lease_owner = $1, "
     "lease_until = now() + $2 * interval '1 millisecond', rows_read = 0, rows_kept = 0, "
-    "rows_rejected = 0, errors = '[]' "
+    "rows_rejected = 0, errors = '[]', attempts = i.attempts + 1 "
     "FROM (SELECT id FROM icbc_imports WHERE status IN ('QUEUED', 'PROCESSING') "
     "      ORDER BY queued_seq LIMIT 1) head "
     "WHERE i.id = head.id AND (i.status = 'QUEUED' OR i.lease_until < now()) "
-    "RETURNING i.id, i.uploaded_by, i.file_name"};
+    "RETURNING i.id, i.uploaded_by, i.file_name, i.attempts"};
 constexpr Statement kProgress{
     "icbc_progress",
     "UPDATE icbc_imports SET rows_read = $3, lease_until = now() + $4 * interval '1 millisecond' "
@@ -318,7 +318,7 @@ absl::StatusOr<IcbcOutcome> IcbcStore::Upload(int64_t import_id, const std::stri
 }
 
 absl::StatusOr<IcbcOutcome> IcbcStore::Commit(int64_t import_id, const std::string& username,
-                                              ByteDigest& digest, const Budget& budget) {
+                                              const NewDigest& new_digest, const Budget& budget) {
   using Kind = IcbcOutcome::Kind;
   return RunWithRetries<IcbcOutcome>(
       pool_, budget, [&](pqxx::connection& c) -> absl::StatusOr<IcbcOutcome> {
@@ -330,17 +330,18 @@ absl::StatusOr<IcbcOutcome> IcbcStore::Commit(int64_t import_id, const std::stri
         }
         if (l.received_bytes < l.size_bytes) return IcbcOutcome{Kind::kIncomplete, import_id, 0};
         // The bytes in order, a few chunks per round trip, under the import's lock.
+        const std::unique_ptr<ByteDigest> digest = new_digest();
         for (int64_t at = 0; at < l.received_bytes;) {
           const pqxx::result rows =
               tx.exec_prepared(kReadChunks.name, import_id, at, int64_t{4} << 20);
           if (rows.empty()) return absl::InternalError("an import's chunks have a gap");
           for (const pqxx::row& row : rows) {
             const pqxx::binarystring bytes(row[0]);
-            digest.Update(absl::string_view(bytes.get(), bytes.size()));
+            digest->Update(absl::string_view(bytes.get(), bytes.size()));
             at += static_cast<int64_t>(bytes.size());
           }
         }
-        if (digest.HexDigest() != l.sha256) {
+        if (digest->HexDigest() != l.sha256) {
           // Kept although the call fails (the contract's exception): the import is FAILED.
           tx.exec_prepared(kFinish.name, import_id, "FAILED",
                            "the SHA-256 of the received bytes is not the sha256 given at the "
@@ -401,7 +402,7 @@ absl::StatusOr<std::optional<ClaimedImport>> IcbcStore::Claim(const std::string&
         tx.commit();
         if (rows.empty()) return std::nullopt;
         return ClaimedImport{rows[0][0].as<int64_t>(), rows[0][1].as<std::string>(),
-                             rows[0][2].as<std::string>()};
+                             rows[0][2].as<std::string>(), rows[0][3].as<int>()};
       });
 }
 

@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -82,12 +83,15 @@ class ByteDigest {
   virtual void Update(absl::string_view bytes) = 0;
   virtual std::string HexDigest() = 0;
 };
+// A fresh digest for each attempt of a commit (a retried transaction starts over).
+using NewDigest = std::function<std::unique_ptr<ByteDigest>()>;
 
 // An import a worker took.
 struct ClaimedImport {
   int64_t id = 0;
   std::string uploaded_by;
   std::string file_name;
+  int attempts = 0;  // this claim included
 };
 
 // Feeds the kept rows of an import to Apply's COPY; returns the file's counts, or the reason
@@ -113,7 +117,7 @@ class IcbcStore {
   absl::StatusOr<IcbcOutcome> Upload(int64_t import_id, const std::string& username, int64_t offset,
                                      absl::string_view data, const Budget& budget);
   absl::StatusOr<IcbcOutcome> Commit(int64_t import_id, const std::string& username,
-                                     ByteDigest& digest, const Budget& budget);
+                                     const NewDigest& new_digest, const Budget& budget);
   absl::StatusOr<IcbcOutcome> Cancel(int64_t import_id, const std::string& username, bool director,
                                      const Budget& budget);
   // The registrations of these (normalized) VINs, in the order asked, missing ones left out.

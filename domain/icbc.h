@@ -13,7 +13,7 @@
 namespace zeva::domain {
 
 inline constexpr int64_t kIcbcMaxFileBytes = int64_t{2} * 1024 * 1024 * 1024;  // 2 GiB
-inline constexpr int64_t kIcbcMaxChunkBytes = 1024 * 1024;                     // 1 MiB
+inline constexpr int64_t kIcbcMaxChunkBytes = int64_t{1024} * 1024;            // 1 MiB
 inline constexpr int kIcbcFirstModelYear = 2019;  // older rows are dropped
 inline constexpr size_t kIcbcMaxListedErrors = 100;
 

@@ -14,7 +14,7 @@ namespace {
 
 constexpr absl::string_view kBom = "\xEF\xBB\xBF";
 // What one row may hold before the file counts as broken: the memory bound of the reader.
-constexpr size_t kMaxFieldBytes = 1024 * 1024;
+constexpr size_t kMaxFieldBytes = size_t{1024} * 1024;
 constexpr size_t kMaxFields = 1000;
 
 enum Column { kVin, kMake, kModel, kModelYear, kHybrid, kElectric, kFuel, kColumns };

@@ -25,6 +25,7 @@ CREATE TABLE icbc_imports (
   finished_at timestamptz,
   lease_owner text,                     -- the worker processing it
   lease_until timestamptz,
+  attempts integer NOT NULL DEFAULT 0,  -- claims by a worker (a crash or a rollback each)
   rows_read bigint NOT NULL DEFAULT 0,
   rows_kept bigint NOT NULL DEFAULT 0,
   rows_rejected bigint NOT NULL DEFAULT 0,

@@ -15,7 +15,6 @@
 namespace zeva::services {
 namespace {
 
-using domain::IcbcImportStatus;
 using Outcome = db::IcbcOutcome::Kind;
 namespace wire = ::zeva::credits::v1;
 
@@ -93,7 +92,7 @@ absl::Status OutcomeError(const db::IcbcOutcome& outcome, const char* action) {
       return domain::WithMetadata(
           domain::Refusal(absl::StatusCode::kFailedPrecondition,
                           absl::StrCat("the next chunk goes at offset ", outcome.expected_offset),
-                          domain::kReasonOffsetMismatch, "offset"),
+                          domain::kReasonOffsetMismatch),
           "expected_offset", std::to_string(outcome.expected_offset));
     case Outcome::kIncomplete:
       return domain::Refusal(absl::StatusCode::kFailedPrecondition,
@@ -203,8 +202,10 @@ grpc::Status IcbcService::CommitIcbcImport(grpc::ServerContext* context,
   return OnImport(
       context, "CommitIcbcImport", "commit", request->import_id(),
       [&](const Call& call, int64_t id) -> absl::StatusOr<db::IcbcOutcome> {
-        Sha256Digest digest;
-        return imports_.Commit(id, call.caller.user_id, digest, call.budget);
+        return imports_.Commit(
+            id, call.caller.user_id,
+            [] { return std::unique_ptr<db::ByteDigest>(std::make_unique<Sha256Digest>()); },
+            call.budget);
       },
       response);
 }

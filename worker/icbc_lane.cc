@@ -15,6 +15,8 @@ namespace {
 // Chunks read per round trip: at most this much of the file is in memory at once (plus one
 // chunk of at most 1 MiB).
 constexpr int64_t kBatchBytes = int64_t{1} << 20;
+// Claims of one import that may end unfinished before it counts as FAILED.
+constexpr int kMaxAttempts = 5;
 
 std::string OwnerName() {
   char host[256] = {};
@@ -49,7 +51,19 @@ Pass IcbcLane::RunOnce(const Wakeup& wakeup) {
     return Pass::kFailed;
   }
   if (!claimed->has_value()) return Pass::kIdle;
-  return Process(**claimed, wakeup);
+  const db::ClaimedImport& import = **claimed;
+  if (import.attempts > kMaxAttempts) {
+    // Each earlier claim ended without finishing (a crash, a rollback): a file that kills
+    // workers, or a database that refuses it, must not block the queue for ever.
+    auto failed = store_.Fail(import, owner_,
+                              absl::StrCat("processing did not finish in ", kMaxAttempts,
+                                           " attempts; the workers' logs have the reasons"),
+                              {}, DatabaseBudget());
+    if (!failed.ok()) return Pass::kFailed;
+    spdlog::error("ICBC import {}: FAILED after {} unfinished attempts", import.id, kMaxAttempts);
+    return Pass::kFull;
+  }
+  return Process(import, wakeup);
 }
 
 Pass IcbcLane::Process(const db::ClaimedImport& import, const Wakeup& wakeup) {

@@ -25,7 +25,7 @@ namespace wire = ::zeva::credits::v1;
 constexpr char kAnalyst[] = "test_gov_1";
 constexpr char kDirector[] = "test_gov_director";
 constexpr char kSupplier[] = "test_vs_1";
-constexpr size_t kMiB = 1024 * 1024;
+constexpr size_t kMiB = size_t{1024} * 1024;
 
 std::string Sha(const std::string& bytes) {
   zeva::services::Sha256Digest digest;
@@ -106,26 +106,28 @@ struct Icbc {
     a.status = stub->UploadIcbcChunk(Context(user).get(), request, &a.import);
     return a;
   }
-  Answer Commit(const std::string& user, uint64_t id) {
-    wire::CommitIcbcImportRequest request;
+  // Commit, Cancel and Get: a request naming only the import.
+  template <typename Request>
+  using OnImport = grpc::Status (wire::IcbcService::Stub::*)(grpc::ClientContext*, const Request&,
+                                                             wire::IcbcImport*);
+  template <typename Request>
+  Answer Call(OnImport<Request> method, const std::string& user, uint64_t id) {
+    Request request;
     request.set_import_id(id);
     Answer a;
-    a.status = stub->CommitIcbcImport(Context(user).get(), request, &a.import);
+    a.status = (stub.get()->*method)(Context(user).get(), request, &a.import);
     return a;
+  }
+  Answer Commit(const std::string& user, uint64_t id) {
+    return Call<wire::CommitIcbcImportRequest>(&wire::IcbcService::Stub::CommitIcbcImport, user,
+                                               id);
   }
   Answer Cancel(const std::string& user, uint64_t id) {
-    wire::CancelIcbcImportRequest request;
-    request.set_import_id(id);
-    Answer a;
-    a.status = stub->CancelIcbcImport(Context(user).get(), request, &a.import);
-    return a;
+    return Call<wire::CancelIcbcImportRequest>(&wire::IcbcService::Stub::CancelIcbcImport, user,
+                                               id);
   }
   Answer Get(const std::string& user, uint64_t id) {
-    wire::GetIcbcImportRequest request;
-    request.set_import_id(id);
-    Answer a;
-    a.status = stub->GetIcbcImport(Context(user).get(), request, &a.import);
-    return a;
+    return Call<wire::GetIcbcImportRequest>(&wire::IcbcService::Stub::GetIcbcImport, user, id);
   }
 
   // Starts and uploads `file` in chunks of `chunk` bytes as `user`; returns the import id.
@@ -448,7 +450,17 @@ TEST_CASE("ICBC: the upload protocol's refusals", "[icbc]") {
     CHECK(a.import.received_bytes() == file.size());  // kept, though the bytes are gone
     CHECK(icbc.Count("SELECT count(*) FROM icbc_import_chunks WHERE import_id = " +
                      std::to_string(id)) == 0);
-    CHECK(icbc.Cancel(kAnalyst, id).status.ok());                  // already CANCELLED: as it is
+    CHECK(icbc.Cancel(kAnalyst, id).status.ok());  // already CANCELLED: as it is
+    // Another analyst (not the uploader, not a director) may not cancel.
+    Sql(icbc.service.database_url(),
+        "INSERT INTO users (username, organization_id) SELECT 'test_gov_2', organization_id "
+        "FROM users WHERE username = 'test_gov_1'; INSERT INTO user_roles (username, role) "
+        "VALUES ('test_gov_2', 'ENGINEER_ANALYST')");
+    const uint64_t other = icbc.Start(kAnalyst, file).import.id();
+    a = icbc.Cancel("test_gov_2", other);
+    CHECK(a.status.error_code() == grpc::StatusCode::PERMISSION_DENIED);
+    CHECK(icbc.Get("test_gov_2", other).import.status() == wire::ICBC_IMPORT_STATUS_UPLOADING);
+    CHECK(icbc.Cancel(kAnalyst, other).status.ok());
     CHECK(icbc.Count("SELECT count(*) FROM outbox_events") == 0);  // no event for these steps
   }
 
@@ -499,7 +511,8 @@ TEST_CASE("ICBC: concurrent chunks at one offset, and a commit racing a cancel",
     std::atomic<int> ok{0}, mismatch{0};
     for (int t = 0; t < 8; ++t) {
       threads.emplace_back([&, t] {
-        const std::string data = t == 0 ? file.substr(0, 20) : std::string(20 + t, 'a' + t);
+        const std::string data =
+            t == 0 ? file.substr(0, 20) : std::string(20 + t, static_cast<char>('a' + t));
         const Answer a = icbc.Chunk(kAnalyst, id, 0, data);
         if (a.status.ok()) ++ok;
         if (ErrorReason(a.status) == "OFFSET_MISMATCH") ++mismatch;
@@ -528,6 +541,23 @@ TEST_CASE("ICBC: concurrent chunks at one offset, and a commit racing a cancel",
     CHECK(icbc.Count("SELECT count(*) FROM icbc_import_chunks WHERE import_id = " +
                      std::to_string(id)) == 0);
   }
+}
+
+TEST_CASE("ICBC: an import that never finishes in 5 claims is FAILED, not retried for ever",
+          "[icbc]") {
+  Icbc icbc;
+  const std::string file = "VIN,MAKE,MODEL,MODEL_YEAR\n" + Vin(1) + ",Tesla,Model 3,2020\n";
+  const uint64_t id = icbc.Upload(file, kMiB);
+  REQUIRE(icbc.Commit(kAnalyst, id).status.ok());
+  // As if five workers had died holding it.
+  Sql(icbc.service.database_url(),
+      "UPDATE icbc_imports SET attempts = 5 WHERE id = " + std::to_string(id));
+  auto worker = icbc.StartWorker();
+  const wire::IcbcImport failed = icbc.WaitFor(id, wire::ICBC_IMPORT_STATUS_FAILED, 20s);
+  CHECK(failed.failure().find("5 attempts") != std::string::npos);
+  CHECK(icbc.Count("SELECT count(*) FROM icbc_registrations") == 0);
+  CHECK(icbc.Count("SELECT count(*) FROM notifications WHERE event_type = 'icbc.import.failed'") ==
+        1);
 }
 
 TEST_CASE("ICBC: the worker cancels uploads left without a chunk", "[icbc]") {

@@ -195,6 +195,14 @@ TEST_CASE("Reader: what fails a file", "[icbc][unit]") {
     CHECK(r.failure.find("line 3") != std::string::npos);
     CHECK(r.failure.find("never closed") != std::string::npos);
   }
+  SECTION("quoting that is not RFC 4180 (libcsv's strict mode), with its line") {
+    const Read stray = ReadFile(std::string("VIN,MAKE,MODEL,MODEL_YEAR\n") + kVin1 + ",T,M,2020\n" +
+                                kVin2 + ",Te\"sla,M,2020\n");
+    CHECK_FALSE(stray.ok);
+    CHECK(stray.failure.find("line 3") != std::string::npos);
+    CHECK_FALSE(
+        ReadFile(std::string("VIN,MAKE,MODEL,MODEL_YEAR\n") + kVin1 + ",\"T\"x,M,2020\n").ok);
+  }
   SECTION("an empty file, or one with only a BOM") {
     CHECK_FALSE(ReadFile("").ok);
     CHECK_FALSE(ReadFile("\xEF\xBB\xBF").ok);
