@@ -1,6 +1,5 @@
 #include "domain/application_workflow.h"
 
-
 #include "absl/strings/str_cat.h"
 #include "domain/refusal.h"
 #include "domain/workflow_table.h"
