@@ -102,6 +102,11 @@ OptionSet WorkerOptions(WorkerConfig* c) {
                  "After SIGTERM/SIGINT, how long the batches in hand may take to finish; the "
                  "worker claims nothing new meanwhile.",
                  &c->shutdown_grace_seconds);
+  options.AddInt("ledger-audit-interval-seconds", "LEDGER_AUDIT_INTERVAL_SECONDS",
+                 d.ledger_audit_interval_seconds, 0, 86400,
+                 "How often the credit ledger's invariants are checked (one read-only snapshot); "
+                 "violations are logged and counted in zeva_ledger_audit_violations. 0: never.",
+                 &c->ledger_audit_interval_seconds);
   options.AddInt("icbc-lease-ms", "ICBC_LEASE_MS", d.icbc_lease_ms, 1000, 600000,
                  "An ICBC import being processed is leased to its worker this long, renewed as "
                  "it reads the file; if the worker dies, another takes the import over after it.",

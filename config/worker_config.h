@@ -31,6 +31,7 @@ struct WorkerConfig {
   int smtp_timeout_ms = 10000;
   int retention_hours = 168;  // delivered events are deleted after this
   int prune_interval_seconds = 300;
+  int ledger_audit_interval_seconds = 600;  // 0: no periodic ledger audit
   int db_pool_size = 4;
   int db_connect_timeout_seconds = 5;
   int health_port = 10103;  // gRPC health; 0: none

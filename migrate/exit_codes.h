@@ -16,6 +16,7 @@ inline constexpr char kExitCodeHelp[] =
     "Exit codes: 0 ok; 1 failed (database error, failed migration, signal); 2 usage;\n"
     "3 refused: the database is in an unexpected state (edited/missing/unknown migration,\n"
     "  unknown alembic revision, tables without a version), nothing changed;\n"
-    "4 migration lock not obtained in time; 5 `check --head`: not at this build's head.\n";
+    "4 migration lock not obtained in time; 5 `check --head`: not at this build's head.\n"
+    "`audit`: 0 the ledger holds; 1 a violation (one line each) or the database failed.\n";
 
 }  // namespace zeva::migrate

@@ -27,7 +27,9 @@ constexpr char kOverview[] =
     "  downgrade ID|base   undo migrations after ID (or all)\n"
     "  current             print the database's revision (\"(head)\" when at head)\n"
     "  history             list the migrations, and when/by whom each was applied\n"
-    "  check [--head]      verify applied migrations against the files (read-only, no lock)\n";
+    "  check [--head]      verify applied migrations against the files (read-only, no lock)\n"
+    "  audit [--outbox]    check the credit ledger's invariants: exit 1 and one line per\n"
+    "                      violation (read-only, one snapshot, safe while the service runs)\n";
 
 const std::map<std::string, std::string>& VerbUsage() {
   static const std::map<std::string, std::string> usage = {
@@ -51,6 +53,12 @@ const std::map<std::string, std::string>& VerbUsage() {
        "Verifies the applied migrations against the files: edited (checksum differs), missing\n"
        "or unknown ones, alembic_version disagreeing. Read-only and without the lock, for\n"
        "replicas and init containers."},
+      {"audit",
+       "Usage: zeva-migrate audit [--outbox] [options]\n"
+       "Checks the credit ledger's invariants (posted = the sum of entries per supplier key,\n"
+       "journals sum to zero, reserved = the reserving transfers' lines, one journal per\n"
+       "RECORDED transfer, no negative available, suppliers = minus government) in one\n"
+       "read-only snapshot. Prints one line per violation and exits 1 when there is any."},
   };
   return usage;
 }
@@ -94,6 +102,12 @@ void AddOptions(const std::string& verb, OptionSet* options, Settings* s) {
                      "Also load the test fixtures of each migration applied (never in production).",
                      &s->fixtures);
   }
+  if (all || verb == "audit") {
+    options->AddBool("outbox", "", false,
+                     "Also check that every journal and transfer change has its outbox event "
+                     "(valid only until delivered events are pruned).",
+                     &s->outbox);
+  }
   if (all || verb == "check") {
     options->AddBool("head", "", false, "Exit 5 unless the database is at this build's head.",
                      &s->head);
@@ -133,7 +147,7 @@ int main(int argc, char** argv) {
       std::printf("%s\n%s", kOverview, zeva::migrate::kExitCodeHelp);
       return 0;
     } else {
-      return Usage("a verb is required: upgrade, downgrade, current, history or check");
+      return Usage("a verb is required: upgrade, downgrade, current, history, check or audit");
     }
   }
   const auto usage = VerbUsage().find(verb);

@@ -8,7 +8,7 @@
 namespace zeva::migrate {
 
 struct Settings {
-  std::string verb;               // upgrade, downgrade, current, history, check
+  std::string verb;               // upgrade, downgrade, current, history, check, audit
   std::vector<std::string> args;  // after the verb (the target revision)
   std::string database_url;
   std::string migrations_dir;  // empty: DefaultMigrationsDir
@@ -20,6 +20,7 @@ struct Settings {
   bool fixtures = false;
   bool sql = false;
   bool head = false;
+  bool outbox = false;  // audit: the outbox checks too
 };
 
 int Run(const Settings& settings);

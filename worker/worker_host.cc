@@ -13,6 +13,7 @@
 #include "db/change_feed.h"
 #include "db/connection.h"
 #include "db/icbc_store.h"
+#include "db/ledger_audit.h"
 #include "db/outbox_store.h"
 #include "db/pool.h"
 #include "spdlog/spdlog.h"
@@ -30,10 +31,25 @@ constexpr char kReadinessService[] = "zeva.worker";
 constexpr auto kMonitorPeriod = std::chrono::seconds(2);
 constexpr int kPruneBatch = 1000;
 
-// Every kMonitorPeriod: the lag gauges, readiness, and pruning when it is due.
+// The credit ledger's invariants, checked in one read-only snapshot (db/ledger_audit.h); the
+// outbox checks are left out, since pruning delivered events is expected to break them.
+void RunLedgerAudit(const config::WorkerConfig& config, WorkerMetrics& metrics) {
+  auto violations = db::AuditLedger(config.database_url, /*outbox=*/false);
+  if (!violations.ok()) {
+    spdlog::warn("ledger audit failed: {}", violations.status().ToString());
+    return;
+  }
+  metrics.SetAuditViolations(static_cast<double>(violations->size()));
+  for (const std::string& violation : *violations) {
+    spdlog::error("ledger audit: {}", violation);
+  }
+}
+
+// Every kMonitorPeriod: the lag gauges, readiness, and pruning and the ledger audit when due.
 void Monitor(db::OutboxStore& store, const config::WorkerConfig& config, WorkerMetrics& metrics,
              const PublishLane& lane, grpc::HealthCheckServiceInterface* health, Wakeup& wakeup) {
   auto next_prune = std::chrono::steady_clock::now();
+  auto next_audit = std::chrono::steady_clock::now();
   int last_ready = -1;
   while (!wakeup.stopping()) {
     bool database_ok = true;
@@ -66,6 +82,12 @@ void Monitor(db::OutboxStore& store, const config::WorkerConfig& config, WorkerM
         spdlog::info("pruned {} outbox events delivered more than {} h ago", pruned,
                      config.retention_hours);
       }
+    }
+    if (config.ledger_audit_interval_seconds > 0 && database_ok &&
+        std::chrono::steady_clock::now() >= next_audit) {
+      next_audit = std::chrono::steady_clock::now() +
+                   std::chrono::seconds(config.ledger_audit_interval_seconds);
+      RunLedgerAudit(config, metrics);
     }
     const int ready = database_ok && lane.broker_ok() ? 1 : 0;
     if (ready != last_ready && health != nullptr) {

@@ -81,6 +81,13 @@ absl::StatusOr<std::unique_ptr<WorkerMetrics>> WorkerMetrics::Serve(const std::s
                     .Help("Delivered events deleted after the retention.")
                     .Register(r)
                     .Add({});
+  m->audit_violations_ = &prometheus::BuildGauge()
+                              .Name("zeva_ledger_audit_violations")
+                              .Help(
+                                  "Violations of the credit ledger's invariants found by the "
+                                  "last periodic audit: alert above 0.")
+                              .Register(r)
+                              .Add({});
   prometheus::BuildGauge()
       .Name("zeva_build_info")
       .Help("Always 1; the labels name the running build.")
@@ -120,6 +127,7 @@ void WorkerMetrics::SetBrokerConnected(bool connected) {
   broker_connected_->Set(connected ? 1 : 0);
 }
 void WorkerMetrics::EventsPruned(double events) { pruned_->Increment(events); }
+void WorkerMetrics::SetAuditViolations(double violations) { audit_violations_->Set(violations); }
 
 int WorkerMetrics::port() const {
   if (!exposer_) return 0;

@@ -39,6 +39,7 @@ class WorkerMetrics {
   void ObserveLatency(const char* channel, double seconds);
   void SetBrokerConnected(bool connected);
   void EventsPruned(double events);
+  void SetAuditViolations(double violations);
   int port() const;
 
  private:
@@ -57,6 +58,7 @@ class WorkerMetrics {
   prometheus::Family<prometheus::Histogram>* latency_ = nullptr;
   prometheus::Gauge* broker_connected_ = nullptr;
   prometheus::Counter* pruned_ = nullptr;
+  prometheus::Gauge* audit_violations_ = nullptr;
 };
 
 }  // namespace zeva::worker

@@ -624,3 +624,32 @@ TEST_CASE("a migration stuck behind live traffic fails fast with --lock-timeout"
   CHECK(Query(url, "SELECT version_num FROM alembic_version") == "0006_organization_type");
   CHECK(Migrate(url, {"upgrade"}).exit_code == 0);
 }
+
+TEST_CASE("zeva-migrate audit: exit 0 on a sound ledger, 1 and one line per violation",
+          "[migrate]") {
+  const std::string url = PostgresServer::Shared().CreateDatabase();
+  REQUIRE(Migrate(url, {"upgrade"}, {{"LOAD_TEST_FIXTURES", "True"}}).exit_code == 0);
+  CommandResult sound = Migrate(url, {"audit"});
+  INFO(sound.output);
+  CHECK(sound.exit_code == 0);
+  CHECK(sound.output.find("ok: the credit ledger's invariants hold") != std::string::npos);
+  // A balance no journal explains (only a writer outside the service could make it) and a
+  // reservation no transfer holds: two violations, one line each.
+  Query(url,
+        "INSERT INTO credit_accounts (organization_id, model_year, credit_class, posted, reserved)"
+        " SELECT id, 2021, 'A', 500, 100 FROM organizations WHERE name = 'Test Vehicle Supplier 1'"
+        " RETURNING 1");
+  CommandResult broken = Migrate(url, {"audit"});
+  INFO(broken.output);
+  CHECK(broken.exit_code == 1);
+  size_t lines = 0;
+  for (size_t at = broken.output.find("violation: "); at != std::string::npos;
+       at = broken.output.find("violation: ", at + 1)) {
+    ++lines;
+  }
+  CHECK(lines >= 2);
+  CHECK(broken.output.find("2021") != std::string::npos);
+  CHECK(Migrate(url, {"audit", "--outbox"}).exit_code == 1);
+  // Without a database it is a usage error, never a clean bill.
+  CHECK(Migrate("", {"audit"}).exit_code == 2);
+}

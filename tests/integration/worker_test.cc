@@ -696,3 +696,27 @@ TEST_CASE("a worker without SMTP_URL leaves e-mail to the replicas that have it"
         "0");
   CHECK(o.smtp.Mails().size() == 2);
 }
+
+TEST_CASE("the worker audits the ledger periodically and exports the violations", "[worker]") {
+  Outbox o;
+  o.Adjust(100);
+  auto worker = o.StartWorker(false, {{"LEDGER_AUDIT_INTERVAL_SECONDS", "1"}});
+  const auto violations = [&] {
+    return MetricValue(ScrapeMetrics(worker->metrics_port()), "zeva_ledger_audit_violations");
+  };
+  // Sound at first; then a balance no journal explains, as only a writer outside the service
+  // could make it.
+  CHECK(worker->Log().find("ledger audit:") == std::string::npos);
+  CHECK(violations() == 0);
+  Sql(o.service.database_url(),
+      "UPDATE credit_accounts SET posted = posted + 7 WHERE organization_id = " +
+          std::to_string(o.vs1));
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  double found = violations();
+  while (found == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(200ms);
+    found = violations();
+  }
+  CHECK(found >= 1);
+  CHECK(worker->Log().find("ledger audit: ") != std::string::npos);
+}
