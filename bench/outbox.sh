@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The outbox benchmark (see the README, "Performance"):
+# The outbox benchmark (see docs/performance.md):
 #
 #   bash bench/outbox.sh           full run (a minute or two)
 #   bash bench/outbox.sh --quick   small counts (seconds): checks the machinery

@@ -10,7 +10,7 @@
 
 namespace zeva::bench {
 
-// The headline ratios (see the README's "Performance" section); null when a side is missing.
+// The headline ratios (see docs/performance.md); null when a side is missing.
 nlohmann::json Ratios(const std::vector<nlohmann::json>& results);
 
 // The Markdown page: machine facts, the ratios, then one table per label.

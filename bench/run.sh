@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One command for the whole benchmark (see the README, "Performance"):
+# One command for the whole benchmark (see docs/performance.md):
 #
 #   bash bench/run.sh            full run (a few minutes)
 #   bash bench/run.sh --quick    every scenario, briefly (seconds): checks the machinery

@@ -17,7 +17,7 @@ inline constexpr Statement kSetStatementTimeout{
 // executions PostgreSQL may reuse a generic plan, which cannot tell a small organization from
 // a large one: for `organization_id = $1 AND id > $2 ORDER BY id` it walked the primary key
 // and filtered out every other organization's rows (a 100-row list took 30 ms beside a
-// 10^5-row organization; see the README, "Performance"); the vehicle list fell back to a full
+// 10^5-row organization; see docs/performance.md); the vehicle list fell back to a full
 // scan. Planning the service's small queries costs far less than that.
 inline constexpr Statement kCustomPlans{
     "custom_plans", "SELECT set_config('plan_cache_mode', 'force_custom_plan', false)"};

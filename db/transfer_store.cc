@@ -332,7 +332,7 @@ absl::StatusOr<TransferOutcome> TransferStore::Transition(const IdempotencyClaim
 
         // Everything but the accounts first: the seller's account row is the hot one (every
         // submit and rescind of its transfers changes it), so it is locked last and held only
-        // for the lock, the change and the commit (README, "Performance").
+        // for the lock, the change and the commit (docs/performance.md).
         std::vector<Line> lines;
         std::map<AccountKey, AccountDelta> deltas;  // sorted: the global lock order
         if (transition->effect != CreditEffect::kNone) {

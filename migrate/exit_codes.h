@@ -1,5 +1,5 @@
 #pragma once
-// zeva-migrate's exit codes (documented in the README and in --help).
+// zeva-migrate's exit codes (documented in docs/migrations.md and in --help).
 
 namespace zeva::migrate {
 

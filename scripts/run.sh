@@ -2,7 +2,7 @@
 # Runs the service on a fresh Debian bookworm machine: installs the dependencies, builds,
 # and, when DATABASE_URL is not set, starts a throwaway PostgreSQL (stopped on exit),
 # migrates it with the test fixtures, and serves on $PORT (default 10102) with a dev
-# signing key under .dev/ (see README: "Calling the service"). Beside the server runs the
+# signing key under .dev/ (see docs/api.md, "Calling the service"). Beside the server runs the
 # outbox worker (zeva-worker), which delivers to RabbitMQ: when RABBITMQ_URL is not set, to
 # a throwaway node (private name, data and free ports; stopped on exit). It mails through
 # SMTP_URL when that is set; its health port is HEALTH_PORT (default 10103) and its
@@ -10,7 +10,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
-bash scripts/build.sh
+# Only what this script runs (not the test binaries): the server, the worker, the migration
+# runner and the dev-token tool.
+TARGET="zeva-transaction-service zeva-worker zeva-migrate zeva-dev-token" bash scripts/build.sh
 BUILD_DIR=${BUILD_DIR:-build}
 
 # A dev RSA key pair, made once and kept out of git; tokens for it come from

@@ -12,8 +12,8 @@
 int main(int argc, char** argv) {
   // Debian builds Abseil without NDEBUG, so every absl::Mutex (gRPC's own locks included)
   // kept a lock-order graph behind one global lock on every acquisition: a few percent of
-  // each call and a point of contention between threads, for a debugging aid (README,
-  // "Performance"). Off before any thread starts.
+  // each call and a point of contention between threads, for a debugging aid
+  // (docs/performance.md). Off before any thread starts.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   zeva::server::BlockShutdownSignals();
   const std::vector<std::string> args(argv + 1, argv + argc);

@@ -31,7 +31,7 @@ constexpr int kMinSupportedEnvoyMinor = 37;
 constexpr double kDnsPropagationSeconds = 2 + 5;
 constexpr char kMonitoringNamespace[] = "monitoring";
 // The server exits by itself this long after SHUTDOWN_GRACE_SECONDS even when a call is stuck
-// on a frozen database (README, Operations, Shutdown).
+// on a frozen database (docs/operations.md, Shutdown).
 constexpr int kForcedExitSeconds = 3;
 // The label of the frontend's pods, the only pods besides the worker that the dev RabbitMQ
 // admits (its notifications websocket server consumes the `notifications` exchange); also
@@ -589,7 +589,7 @@ TEST_CASE(
 
 TEST_CASE(
     "production renders no credentials: the Secrets the pods use are created in the cluster, "
-    "as README says",
+    "as docs/deploy.md says",
     "[deploy]") {
   // Every Secret a production pod reads, by name and key.
   std::map<std::string, std::set<std::string>> referenced;
@@ -621,11 +621,11 @@ TEST_CASE(
       CHECK(!Contains(out.c_str(), scheme));
     }
   }
-  // README tells how to create each of them.
-  const std::string readme = ReadTextFile(Src("README.md"));
+  // docs/deploy.md tells how to create each of them.
+  const std::string readme = ReadTextFile(Src("docs/deploy.md"));
   for (const auto& [name, keys] : referenced) {
     for (const auto& key : keys) {
-      INFO("README must show `kubectl create secret generic " << name << " --from-literal=" << key
+      INFO("docs/deploy.md must show `kubectl create secret generic " << name << " --from-literal=" << key
                                                               << "=...`");
       CHECK(Contains(readme,
                      "kubectl create secret generic " + name + " --from-literal=" + key + "="));

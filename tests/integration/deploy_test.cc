@@ -198,10 +198,12 @@ TEST_CASE("the Dockerfile builds with the scripts CI runs and ships only runtime
   CHECK(docker.stage_bases[runtime] == "debian:bookworm-slim");
   CHECK(runtime == static_cast<int>(docker.stage_names.size()) - 1);  // the default target
 
-  // The build stage runs the scripts that scripts/test.sh (CI's command) runs.
+  // The build stage runs the scripts that scripts/test.sh runs, which CI's command
+  // (scripts/ci.sh, called by .ci/run) runs with every stage.
   const std::string test_script = ReadTextFile(Src("scripts/test.sh"));
   const std::string ci_run = ReadTextFile(Src(".ci/run"));
-  CHECK(Contains(ci_run, "scripts/test.sh"));
+  CHECK(Contains(ci_run, "bash scripts/ci.sh"));
+  CHECK(Contains(ReadTextFile(Src("scripts/ci.sh")), "bash scripts/test.sh"));
   for (const char* script : {"scripts/install-deps.sh", "scripts/build.sh"}) {
     INFO(script);
     CHECK(Contains(test_script, std::string("bash ") + script));
@@ -906,7 +908,7 @@ TEST_CASE("the release workflow tests, pushes, migrates, then rolls out, one run
     return std::find(list.begin(), list.end(), before) != list.end();
   };
   CHECK(needs("test").empty());
-  CHECK(Contains(steps_text("test"), "bash scripts/test.sh"));
+  CHECK(Contains(steps_text("test"), "bash scripts/ci.sh"));
   CHECK(needs_has("image", "test"));
   CHECK(Contains(steps_text("image"), "docker/build-push-action"));
   CHECK(needs_has("migrate", "image"));
