@@ -15,6 +15,7 @@ std::vector<OutboundMessage> MessagesOf(const domain::OutboxEvent& event) {
   if (event.transfer_id != 0) body["transfer_id"] = event.transfer_id;
   if (event.journal_id != 0) body["journal_id"] = event.journal_id;
   if (event.icbc_import_id != 0) body["icbc_import_id"] = event.icbc_import_id;
+  if (event.application_id != 0) body["application_id"] = event.application_id;
 
   std::vector<OutboundMessage> messages;
   messages.reserve(1 + event.recipients.size());

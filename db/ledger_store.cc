@@ -45,7 +45,8 @@ constexpr Statement kJournal{
     "ledger_journal",
     "SELECT " ZEVA_ENTRY_COLUMNS
     ", j.posted_by, j.reason, coalesce(j.reverses_journal_id, 0), "
-    "coalesce((SELECT r.id FROM credit_journals r WHERE r.reverses_journal_id = j.id), 0) "
+    "coalesce((SELECT r.id FROM credit_journals r WHERE r.reverses_journal_id = j.id), 0), "
+    "coalesce(j.application_id, 0) "
     "FROM credit_journals j JOIN credit_ledger_entries e ON e.journal_id = j.id "
     "WHERE j.id = $1 ORDER BY e.id"};
 constexpr Statement kVehiclesForIssuance{
@@ -187,6 +188,7 @@ absl::StatusOr<std::optional<JournalRecord>> LedgerStore::Journal(int64_t journa
         j.reason = head[10].as<std::string>();
         j.reverses_journal_id = head[11].as<int64_t>();
         j.reversed_by_journal_id = head[12].as<int64_t>();
+        j.application_id = head[13].as<int64_t>();
         for (const pqxx::row& entry : rows) {
           EntryRecord e = ToEntry(entry);
           if (!visible_to || e.organization_id == *visible_to) j.entries.push_back(std::move(e));

@@ -59,6 +59,7 @@ struct JournalRecord {
   std::string reason;
   int64_t reverses_journal_id = 0;     // 0: none
   int64_t reversed_by_journal_id = 0;  // 0: not reversed
+  int64_t application_id = 0;          // ISSUANCE of a credit application; 0: none
   std::vector<EntryRecord> entries;
 };
 

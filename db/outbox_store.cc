@@ -16,7 +16,8 @@ namespace {
   "to_char(e.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), e.actor, " \
   "coalesce(e.transfer_id, 0), coalesce(e.journal_id, 0), "                                   \
   "array_to_json(e.organization_ids)::text, array_to_json(e.recipients)::text, "              \
-  "(extract(epoch FROM e.occurred_at) * 1000000)::bigint, coalesce(e.icbc_import_id, 0)"
+  "(extract(epoch FROM e.occurred_at) * 1000000)::bigint, coalesce(e.icbc_import_id, 0), "    \
+  "coalesce(e.application_id, 0)"
 
 constexpr Statement kClaimPublish{
     "outbox_claim_publish",
@@ -122,7 +123,8 @@ domain::OutboxEvent EventFromRow(const pqxx::row& row) {
   for (const auto& name : recipients) e.recipients.push_back(name.get<std::string>());
   e.occurred_micros = row[9].as<int64_t>();
   e.icbc_import_id = row[10].as<int64_t>();
-  e.attempts = row[11].as<int>();
+  e.application_id = row[11].as<int64_t>();
+  e.attempts = row[12].as<int>();
   return e;
 }
 

@@ -1,3 +1,4 @@
+#include "db/application_store.h"
 #include "db/event_writes.h"
 #include "db/icbc_store.h"
 #include "db/idempotency.h"
@@ -21,7 +22,7 @@ const std::vector<Statement>& AllStatements() {
          {&UserStore::Statements(), &VehicleStore::Statements(), &TransactionStore::Statements(),
           &LedgerStore::Statements(), &LedgerWriteStatements(), &IdempotencyStatements(),
           &TransferStore::Statements(), &EventWriteStatements(), &NotificationStore::Statements(),
-          &OutboxStore::Statements(), &IcbcStore::Statements()}) {
+          &OutboxStore::Statements(), &IcbcStore::Statements(), &ApplicationStore::Statements()}) {
       statements.insert(statements.end(), group->begin(), group->end());
     }
     return statements;

@@ -19,6 +19,7 @@ struct OutboxEvent {
   int64_t transfer_id = 0;     // 0: none
   int64_t journal_id = 0;      // 0: none
   int64_t icbc_import_id = 0;  // 0: none
+  int64_t application_id = 0;  // 0: none
   std::vector<int64_t> organization_ids;
   std::vector<std::string> recipients;  // usernames
   int attempts = 0;                     // of the channel being delivered, this one included

@@ -68,6 +68,7 @@ port=${PORT:-10102}
 if [ -n "${KEYCLOAK_RS256_PUBLIC_KEY:-}" ] && [ -f .dev/jwt-dev-private.pem ]; then
   token=$("$BUILD_DIR/tools/zeva-dev-token" test_vs_1 2>/dev/null || true)
   director=$("$BUILD_DIR/tools/zeva-dev-token" test_gov_director 2>/dev/null || true)
+  analyst=$("$BUILD_DIR/tools/zeva-dev-token" test_gov_1 2>/dev/null || true)
 fi
 cat <<EOT
 run: zeva-transaction-service on localhost:$port, zeva-worker beside it (health on
@@ -76,6 +77,7 @@ run: a dev token for test_vs_1, valid for an hour (new ones: scripts/dev-token.s
      fixture users: test_vs_1, test_vs_2, test_vs_3, test_vs_1_user, test_gov_1, test_gov_director):
 TOKEN=${token:-<set KEYCLOAK_RS256_PUBLIC_KEY to the dev key to get one>}
 DIRECTOR=${director:-<set KEYCLOAK_RS256_PUBLIC_KEY to the dev key to get one>}
+ANALYST=${analyst:-<set KEYCLOAK_RS256_PUBLIC_KEY to the dev key to get one>}
 run: call it, e.g.
   npx -y @bufbuild/buf curl --protocol grpc --http2-prior-knowledge --list-methods http://localhost:$port
   npx -y @bufbuild/buf curl --protocol grpc --http2-prior-knowledge -H "authorization: Bearer \$TOKEN" \\
@@ -89,6 +91,25 @@ run: the credit ledger: a supplier's balances, and the director issuing credits 
     -d '{"idempotencyKey": "demo-1", "organizationId": 1, "reference": "sales/2021-demo",
          "lines": [{"vehicleId": 1, "modelYear": 2021, "quantity": 10}]}' \\
     http://localhost:$port/zeva.credits.v1.CreditAdminService/IssueCredits
+run: a credit application (docs/applications.md), on a fresh database: test_vs_1 files three
+     sales of vehicle 1 (a 150 km BZEV of Test Vehicle Supplier 1: class A, 1.43 credits), the
+     analyst checks them (no ICBC import loaded: each is NO_ICBC_MATCH, so the analyst includes
+     them with a reason) and recommends, the director validates, the balance shows 4.29 credits
+  B="npx -y @bufbuild/buf curl --protocol grpc --http2-prior-knowledge"
+  A=http://localhost:$port/zeva.credits.v1.CreditApplicationService
+  \$B -H "authorization: Bearer \$TOKEN" -d '{"idempotencyKey": "app-1"}' \$A/CreateApplication
+  \$B -H "authorization: Bearer \$TOKEN" -d '{"idempotencyKey": "app-2", "applicationId": 1,
+    "records": [{"vin": "5YJ3E1EA8KF000001", "vehicleId": 1, "modelYear": 2021, "saleDate": {"year": 2021, "month": 6, "day": 1}},
+                {"vin": "5YJ3E1EAXKF000002", "vehicleId": 1, "modelYear": 2021, "saleDate": {"year": 2021, "month": 6, "day": 2}},
+                {"vin": "5YJ3E1EA1KF000003", "vehicleId": 1, "modelYear": 2021, "saleDate": {"year": 2021, "month": 6, "day": 3}}]}' \$A/AddSalesRecords
+  \$B -H "authorization: Bearer \$TOKEN" -d '{"idempotencyKey": "app-3", "applicationId": 1, "action": "APPLICATION_ACTION_SUBMIT"}' \$A/TransitionApplication
+  \$B -H "authorization: Bearer \$ANALYST" -d '{"idempotencyKey": "app-4", "applicationId": 1, "action": "APPLICATION_ACTION_CHECK"}' \$A/TransitionApplication
+  \$B -H "authorization: Bearer \$ANALYST" -d '{"idempotencyKey": "app-5", "applicationId": 1, "decisions": [
+    {"recordId": 1, "included": true, "reason": "seen the invoice"}, {"recordId": 2, "included": true, "reason": "seen the invoice"},
+    {"recordId": 3, "included": true, "reason": "seen the invoice"}]}' \$A/SetRecordDecisions
+  \$B -H "authorization: Bearer \$ANALYST" -d '{"idempotencyKey": "app-6", "applicationId": 1, "action": "APPLICATION_ACTION_RECOMMEND_APPROVAL"}' \$A/TransitionApplication
+  \$B -H "authorization: Bearer \$DIRECTOR" -d '{"idempotencyKey": "app-7", "applicationId": 1, "action": "APPLICATION_ACTION_VALIDATE"}' \$A/TransitionApplication
+  \$B -H "authorization: Bearer \$TOKEN" http://localhost:$port/zeva.credits.v1.CreditLedgerService/GetBalances
 EOT
 # The outbox worker: RabbitMQ (exchanges zeva.events and notifications) and, with SMTP_URL,
 # e-mail; without it, this local run sends no e-mail at all (MAIL_DISABLED). Its metrics port

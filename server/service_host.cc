@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "auth/authenticator.h"
+#include "db/application_store.h"
 #include "db/fresh_reads.h"
 #include "db/icbc_store.h"
 #include "db/idempotency.h"
@@ -30,6 +31,7 @@
 #include "server/transport.h"
 #include "services/call_guard.h"
 #include "services/credit_admin_service.h"
+#include "services/credit_application_service.h"
 #include "services/credit_ledger_service.h"
 #include "services/credit_transfer_service.h"
 #include "services/icbc_service.h"
@@ -108,6 +110,7 @@ int RunServer(const config::ServerConfig& config) {
           : std::make_unique<db::FreshReads>(ledger_store, vehicle_store);
   db::TransferStore transfer_store(pool);
   db::IcbcStore icbc_store(pool);
+  db::ApplicationStore application_store(pool);
   db::NotificationStore notification_store(pool);
   auto authenticator = auth::Authenticator::Create(config.keycloak, LookupIn(users));
   if (!authenticator.ok()) {
@@ -168,7 +171,8 @@ int RunServer(const config::ServerConfig& config) {
                                                    idempotency_store);
   services::NotificationService notification_service(guard, notification_store);
   services::IcbcService icbc_service(guard, icbc_store, idempotency_store);
-  services::CreditApplicationService application_service;
+  services::CreditApplicationService application_service(guard, application_store,
+                                                         idempotency_store);
 
   grpc::EnableDefaultHealthCheckService(true);
   // gRPC's health service carries no protobuf descriptor of its own; touching ours links it

@@ -44,6 +44,7 @@ void FillJournal(const db::JournalRecord& journal, credits::Journal* out) {
   out->set_reverses_journal_id(static_cast<uint64_t>(journal.reverses_journal_id));
   out->set_reason(journal.reason);
   out->set_reversed_by_journal_id(static_cast<uint64_t>(journal.reversed_by_journal_id));
+  out->set_application_id(static_cast<uint64_t>(journal.application_id));
 }
 
 int CurrentYear() {

@@ -53,9 +53,4 @@ class IcbcService final : public zeva::credits::v1::IcbcService::Service {
   db::IdempotencyStore& keys_;
 };
 
-// CreditApplicationService: declared by the contract, built by the next issue; every RPC
-// answers UNIMPLEMENTED (gRPC's generated defaults) so that health and reflection list it.
-class CreditApplicationService final : public zeva::credits::v1::CreditApplicationService::Service {
-};
-
 }  // namespace zeva::services

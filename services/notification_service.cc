@@ -22,6 +22,7 @@ grpc::Status NotificationService::ListNotifications(
                              out.set_transfer_id(static_cast<uint64_t>(n.transfer_id));
                              out.set_journal_id(static_cast<uint64_t>(n.journal_id));
                              out.set_icbc_import_id(static_cast<uint64_t>(n.icbc_import_id));
+                             out.set_application_id(static_cast<uint64_t>(n.application_id));
                              FillTimestamp(n.created_micros, out.mutable_created_at());
                              out.set_read(n.read);
                              return !context->IsCancelled() && writer->Write(out);

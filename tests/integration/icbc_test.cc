@@ -33,20 +33,6 @@ std::string Sha(const std::string& bytes) {
   return digest.HexDigest();
 }
 
-// The ErrorInfo metadata value of `key` in a status's details ("" when none).
-std::string ErrorMetadata(const grpc::Status& status, const std::string& key) {
-  google::rpc::Status details;
-  if (!details.ParseFromString(status.error_details())) return "";
-  for (const auto& any : details.details()) {
-    google::rpc::ErrorInfo info;
-    if (any.UnpackTo(&info)) {
-      auto it = info.metadata().find(key);
-      return it == info.metadata().end() ? "" : it->second;
-    }
-  }
-  return "";
-}
-
 struct Answer {
   grpc::Status status;
   wire::IcbcImport import;

@@ -130,6 +130,18 @@ std::string ErrorReason(const grpc::Status& status) {
   return "";
 }
 
+std::string ErrorMetadata(const grpc::Status& status, const std::string& key) {
+  const google::rpc::Status details = Details(status);
+  for (const auto& detail : details.details()) {
+    google::rpc::ErrorInfo info;
+    if (detail.UnpackTo(&info)) {
+      auto it = info.metadata().find(key);
+      return it == info.metadata().end() ? "" : it->second;
+    }
+  }
+  return "";
+}
+
 std::string ErrorField(const grpc::Status& status) {
   const google::rpc::Status details = Details(status);
   for (const auto& detail : details.details()) {

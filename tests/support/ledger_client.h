@@ -62,6 +62,8 @@ class LedgerClient {
 std::string ErrorReason(const grpc::Status& status);
 // The BadRequest field of a status's details ("" when none).
 std::string ErrorField(const grpc::Status& status);
+// The ErrorInfo metadata value of `key` in a status's details ("" when none).
+std::string ErrorMetadata(const grpc::Status& status, const std::string& key);
 
 // Violations of the ledger's and the outbox's invariants in `database_url` (db/ledger_audit),
 // one line each ("" when none):
