@@ -545,8 +545,7 @@ absl::StatusOr<ApplicationOutcome> ApplicationStore::RemoveRecords(
   std::vector<std::string> ids;
   ids.reserve(record_ids.size());
   for (int64_t id : record_ids) ids.push_back(std::to_string(id));
-  auto stored = [pqxx::transaction_base&, const ApplicationHead&) {
-    return absl::OkStatus(); };
+  auto stored = [](pqxx::transaction_base&, const ApplicationHead&) { return absl::OkStatus(); };
   auto change = [&](pqxx::transaction_base& tx, const ApplicationHead&) -> absl::StatusOr<int64_t> {
     std::set<int64_t> removed;
     for (const pqxx::row& row :

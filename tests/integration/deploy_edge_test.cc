@@ -625,8 +625,8 @@ TEST_CASE(
   const std::string readme = ReadTextFile(Src("docs/deploy.md"));
   for (const auto& [name, keys] : referenced) {
     for (const auto& key : keys) {
-      INFO("docs/deploy.md must show `kubectl create secret generic " << name << " --from-literal=" << key
-                                                              << "=...`");
+      INFO("docs/deploy.md must show `kubectl create secret generic "
+           << name << " --from-literal=" << key << "=...`");
       CHECK(Contains(readme,
                      "kubectl create secret generic " + name + " --from-literal=" + key + "="));
     }
