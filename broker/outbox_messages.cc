@@ -16,6 +16,9 @@ std::vector<OutboundMessage> MessagesOf(const domain::OutboxEvent& event) {
   if (event.journal_id != 0) body["journal_id"] = event.journal_id;
   if (event.icbc_import_id != 0) body["icbc_import_id"] = event.icbc_import_id;
   if (event.application_id != 0) body["application_id"] = event.application_id;
+  if (event.model_year_report_id != 0) {
+    body["model_year_report_id"] = event.model_year_report_id;
+  }
 
   std::vector<OutboundMessage> messages;
   messages.reserve(1 + event.recipients.size());

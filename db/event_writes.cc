@@ -17,15 +17,15 @@ constexpr Statement kWriteEvent{
     "        WHERE r.username = u.username AND r.role::text = ANY($7::text[]))))),"
     " event AS ("
     "  INSERT INTO outbox_events (event_type, actor, transfer_id, journal_id, icbc_import_id,"
-    "    application_id, organization_ids, recipients)"
+    "    application_id, model_year_report_id, organization_ids, recipients)"
     "  SELECT $1, $2, NULLIF($3::bigint, 0), NULLIF($4::bigint, 0), NULLIF($9::bigint, 0), "
-    "NULLIF($11::bigint, 0), $5::bigint[],"
+    "NULLIF($11::bigint, 0), NULLIF($12::bigint, 0), $5::bigint[],"
     "    coalesce(array_agg(username ORDER BY username), '{}') FROM recipients"
     "  RETURNING id)"
     " INSERT INTO notifications (username, event_id, event_type, message, transfer_id, journal_id,"
-    "   icbc_import_id, application_id)"
+    "   icbc_import_id, application_id, model_year_report_id)"
     " SELECT r.username, e.id, $1, $8, NULLIF($3::bigint, 0), NULLIF($4::bigint, 0), "
-    "NULLIF($9::bigint, 0), NULLIF($11::bigint, 0)"
+    "NULLIF($9::bigint, 0), NULLIF($11::bigint, 0), NULLIF($12::bigint, 0)"
     " FROM recipients r, event e"};
 
 }  // namespace
@@ -33,7 +33,7 @@ constexpr Statement kWriteEvent{
 void WriteEvent(pqxx::transaction_base& tx, const domain::Event& event, const std::string& actor,
                 int64_t transfer_id, int64_t journal_id,
                 const std::vector<int64_t>& organization_ids, int64_t icbc_import_id,
-                int64_t application_id) {
+                int64_t application_id, int64_t model_year_report_id) {
   std::vector<std::string> organizations, recipient_organizations, roles;
   for (int64_t id : organization_ids) organizations.push_back(std::to_string(id));
   for (int64_t id : event.recipients.organizations) {
@@ -45,7 +45,7 @@ void WriteEvent(pqxx::transaction_base& tx, const domain::Event& event, const st
   tx.exec_prepared(kWriteEvent.name, event.type, actor, transfer_id, journal_id,
                    ArrayLiteral(organizations), ArrayLiteral(recipient_organizations),
                    ArrayLiteral(roles), event.message, icbc_import_id,
-                   ArrayLiteral(event.recipients.users), application_id);
+                   ArrayLiteral(event.recipients.users), application_id, model_year_report_id);
 }
 
 const std::vector<Statement>& EventWriteStatements() {

@@ -18,7 +18,7 @@ namespace zeva::db {
 void WriteEvent(pqxx::transaction_base& tx, const domain::Event& event, const std::string& actor,
                 int64_t transfer_id, int64_t journal_id,
                 const std::vector<int64_t>& organization_ids, int64_t icbc_import_id = 0,
-                int64_t application_id = 0);
+                int64_t application_id = 0, int64_t model_year_report_id = 0);
 
 const std::vector<Statement>& EventWriteStatements();
 

@@ -43,6 +43,22 @@ SELECT v FROM (
         ON j.kind = 'TRANSFER' AND j.reference = 'transfer/' || t.id
       WHERE t.status = 'RECORDED' GROUP BY t.id HAVING count(j.id) <> 1
       UNION ALL
+      SELECT 'assessed report ' || r.id || ' has ' || count(j.id) || ' REDUCTION journals'
+      FROM model_year_reports r LEFT JOIN credit_journals j ON j.model_year_report_id = r.id
+      WHERE r.status = 'ASSESSED' GROUP BY r.id, r.journal_id
+      HAVING count(j.id) <> (r.journal_id IS NOT NULL)::int
+          OR coalesce(max(j.id), 0) <> coalesce(r.journal_id, 0)
+      UNION ALL
+      SELECT 'REDUCTION journal ' || j.id || ' of report ' || r.id || ' in status ' || r.status
+      FROM credit_journals j JOIN model_year_reports r ON r.id = j.model_year_report_id
+      WHERE r.status <> 'ASSESSED'
+      UNION ALL
+      SELECT 'REDUCTION journal ' || e.journal_id || ' credits supplier ' || e.organization_id
+      FROM credit_ledger_entries e JOIN credit_journals j ON j.id = e.journal_id
+      JOIN organizations o ON o.id = e.organization_id
+      WHERE j.model_year_report_id IS NOT NULL AND o.organization_type = 'VEHICLE_SUPPLIER'
+        AND e.amount > 0
+      UNION ALL
       SELECT 'negative available: ' || organization_id || ' ' || model_year || ' ' || credit_class
       FROM credit_accounts WHERE posted - reserved < 0
       UNION ALL

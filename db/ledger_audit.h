@@ -5,8 +5,10 @@
 //
 // Ledger: posted = the sum of entries per supplier key; every supplier entry has its account;
 // every journal sums to zero; reserved = the lines of reserving transfers per key; every
-// RECORDED transfer has exactly one journal; no negative available; the suppliers' total is
-// minus the government's. Outbox: every journal has exactly one outbox event and every
+// RECORDED transfer has exactly one journal; every ASSESSED model year report has its one
+// REDUCTION journal when it deducted anything (none otherwise), no other report has one, and
+// a REDUCTION only debits suppliers; no negative available; the suppliers' total is minus the
+// government's. Outbox: every journal has exactly one outbox event and every
 // transfer change its event (valid until delivered events are pruned).
 
 #include <string>

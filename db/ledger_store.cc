@@ -46,7 +46,7 @@ constexpr Statement kJournal{
     "SELECT " ZEVA_ENTRY_COLUMNS
     ", j.posted_by, j.reason, coalesce(j.reverses_journal_id, 0), "
     "coalesce((SELECT r.id FROM credit_journals r WHERE r.reverses_journal_id = j.id), 0), "
-    "coalesce(j.application_id, 0) "
+    "coalesce(j.application_id, 0), coalesce(j.model_year_report_id, 0) "
     "FROM credit_journals j JOIN credit_ledger_entries e ON e.journal_id = j.id "
     "WHERE j.id = $1 ORDER BY e.id"};
 constexpr Statement kVehiclesForIssuance{
@@ -189,6 +189,7 @@ absl::StatusOr<std::optional<JournalRecord>> LedgerStore::Journal(int64_t journa
         j.reverses_journal_id = head[11].as<int64_t>();
         j.reversed_by_journal_id = head[12].as<int64_t>();
         j.application_id = head[13].as<int64_t>();
+        j.model_year_report_id = head[14].as<int64_t>();
         for (const pqxx::row& entry : rows) {
           EntryRecord e = ToEntry(entry);
           if (!visible_to || e.organization_id == *visible_to) j.entries.push_back(std::move(e));
@@ -252,6 +253,9 @@ absl::StatusOr<PostOutcome> LedgerStore::Post(const JournalPosting& posting, con
       if (original.empty()) return PostOutcome{Kind::kNoSuchJournal, 0, {}, 0};
       if (original[0][0].as<std::string>() == "REVERSAL") {
         return PostOutcome{Kind::kNotReversible, 0, {}, 0};
+      }
+      if (original[0][0].as<std::string>() == "REDUCTION") {
+        return PostOutcome{Kind::kReductionNotReversible, 0, {}, 0};
       }
       const pqxx::result reversal = tx.exec_prepared(kReversalOf.name, posting.reverses_journal_id);
       if (!reversal.empty()) {

@@ -42,7 +42,7 @@ struct BalanceRow {
 struct EntryRecord {
   int64_t id = 0;
   int64_t journal_id = 0;
-  std::string kind;  // ISSUANCE, TRANSFER, ADJUSTMENT, REVERSAL
+  std::string kind;  // ISSUANCE, TRANSFER, ADJUSTMENT, REVERSAL, REDUCTION
   int64_t organization_id = 0;
   domain::CreditKey key;
   int64_t amount = 0;  // signed hundredths
@@ -60,6 +60,7 @@ struct JournalRecord {
   int64_t reverses_journal_id = 0;     // 0: none
   int64_t reversed_by_journal_id = 0;  // 0: not reversed
   int64_t application_id = 0;          // ISSUANCE of a credit application; 0: none
+  int64_t model_year_report_id = 0;    // REDUCTION of a model year report; 0: none
   std::vector<EntryRecord> entries;
 };
 
@@ -79,14 +80,15 @@ struct JournalPosting {
 
 struct PostOutcome {
   enum class Kind {
-    kPosted,              // journal_id is the new journal
-    kReplayed,            // the key's earlier result: journal_id
-    kKeyReused,           // the key was used for a different request
-    kDuplicateReference,  // ISSUANCE: the supplier already has a journal with this reference
-    kNoSuchJournal,       // REVERSAL: nothing to reverse
-    kNotReversible,       // REVERSAL of a REVERSAL
-    kAlreadyReversed,     // REVERSAL: the journal has one
-    kInsufficientCredits  // a supplier's available would go below zero: short_key, short_org
+    kPosted,                  // journal_id is the new journal
+    kReplayed,                // the key's earlier result: journal_id
+    kKeyReused,               // the key was used for a different request
+    kDuplicateReference,      // ISSUANCE: the supplier already has a journal with this reference
+    kNoSuchJournal,           // REVERSAL: nothing to reverse
+    kNotReversible,           // REVERSAL of a REVERSAL
+    kReductionNotReversible,  // REVERSAL of a REDUCTION (COMPLIANCE.md: NOT_REVERSIBLE)
+    kAlreadyReversed,         // REVERSAL: the journal has one
+    kInsufficientCredits      // a supplier's available would go below zero: short_key, short_org
   };
   Kind kind = Kind::kPosted;
   int64_t journal_id = 0;

@@ -34,8 +34,9 @@ constexpr Statement kApplyToAccounts{
 constexpr Statement kInsertJournal{
     "ledger_insert_journal",
     "WITH j AS (INSERT INTO credit_journals (kind, reference, posted_by, reason, issued_to, "
-    "reverses_journal_id, application_id) VALUES ($1::journal_kind, $2, $3, $4, "
-    "NULLIF($5::bigint, 0), NULLIF($6::bigint, 0), NULLIF($11::bigint, 0)) "
+    "reverses_journal_id, application_id, model_year_report_id) VALUES ($1::journal_kind, $2, "
+    "$3, $4, NULLIF($5::bigint, 0), NULLIF($6::bigint, 0), NULLIF($11::bigint, 0), "
+    "NULLIF($12::bigint, 0)) "
     "RETURNING id) "
     "INSERT INTO credit_ledger_entries (journal_id, organization_id, model_year, credit_class, "
     "amount) SELECT j.id, d.* FROM j, unnest($7::bigint[], $8::smallint[], "
@@ -100,7 +101,8 @@ void ApplyToAccounts(pqxx::transaction_base& tx, const std::vector<AccountDelta>
 int64_t InsertJournal(pqxx::transaction_base& tx, const std::string& kind,
                       const std::string& reference, const std::string& posted_by,
                       const std::string& reason, int64_t issued_to, int64_t reverses_journal_id,
-                      const std::vector<EntryLine>& entries, int64_t application_id) {
+                      const std::vector<EntryLine>& entries, int64_t application_id,
+                      int64_t model_year_report_id) {
   KeyArrays a;
   std::vector<std::string> amounts;
   for (const EntryLine& e : entries) {
@@ -111,7 +113,8 @@ int64_t InsertJournal(pqxx::transaction_base& tx, const std::string& kind,
   return tx
       .exec_prepared(kInsertJournal.name, kind, reference, posted_by, reason, issued_to,
                      reverses_journal_id, ArrayLiteral(a.organizations), ArrayLiteral(a.years),
-                     ArrayLiteral(a.classes), ArrayLiteral(amounts), application_id)[0][0]
+                     ArrayLiteral(a.classes), ArrayLiteral(amounts), application_id,
+                     model_year_report_id)[0][0]
       .as<int64_t>();
 }
 

@@ -52,11 +52,12 @@ std::vector<AccountRow> LockAccounts(pqxx::transaction_base& tx,
 // Adds the deltas to the locked accounts.
 void ApplyToAccounts(pqxx::transaction_base& tx, const std::vector<AccountDelta>& deltas);
 // A journal and its entries; returns the journal id. `application_id`: an ISSUANCE of a
-// credit application (0: none).
+// credit application; `model_year_report_id`: a REDUCTION of a model year report (0: none).
 int64_t InsertJournal(pqxx::transaction_base& tx, const std::string& kind,
                       const std::string& reference, const std::string& posted_by,
                       const std::string& reason, int64_t issued_to, int64_t reverses_journal_id,
-                      const std::vector<EntryLine>& entries, int64_t application_id = 0);
+                      const std::vector<EntryLine>& entries, int64_t application_id = 0,
+                      int64_t model_year_report_id = 0);
 
 // PostgreSQL array literals for unnest().
 std::string ArrayLiteral(const std::vector<std::string>& items);

@@ -14,7 +14,7 @@ constexpr Statement kListNotifications{
     "notifications_list",
     "SELECT id, event_type, message, coalesce(transfer_id, 0), coalesce(journal_id, 0), "
     "(extract(epoch FROM created_at) * 1000000)::bigint, read_at IS NOT NULL, "
-    "coalesce(icbc_import_id, 0), coalesce(application_id, 0) "
+    "coalesce(icbc_import_id, 0), coalesce(application_id, 0), coalesce(model_year_report_id, 0) "
     "FROM notifications WHERE username = $1 AND id > $2 AND (NOT $3 OR read_at IS NULL) "
     "ORDER BY id LIMIT $4"};
 constexpr Statement kMarkRead{
@@ -51,6 +51,7 @@ absl::Status NotificationStore::List(const std::string& username, bool unread_on
         n.read = row[6].as<bool>();
         n.icbc_import_id = row[7].as<int64_t>();
         n.application_id = row[8].as<int64_t>();
+        n.model_year_report_id = row[9].as<int64_t>();
         after_id = n.id;
         return sink(n);
       });

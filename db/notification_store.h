@@ -20,6 +20,7 @@ struct NotificationRecord {
   int64_t journal_id = 0;
   int64_t icbc_import_id = 0;
   int64_t application_id = 0;
+  int64_t model_year_report_id = 0;
   int64_t created_micros = 0;
   bool read = false;
 };

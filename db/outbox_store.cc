@@ -17,7 +17,7 @@ namespace {
   "coalesce(e.transfer_id, 0), coalesce(e.journal_id, 0), "                                   \
   "array_to_json(e.organization_ids)::text, array_to_json(e.recipients)::text, "              \
   "(extract(epoch FROM e.occurred_at) * 1000000)::bigint, coalesce(e.icbc_import_id, 0), "    \
-  "coalesce(e.application_id, 0)"
+  "coalesce(e.application_id, 0), coalesce(e.model_year_report_id, 0)"
 
 constexpr Statement kClaimPublish{
     "outbox_claim_publish",
@@ -124,7 +124,8 @@ domain::OutboxEvent EventFromRow(const pqxx::row& row) {
   e.occurred_micros = row[9].as<int64_t>();
   e.icbc_import_id = row[10].as<int64_t>();
   e.application_id = row[11].as<int64_t>();
-  e.attempts = row[12].as<int>();
+  e.model_year_report_id = row[12].as<int64_t>();
+  e.attempts = row[13].as<int>();
   return e;
 }
 

@@ -1,4 +1,5 @@
 #include "db/application_store.h"
+#include "db/compliance_store.h"
 #include "db/event_writes.h"
 #include "db/icbc_store.h"
 #include "db/idempotency.h"
@@ -22,7 +23,8 @@ const std::vector<Statement>& AllStatements() {
          {&UserStore::Statements(), &VehicleStore::Statements(), &TransactionStore::Statements(),
           &LedgerStore::Statements(), &LedgerWriteStatements(), &IdempotencyStatements(),
           &TransferStore::Statements(), &EventWriteStatements(), &NotificationStore::Statements(),
-          &OutboxStore::Statements(), &IcbcStore::Statements(), &ApplicationStore::Statements()}) {
+          &OutboxStore::Statements(), &IcbcStore::Statements(), &ApplicationStore::Statements(),
+          &ComplianceStore::Statements()}) {
       statements.insert(statements.end(), group->begin(), group->end());
     }
     return statements;

@@ -16,10 +16,11 @@ struct OutboxEvent {
   std::string occurred_at;      // RFC 3339, UTC
   int64_t occurred_micros = 0;  // the same, for measuring delivery latency
   std::string actor;
-  int64_t transfer_id = 0;     // 0: none
-  int64_t journal_id = 0;      // 0: none
-  int64_t icbc_import_id = 0;  // 0: none
-  int64_t application_id = 0;  // 0: none
+  int64_t transfer_id = 0;           // 0: none
+  int64_t journal_id = 0;            // 0: none
+  int64_t icbc_import_id = 0;        // 0: none
+  int64_t application_id = 0;        // 0: none
+  int64_t model_year_report_id = 0;  // 0: none
   std::vector<int64_t> organization_ids;
   std::vector<std::string> recipients;  // usernames
   int attempts = 0;                     // of the channel being delivered, this one included

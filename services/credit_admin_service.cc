@@ -1,6 +1,7 @@
 #include "services/credit_admin_service.h"
 
 #include "absl/strings/str_cat.h"
+#include "domain/compliance_workflow.h"
 #include "domain/refusal.h"
 #include "services/caller_scope.h"
 #include "services/credits_wire.h"
@@ -27,6 +28,10 @@ absl::Status OutcomeError(const db::PostOutcome& outcome, int64_t journal_id) {
     case Outcome::kNotReversible:
       return domain::Refusal(absl::StatusCode::kFailedPrecondition, "a reversal cannot be reversed",
                              domain::kReasonInvalidStatus, "journal_id");
+    case Outcome::kReductionNotReversible:
+      return domain::Refusal(absl::StatusCode::kFailedPrecondition,
+                             "an assessment's REDUCTION journal cannot be reversed",
+                             domain::kReasonNotReversible, "journal_id");
     case Outcome::kAlreadyReversed:
       return domain::Refusal(
           absl::StatusCode::kFailedPrecondition,

@@ -14,6 +14,7 @@ credits::JournalKind ToWireKind(const std::string& kind) {
   if (kind == "TRANSFER") return credits::JOURNAL_KIND_TRANSFER;
   if (kind == "ADJUSTMENT") return credits::JOURNAL_KIND_ADJUSTMENT;
   if (kind == "REVERSAL") return credits::JOURNAL_KIND_REVERSAL;
+  if (kind == "REDUCTION") return credits::JOURNAL_KIND_REDUCTION;
   return credits::JOURNAL_KIND_UNSPECIFIED;
 }
 
@@ -45,6 +46,7 @@ void FillJournal(const db::JournalRecord& journal, credits::Journal* out) {
   out->set_reason(journal.reason);
   out->set_reversed_by_journal_id(static_cast<uint64_t>(journal.reversed_by_journal_id));
   out->set_application_id(static_cast<uint64_t>(journal.application_id));
+  out->set_model_year_report_id(static_cast<uint64_t>(journal.model_year_report_id));
 }
 
 int CurrentYear() {

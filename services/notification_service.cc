@@ -14,19 +14,21 @@ grpc::Status NotificationService::ListNotifications(
       [&](const Call& call) -> absl::Status {
         const int64_t after_id = AfterId(request->after_id());
         credits::Notification out;
-        return store_.List(call.caller.user_id, request->unread_only(), after_id, request->limit(),
-                           call.budget, [&](const db::NotificationRecord& n) {
-                             out.set_id(static_cast<uint64_t>(n.id));
-                             out.set_event_type(n.event_type);
-                             out.set_message(n.message);
-                             out.set_transfer_id(static_cast<uint64_t>(n.transfer_id));
-                             out.set_journal_id(static_cast<uint64_t>(n.journal_id));
-                             out.set_icbc_import_id(static_cast<uint64_t>(n.icbc_import_id));
-                             out.set_application_id(static_cast<uint64_t>(n.application_id));
-                             FillTimestamp(n.created_micros, out.mutable_created_at());
-                             out.set_read(n.read);
-                             return !context->IsCancelled() && writer->Write(out);
-                           });
+        return store_.List(
+            call.caller.user_id, request->unread_only(), after_id, request->limit(), call.budget,
+            [&](const db::NotificationRecord& n) {
+              out.set_id(static_cast<uint64_t>(n.id));
+              out.set_event_type(n.event_type);
+              out.set_message(n.message);
+              out.set_transfer_id(static_cast<uint64_t>(n.transfer_id));
+              out.set_journal_id(static_cast<uint64_t>(n.journal_id));
+              out.set_icbc_import_id(static_cast<uint64_t>(n.icbc_import_id));
+              out.set_application_id(static_cast<uint64_t>(n.application_id));
+              out.set_model_year_report_id(static_cast<uint64_t>(n.model_year_report_id));
+              FillTimestamp(n.created_micros, out.mutable_created_at());
+              out.set_read(n.read);
+              return !context->IsCancelled() && writer->Write(out);
+            });
       },
       domain::kErrorDomain);
 }
