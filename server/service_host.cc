@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "auth/authenticator.h"
 #include "db/application_store.h"
+#include "db/compliance_store.h"
 #include "db/fresh_reads.h"
 #include "db/icbc_store.h"
 #include "db/idempotency.h"
@@ -30,6 +31,7 @@
 #include "server/readiness.h"
 #include "server/transport.h"
 #include "services/call_guard.h"
+#include "services/compliance_service.h"
 #include "services/credit_admin_service.h"
 #include "services/credit_application_service.h"
 #include "services/credit_ledger_service.h"
@@ -53,6 +55,7 @@ const std::vector<std::string> kServiceNames = {
     "zeva.credits.v1.CreditLedgerService",   "zeva.credits.v1.CreditAdminService",
     "zeva.credits.v1.CreditTransferService", "zeva.credits.v1.NotificationService",
     "zeva.credits.v1.IcbcService",           "zeva.credits.v1.CreditApplicationService",
+    "zeva.credits.v1.ComplianceService",
 };
 
 // Users come from the database; authentication sees them as callers.
@@ -111,6 +114,7 @@ int RunServer(const config::ServerConfig& config) {
   db::TransferStore transfer_store(pool);
   db::IcbcStore icbc_store(pool);
   db::ApplicationStore application_store(pool);
+  db::ComplianceStore compliance_store(pool);
   db::NotificationStore notification_store(pool);
   auto authenticator = auth::Authenticator::Create(config.keycloak, LookupIn(users));
   if (!authenticator.ok()) {
@@ -173,6 +177,8 @@ int RunServer(const config::ServerConfig& config) {
   services::IcbcService icbc_service(guard, icbc_store, idempotency_store);
   services::CreditApplicationService application_service(guard, application_store,
                                                          idempotency_store);
+  services::ComplianceService compliance_service(guard, compliance_store, ledger_store,
+                                                 idempotency_store);
 
   grpc::EnableDefaultHealthCheckService(true);
   // gRPC's health service carries no protobuf descriptor of its own; touching ours links it
@@ -198,6 +204,7 @@ int RunServer(const config::ServerConfig& config) {
   builder.RegisterService(&notification_service);
   builder.RegisterService(&icbc_service);
   builder.RegisterService(&application_service);
+  builder.RegisterService(&compliance_service);
 
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server || bound_port == 0) {
