@@ -110,6 +110,22 @@ run: a credit application (docs/applications.md), on a fresh database: test_vs_1
   \$B -H "authorization: Bearer \$ANALYST" -d '{"idempotencyKey": "app-6", "applicationId": 1, "action": "APPLICATION_ACTION_RECOMMEND_APPROVAL"}' \$A/TransitionApplication
   \$B -H "authorization: Bearer \$DIRECTOR" -d '{"idempotencyKey": "app-7", "applicationId": 1, "action": "APPLICATION_ACTION_VALIDATE"}' \$A/TransitionApplication
   \$B -H "authorization: Bearer \$TOKEN" http://localhost:$port/zeva.credits.v1.CreditLedgerService/GetBalances
+run: annual compliance (docs/compliance.md), after the application above (and without the
+     issuance before it): test_vs_1 files its
+     2024 model year report (30 LDVs; 3,500 in 2021-2023: a medium supplier, so no class A
+     part: 30 x 19.5 % = 5.85 credits), sees the preview (its 4.29 credits deducted, 1.56 left
+     as a deficit), the analyst recommends, the director assesses: the balance goes to 0 and
+     GetDeficits shows 2024 ANY_CLASS 1.56
+  C=http://localhost:$port/zeva.credits.v1.ComplianceService
+  \$B -H "authorization: Bearer \$TOKEN" -d '{"idempotencyKey": "myr-1", "modelYear": 2024}' \$C/CreateModelYearReport
+  \$B -H "authorization: Bearer \$TOKEN" -d '{"idempotencyKey": "myr-2", "reportId": 1, "ldvSales": 30, "makes": ["Test Make"],
+    "previousSales": [{"modelYear": 2021, "ldvSales": 1000}, {"modelYear": 2022, "ldvSales": 1000},
+                      {"modelYear": 2023, "ldvSales": 1500}], "attested": true}' \$C/UpdateModelYearReport
+  \$B -H "authorization: Bearer \$TOKEN" -d '{"idempotencyKey": "myr-3", "reportId": 1, "action": "MODEL_YEAR_REPORT_ACTION_SUBMIT"}' \$C/TransitionModelYearReport
+  \$B -H "authorization: Bearer \$ANALYST" -d '{"idempotencyKey": "myr-4", "reportId": 1, "action": "MODEL_YEAR_REPORT_ACTION_RECOMMEND"}' \$C/TransitionModelYearReport
+  \$B -H "authorization: Bearer \$DIRECTOR" -d '{"idempotencyKey": "myr-5", "reportId": 1, "action": "MODEL_YEAR_REPORT_ACTION_ASSESS"}' \$C/TransitionModelYearReport
+  \$B -H "authorization: Bearer \$TOKEN" http://localhost:$port/zeva.credits.v1.CreditLedgerService/GetBalances
+  \$B -H "authorization: Bearer \$TOKEN" \$C/GetDeficits
 EOT
 # The outbox worker: RabbitMQ (exchanges zeva.events and notifications) and, with SMTP_URL,
 # e-mail; without it, this local run sends no e-mail at all (MAIL_DISABLED). Its metrics port
