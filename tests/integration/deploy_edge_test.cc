@@ -632,3 +632,60 @@ TEST_CASE(
     }
   }
 }
+
+TEST_CASE(
+    "production: a browser reaches Envoy through one Ingress that serves TLS only; dev has none",
+    "[deploy]") {
+  std::vector<YAML::Node> ingresses;
+  for (const auto& m : Manifests()) {
+    if (m.doc["kind"].as<std::string>() == "Ingress") ingresses.push_back(m.doc);
+  }
+  REQUIRE(ingresses.size() == 1);
+  const YAML::Node ingress = ingresses[0];
+  INFO(Name(ingress));
+  // TLS for every host the rules serve, from a Secret created in the cluster (none is in the
+  // repository: the test above), as docs/deploy.md shows.
+  std::set<std::string> tls_hosts;
+  std::set<std::string> secrets;
+  for (const auto& entry : ingress["spec"]["tls"]) {
+    for (const auto& host : Strings(entry["hosts"])) tls_hosts.insert(host);
+    secrets.insert(entry["secretName"].as<std::string>(""));
+  }
+  CHECK(secrets == std::set<std::string>{"zeva-edge-tls"});
+  CHECK(Contains(ReadTextFile(Src("docs/deploy.md")),
+                 "kubectl create secret tls zeva-edge-tls --cert="));
+  // Plain HTTP is redirected, never served: OpenShift's edge Route, ingress-nginx's redirect.
+  CHECK(ingress["metadata"]["annotations"]["route.openshift.io/termination"].as<std::string>("") ==
+        "edge");
+  CHECK(ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/force-ssl-redirect"]
+            .as<std::string>("") == "true");
+  // Every rule: a host with TLS, every path to Envoy's Service on a port it has; `/` among
+  // them, so that /grpc/ and the frontend both pass Envoy (CORS, limits, routing).
+  const YAML::Node envoy_service = Object("Service", "envoy");
+  const YAML::Node rules = ingress["spec"]["rules"];
+  REQUIRE(rules.size() >= 1);
+  bool serves_root = false;
+  for (const auto& rule : rules) {
+    const auto host = rule["host"].as<std::string>("");
+    INFO(host);
+    CHECK(!host.empty());
+    CHECK(tls_hosts.count(host) == 1);
+    for (const auto& path : rule["http"]["paths"]) {
+      const YAML::Node backend = path["backend"]["service"];
+      CHECK(backend["name"].as<std::string>("") == "envoy");
+      bool port_exists = false;
+      for (const auto& port : envoy_service["spec"]["ports"]) {
+        port_exists |=
+            backend["port"]["name"].as<std::string>("") == port["name"].as<std::string>();
+        port_exists |= backend["port"]["number"].as<int>(0) == port["port"].as<int>();
+      }
+      CHECK(port_exists);
+      serves_root |= path["path"].as<std::string>("") == "/" &&
+                     path["pathType"].as<std::string>("") == "Prefix";
+    }
+  }
+  CHECK(serves_root);
+  // The host is a placeholder until the release sets it (render.sh refuses it until then).
+  CHECK(Contains(rules[0]["host"].as<std::string>(""), "REPLACE_ME"));
+  for (const auto& m : DevManifests()) CHECK(m.doc["kind"].as<std::string>() != "Ingress");
+}
