@@ -395,6 +395,10 @@ TEST_CASE("GetBalances calls waiting on a frozen database hold none of gRPC's ow
 TEST_CASE("a model added in plain SQL is listed at once, by its supplier and by government",
           "[fresh_reads]") {
   ServiceFixture service;
+  // The cache serves only while its LISTEN connection is up (until then reads bypass it): a
+  // server just ready may not listen yet.
+  REQUIRE(WaitUntil([&] { return Metric(service.server(), "zeva_read_cache_listening") == 1; }, 30s,
+                    50ms));
   const auto before = ModelsThrough(service, service.channel(), "test_vs_1");
   const auto government_before = ModelsThrough(service, service.channel(), "test_gov_1");
   REQUIRE(before.has_value());
