@@ -94,12 +94,7 @@ nlohmann::json RunFault(const FaultOptions& o, const std::string& kind) {
 
   // Every event committed during the run, delivered (the killed worker's lease may hold some
   // back for its length).
-  const std::string pending_sql =
-      "SELECT count(*) FROM outbox_events WHERE seq > " + seq_before + " AND published_at IS NULL";
-  const auto drain_deadline = Clock::now() + 120s;
-  while (QueryValue(o.database_url, pending_sql) != "0" && Clock::now() < drain_deadline) {
-    std::this_thread::sleep_for(200ms);
-  }
+  WaitUntilPublished(o.database_url, seq_before, 120s);
   const double drained_after = std::chrono::duration<double>(Clock::now() - until).count();
   std::set<std::string> committed;
   {

@@ -2,7 +2,7 @@
 # The outbox benchmark (see docs/performance.md):
 #
 #   bash bench/outbox.sh           full run (a minute or two)
-#   bash bench/outbox.sh --quick   small counts (seconds): checks the machinery
+#   bash bench/outbox.sh --quick   small counts, short fault runs: checks the machinery
 #
 # Builds, starts a throwaway PostgreSQL (migrated with the fixtures), a throwaway RabbitMQ and
 # the server (LOG_LEVEL=warn), signs a director's token with a key made for this run, and runs
@@ -12,7 +12,8 @@
 # the middle of a transfer load. Writes bench/results/outbox.{md,json} and outbox-latency.png.
 # Fails when an event is lost or the ledger audit finds a violation.
 # Settings (environment): BUILD_DIR, BENCH_OUT, THROUGHPUT_EVENTS, LATENCY_EVENTS, LOADS,
-# FAULTS, FAULT_SECONDS, SKIP_BUILD=1.
+# FAULTS, FAULT_SECONDS, FAULT_CALLERS, SKIP_BUILD=1; the workers also take OUTBOX_CLAIM_LEASE_MS
+# and the broker and SMTP timeouts from it (--quick shortens them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,9 +24,17 @@ case "${1:-}" in
   *) echo "usage: $0 [--quick]" >&2; exit 2 ;;
 esac
 if [ "$mode" = quick ]; then
-  : "${THROUGHPUT_EVENTS:=500}" "${LATENCY_EVENTS:=100}" "${LOADS:=1 4}" "${FAULT_SECONDS:=8}"
+  : "${THROUGHPUT_EVENTS:=200}" "${LATENCY_EVENTS:=50}" "${LOADS:=1 4}" "${FAULT_SECONDS:=6}"
+  : "${FAULT_CALLERS:=4}"
+  # A killed worker's events are another's after its lease: 5 s, not 30 (the timeouts a
+  # lease must exceed shortened with it, as in the integration tests).
+  export OUTBOX_CLAIM_LEASE_MS=${OUTBOX_CLAIM_LEASE_MS:-5000}
+  export BROKER_CONNECT_TIMEOUT_MS=${BROKER_CONNECT_TIMEOUT_MS:-1000}
+  export BROKER_CONFIRM_TIMEOUT_MS=${BROKER_CONFIRM_TIMEOUT_MS:-2000}
+  export SMTP_TIMEOUT_MS=${SMTP_TIMEOUT_MS:-2000}
 else
   : "${THROUGHPUT_EVENTS:=20000}" "${LATENCY_EVENTS:=1000}" "${LOADS:=1 4 16}" "${FAULT_SECONDS:=20}"
+  : "${FAULT_CALLERS:=8}"
 fi
 FAULTS=${FAULTS-postgres-restart rabbitmq-stop worker-kill}
 BUILD_DIR=${BUILD_DIR:-build}
@@ -93,7 +102,7 @@ mkdir -p "$OUT"
   --worker-binary "$BUILD_DIR/worker/zeva-worker" --throughput-events "$THROUGHPUT_EVENTS" \
   --latency-events "$LATENCY_EVENTS" --loads "$LOADS" --out-dir "$OUT" --faults "$FAULTS" \
   --tokens-file "$work/tokens" --pg-dir "$work/pg" --rabbitmq-dir "$work/rmq" \
-  --fault-seconds "$FAULT_SECONDS"
+  --fault-seconds "$FAULT_SECONDS" --fault-callers "$FAULT_CALLERS"
 {
   echo
   echo "Machine: $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n 1);" \

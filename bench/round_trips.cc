@@ -2,6 +2,7 @@
 
 #include <iostream>
 #include <pqxx/pqxx>
+#include <thread>
 
 #include "config/option_set.h"
 #include "db/ledger_audit.h"
@@ -14,6 +15,18 @@ std::string QueryValue(const std::string& database_url, const std::string& state
   const pqxx::result r = tx.exec(statement);
   tx.commit();
   return r.empty() || r[0][0].is_null() ? "" : r[0][0].as<std::string>();
+}
+
+bool WaitUntilPublished(const std::string& database_url, const std::string& seq_before,
+                        std::chrono::milliseconds timeout) {
+  const std::string pending_sql =
+      "SELECT count(*) FROM outbox_events WHERE seq > " + seq_before + " AND published_at IS NULL";
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    if (QueryValue(database_url, pending_sql) == "0") return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
 }
 
 absl::StatusOr<int64_t> StatementsExecuted(const std::string& database_url) {

@@ -2,6 +2,7 @@
 // PostgreSQL's side of a benchmark: statements executed (pg_stat_statements), for round
 // trips per call, and the ledger audit (db/ledger_audit) as `zeva-bench audit`.
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -13,6 +14,11 @@ namespace zeva::bench {
 // Runs `statement` in a transaction of its own and returns the first row's first column as
 // text ("" when there is none, or it is NULL). Throws on failure (benchmark set-up).
 std::string QueryValue(const std::string& database_url, const std::string& statement);
+
+// Waits until every outbox event after `seq_before` (an outbox_events.seq) is marked published,
+// polling every 100 ms for at most `timeout`; returns whether they all were.
+bool WaitUntilPublished(const std::string& database_url, const std::string& seq_before,
+                        std::chrono::milliseconds timeout);
 
 // Statements executed so far on the server's database (sum of pg_stat_statements.calls);
 // NOT_FOUND when `database_url` is empty.

@@ -20,7 +20,11 @@ WorkerProcesses::WorkerProcesses(std::string binary, const std::string& database
            "RETRY_MAX_MS=2000"} {
   // Sanitizer settings pass through, so that a sanitized worker reads the same suppressions
   // as the run that started the bench.
-  for (const char* name : {"ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS", "TSAN_OPTIONS"}) {
+  // So do the lease and the timeouts it must exceed, which bench/outbox.sh --quick shortens
+  // (a killed worker's events wait out its lease).
+  for (const char* name :
+       {"ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS", "TSAN_OPTIONS", "OUTBOX_CLAIM_LEASE_MS",
+        "BROKER_CONNECT_TIMEOUT_MS", "BROKER_CONFIRM_TIMEOUT_MS", "SMTP_TIMEOUT_MS"}) {
     if (const char* value = std::getenv(name)) env_.push_back(std::string(name) + "=" + value);
   }
 }

@@ -15,6 +15,7 @@
 #include "organizations.grpc.pb.h"
 #include "tests/support/jwks_http_server.h"
 #include "tests/support/service_fixture.h"
+#include "tests/support/wait_until.h"
 
 using namespace zeva::testing;
 using zeva::organizations::OrganizationDetails;
@@ -52,12 +53,7 @@ Answer MyOrganization(const std::shared_ptr<grpc::Channel>& channel,
 }
 
 bool Eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return condition();
+  return WaitUntil(condition, timeout);
 }
 
 std::string Token(const nlohmann::json& claims, int key = 0, const std::string& kid = "") {
@@ -334,8 +330,9 @@ TEST_CASE("e2e: Keycloak down at start: NOT_SERVING until the JWKS is reachable"
   ServerProcess server(JwksEnv(MigratedDatabase(), jwks.url()),
                        {"--jwks-refresh-seconds=5", "--jwks-min-refetch-seconds=1"});
   REQUIRE(Eventually([&] { return server.Health("") == "SERVING"; }, std::chrono::seconds(20)));
-  // Long enough for the first download to fail and the readiness check to run.
-  std::this_thread::sleep_for(std::chrono::seconds(2));
+  // The first download has failed and the readiness check has run on it.
+  CHECK(Eventually([&] { return server.Log().find("not ready (") != std::string::npos; },
+                   std::chrono::seconds(20)));
   REQUIRE(server.Running());
   CHECK(server.Health("") == "SERVING");
   for (const char* service :

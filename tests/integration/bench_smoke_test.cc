@@ -9,6 +9,7 @@
 
 #include "tests/support/postgres_server.h"
 #include "tests/support/process.h"
+#include "tests/support/server_process.h"
 #include "tests/support/service_fixture.h"
 
 namespace {
@@ -176,4 +177,37 @@ TEST_CASE("bench/run.sh measures every scenario, audits the writes and draws its
   CHECK(round_trip_runs == 6);
   CHECK(std::filesystem::exists(out.path() + "/concurrency.png"));
   CHECK(std::filesystem::exists(out.path() + "/credit-concurrency.png"));
+}
+
+// A smoke run of the outbox benchmark (a benchmark script: [bench], not [worker]).
+TEST_CASE("the outbox benchmark, fault runs included, runs end to end and loses no event",
+          "[bench]") {
+  zeva::testing::TempDir out;
+  const std::string build_dir =
+      std::filesystem::path(zeva::testing::WorkerBinary()).parent_path().parent_path().string();
+  const auto run = zeva::testing::RunCommand(
+      {"bash", zeva::testing::SourceDir() + "/bench/outbox.sh", "--quick"},
+      {{"SKIP_BUILD", "1"}, {"BUILD_DIR", build_dir}, {"BENCH_OUT", out.path()}});
+  INFO(run.output);
+  REQUIRE(run.exit_code == 0);
+  std::ifstream file(out.path() + "/outbox.json");
+  const auto results = nlohmann::json::parse(file);
+  REQUIRE(results["throughput"].size() == 2);
+  for (const auto& r : results["throughput"]) CHECK(r["events_per_second"].get<double>() > 0);
+  REQUIRE(results["latency"].size() == 2);
+  for (const auto& r : results["latency"]) {
+    CHECK(r["events_lost"] == 0);
+    CHECK(r["calls_failed"] == 0);
+    CHECK(r["events"].get<int64_t>() >= 50);  // --quick: 50 notified events per level
+  }
+  // The fault runs: PostgreSQL restarted, RabbitMQ stopped, a worker killed, mid-load.
+  REQUIRE(results["faults"].size() == 3);
+  for (const auto& r : results["faults"]) {
+    INFO(r.dump());
+    CHECK(r["events_lost"] == 0);
+    CHECK(r["violations"] == 0);
+    CHECK(r["calls_ok"].get<int64_t>() > 0);
+    CHECK(r["events"].get<int64_t>() >= r["calls_ok"].get<int64_t>());  // one event per change
+  }
+  CHECK(std::filesystem::exists(out.path() + "/outbox-latency.png"));
 }

@@ -17,6 +17,7 @@
 #include "tests/support/metrics_scrape.h"
 #include "tests/support/postgres_server.h"
 #include "tests/support/service_fixture.h"
+#include "tests/support/wait_until.h"
 #include "zevs.grpc.pb.h"
 
 using namespace zeva::testing;
@@ -99,11 +100,7 @@ int RaceNotifiers(const std::string& url, const std::string& channel, const std:
 
 // Whether `feed` listens within 10 s.
 bool Connected(const zeva::db::ChangeFeed& feed) {
-  const auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (!feed.connected() && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(20ms);
-  }
-  return feed.connected();
+  return WaitUntil([&] { return feed.connected(); }, 10s, 20ms);
 }
 
 double Metric(const ServerProcess& server, const std::string& name) {
@@ -127,7 +124,7 @@ TEST_CASE("CatchUp returns only once every change committed before it has been h
   zeva::db::ChangeFeed feed(
       {url, {"fresh_a", "fresh_b"}, "fresh-reads-test", 5, std::chrono::milliseconds(100)},
       [&](const std::string& channel, const std::string& payload) {
-        std::this_thread::sleep_for(5ms);
+        std::this_thread::sleep_for(5ms);  // slow on purpose (see above)
         std::lock_guard<std::mutex> lock(mu);
         seen.insert(channel + ":" + payload);
       },
@@ -163,10 +160,7 @@ TEST_CASE("CatchUp returns only once every change committed before it has been h
   Sql(url,
       "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
       "WHERE application_name = 'fresh-reads-test'");
-  const auto relisten_deadline = std::chrono::steady_clock::now() + 10s;
-  while (feed.stats().connects < 2 && std::chrono::steady_clock::now() < relisten_deadline) {
-    std::this_thread::sleep_for(20ms);
-  }
+  WaitUntil([&] { return feed.stats().connects >= 2; }, 10s, 20ms);
   CHECK(feed.stats().connects == 2);
   {
     std::lock_guard<std::mutex> lock(mu);
@@ -267,7 +261,9 @@ TEST_CASE("CatchUpThen without a connection says so at once and never runs its c
   std::atomic<int> runs{0};
   CHECK_FALSE(feed.CatchUpThen(std::chrono::system_clock::now() + 5s, [&](bool) { ++runs; }));
   CHECK_FALSE(feed.CatchUp(std::chrono::system_clock::now() + 5s));
-  std::this_thread::sleep_for(300ms);  // past a few sweeps
+  // Stays a sleep: an absence (the continuation never runs) is seen only over time; 300 ms is
+  // a few sweeps of the feed.
+  std::this_thread::sleep_for(300ms);
   CHECK(runs == 0);
 }
 
@@ -370,11 +366,13 @@ TEST_CASE("GetBalances calls waiting on a frozen database hold none of gRPC's ow
       if (std::chrono::steady_clock::now() - started < 5s) ++ended_in_time;
     });
   }
-  std::this_thread::sleep_for(500ms);  // every call is in, and waiting
+  // Stays a pause: nothing outside the server tells that every call is in and waiting (the
+  // database is frozen); a probe taken too early could only pass, never fail.
+  std::this_thread::sleep_for(500ms);
   std::vector<std::string> liveness;
   for (int i = 0; i < 5; ++i) {
     liveness.push_back(server.Health(""));  // 2 s deadline each
-    std::this_thread::sleep_for(200ms);
+    std::this_thread::sleep_for(200ms);     // paces the probes over the calls' wait
   }
   for (auto& t : callers) t.join();
   PostgresServer::Shared().Thaw();
@@ -384,10 +382,12 @@ TEST_CASE("GetBalances calls waiting on a frozen database hold none of gRPC's ow
   CHECK(ok == 0);  // nothing was answered from memory without its proof
   // Thawed, the same replica answers again.
   std::optional<int64_t> after;
-  for (int attempt = 0; attempt < 50 && !after; ++attempt) {
-    after = PostedThrough(service, service.channel(), "test_vs_1");
-    if (!after) std::this_thread::sleep_for(200ms);
-  }
+  WaitUntil(
+      [&] {
+        after = PostedThrough(service, service.channel(), "test_vs_1");
+        return after.has_value();
+      },
+      30s, 200ms);
   CHECK(after.has_value());
   CHECK(server.Running());
 }
@@ -395,6 +395,10 @@ TEST_CASE("GetBalances calls waiting on a frozen database hold none of gRPC's ow
 TEST_CASE("a model added in plain SQL is listed at once, by its supplier and by government",
           "[fresh_reads]") {
   ServiceFixture service;
+  // The cache serves only while its LISTEN connection is up (until then reads bypass it): a
+  // server just ready may not listen yet.
+  REQUIRE(WaitUntil([&] { return Metric(service.server(), "zeva_read_cache_listening") == 1; }, 30s,
+                    50ms));
   const auto before = ModelsThrough(service, service.channel(), "test_vs_1");
   const auto government_before = ModelsThrough(service, service.channel(), "test_gov_1");
   REQUIRE(before.has_value());
@@ -443,12 +447,7 @@ TEST_CASE("without its LISTEN connection a replica reads the database, then list
     CHECK(listed->count(added) == 1);
   }
   // It listens again on its own, and answers from memory again.
-  const auto deadline = std::chrono::steady_clock::now() + 15s;
-  while (Metric(server, "zeva_read_cache_listening") != 1 &&
-         std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(100ms);
-  }
-  REQUIRE(Metric(server, "zeva_read_cache_listening") == 1);
+  REQUIRE(WaitUntil([&] { return Metric(server, "zeva_read_cache_listening") == 1; }, 30s, 100ms));
   const double hits = Metric(server, "zeva_model_cache_hits_total");
   for (int i = 0; i < 3; ++i) {
     const auto listed = ModelsThrough(service, service.channel(), "test_vs_1");

@@ -14,6 +14,7 @@
 #include "tests/support/metrics_scrape.h"
 #include "tests/support/process.h"
 #include "tests/support/service_fixture.h"
+#include "tests/support/wait_until.h"
 #include "transactions.grpc.pb.h"
 #include "zevs.grpc.pb.h"
 
@@ -152,10 +153,15 @@ TEST_CASE("streams that never read hold no database connection; other callers ar
     contexts.push_back(service.ContextFor("test_vs_1"));
     readers.push_back(stub->GetTransactions(contexts.back().get(), {}));
   }
-  std::this_thread::sleep_for(std::chrono::seconds(2));  // the server is now stuck in Write
-
-  CHECK(ServerBackends(service.database_url(), "state = 'idle in transaction'") == 0);
-  CHECK(ServerBackends(service.database_url(), "state = 'active'") == 0);
+  // Each stream has started writing (its headers go with its first rows), and is then stuck
+  // in Write: from then on it must hold no connection.
+  for (auto& r : readers) r->WaitForInitialMetadata();
+  CHECK(zeva::testing::WaitUntil(
+      [&] {
+        return ServerBackends(service.database_url(), "state = 'idle in transaction'") == 0 &&
+               ServerBackends(service.database_url(), "state = 'active'") == 0;
+      },
+      std::chrono::seconds(10)));
   // Another supplier streams its own list in full, and a unary call answers.
   auto other = service.ContextFor("test_vs_2");
   auto reader = stub->GetTransactions(other.get(), {});
@@ -186,7 +192,10 @@ TEST_CASE("one caller gets at most its share of the pool; RESOURCE_EXHAUSTED for
       callers.emplace_back(
           [&, i] { stuck[i] = ModelDetails(service, "test_vs_1", 1, std::chrono::seconds(4)); });
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));  // both hold a connection
+    // Both hold a connection, waiting behind the lock.
+    CHECK(zeva::testing::WaitUntil(
+        [&] { return ServerBackends(service.database_url(), "wait_event_type = 'Lock'") == 2; },
+        std::chrono::seconds(10)));
     stuck[2] = ModelDetails(service, "test_vs_1", 1, std::chrono::seconds(4));
     // test_vs_2 is not blocked by test_vs_1's share: the transactions table is not locked.
     auto stub = TransactionList::NewStub(service.channel());
@@ -259,6 +268,8 @@ TEST_CASE("a locked table with 1 s deadlines leaves no session waiting 2 s later
     }
     for (auto& caller : callers) caller.join();
     CHECK(SecondsSince(started) < 2.0);
+    // Stays a sleep: the claim is about what still waits 2 s after the calls began (a
+    // condition met early could turn false again as a late statement starts).
     std::this_thread::sleep_for(std::chrono::seconds(2) -
                                 (Steady::now() - started - std::chrono::seconds(1)));
     // The locks are still held: any statement of the server still waiting would show here.

@@ -500,7 +500,7 @@ TEST_CASE("a runner that cannot get the lock in time exits 4 naming the holder",
   std::thread waiter([&] { exit_code = Migrate(url, {"upgrade", "--lock-wait=30"}).exit_code; });
   int samples = 0, in_transaction = 0;
   for (int i = 0; i < 40; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // samples the waiter for 2 s
     const std::string states =
         Query(url,
               "SELECT coalesce(string_agg(coalesce(state, '') || '/' || "

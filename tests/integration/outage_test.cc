@@ -4,6 +4,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <map>
@@ -15,6 +16,7 @@
 #include "tests/support/metrics_scrape.h"
 #include "tests/support/postgres_server.h"
 #include "tests/support/service_fixture.h"
+#include "tests/support/wait_until.h"
 #include "zevs.grpc.pb.h"
 
 using namespace zeva::testing;
@@ -100,19 +102,42 @@ TEST_CASE("PostgreSQL restarted under load: UNAVAILABLE during the outage, back 
       }
     });
   }
-  std::this_thread::sleep_for(std::chrono::seconds(1));
+  // How many calls so far answered `code` and started at or after `from`.
+  const auto answered = [&](grpc::StatusCode code, Steady::time_point from) {
+    std::lock_guard<std::mutex> lock(mutex);
+    return std::count_if(outcomes.begin(), outcomes.end(),
+                         [&](const Outcome& o) { return o.code == code && o.started >= from; });
+  };
+  REQUIRE(
+      WaitUntil([&] { return answered(grpc::StatusCode::OK, {}) > 0; }, std::chrono::seconds(20)));
   Steady::time_point stopped;
   Steady::time_point restarted;
   std::string health_during_outage;
   {
     stopped = Steady::now();  // PostgreSQL starts refusing from here on
     Outage outage;
-    std::this_thread::sleep_for(std::chrono::seconds(3));
-    health_during_outage = service.server().Health(kContractService);
+    // The outage is seen: calls end UNAVAILABLE, and readiness drops.
+    CHECK(WaitUntil([&] { return answered(grpc::StatusCode::UNAVAILABLE, stopped) > 0; },
+                    std::chrono::seconds(30)));
+    WaitUntil(
+        [&] {
+          return (health_during_outage = service.server().Health(kContractService)) ==
+                 "NOT_SERVING";
+        },
+        std::chrono::seconds(30));
     outage.End();
     restarted = Steady::now();
   }
-  std::this_thread::sleep_for(std::chrono::seconds(7));
+  // The claim is about calls started more than 5 s after the restart: wait until a dozen of
+  // them (two per caller) have ended.
+  CHECK(WaitUntil(
+      [&] {
+        std::lock_guard<std::mutex> lock(mutex);
+        return std::count_if(outcomes.begin(), outcomes.end(), [&](const Outcome& o) {
+                 return o.started > restarted + std::chrono::seconds(5);
+               }) >= 12;
+      },
+      std::chrono::seconds(60)));
   stop = true;
   for (auto& t : load) t.join();
 
@@ -184,7 +209,9 @@ TEST_CASE("a server started before PostgreSQL is NOT_SERVING, then SERVING once 
   ServerProcess server(ServerEnv(url));
   // Alive at once ("" is liveness), not ready while the database is away.
   server.WaitUntilServing(std::chrono::seconds(20), "");
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // more than one check period
+  // Its first readiness check has run (and found the database away).
+  CHECK(WaitUntil([&] { return server.Log().find("not ready (") != std::string::npos; },
+                  std::chrono::seconds(20)));
   INFO(server.Log());
   CHECK(server.Running());
   CHECK(server.Health("") == "SERVING");
@@ -236,11 +263,9 @@ TEST_CASE("a frozen database: NOT_SERVING within 5 s, and SIGTERM exits within g
   const auto froze = Steady::now();
   // A call stuck on a pooled connection: only the frozen server could end its statement.
   std::thread stuck([&] { GetModel(service, 1, std::chrono::seconds(60)); });
-  std::string health = service.server().Health(kContractService);
-  while (health == "SERVING" && Steady::now() - froze < std::chrono::seconds(10)) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    health = service.server().Health(kContractService);
-  }
+  std::string health;
+  WaitUntil([&] { return (health = service.server().Health(kContractService)) != "SERVING"; },
+            std::chrono::seconds(10), std::chrono::milliseconds(100));
   const double not_ready_after = Seconds(Steady::now() - froze);
   WARN("NOT_SERVING " << not_ready_after << " s after PostgreSQL froze");
   CHECK(health == "NOT_SERVING");

@@ -10,6 +10,7 @@
 
 #include "tests/support/postgres_server.h"
 #include "tests/support/service_fixture.h"
+#include "tests/support/wait_until.h"
 
 using zeva::db::Budget;
 using zeva::db::Clock;
@@ -44,14 +45,21 @@ absl::StatusOr<std::string> Query(ConnectionPool& pool, const Budget& budget,
   });
 }
 
-// Holds a lease (sleeping in PostgreSQL) on another thread.
+// Holds a lease (sleeping in PostgreSQL) on another thread; returns once it is leased (or, on
+// a machine too slow to see it, already given back).
 std::future<absl::StatusOr<std::string>> HoldLease(ConnectionPool& pool, const std::string& owner,
                                                    double seconds) {
+  const int in_use = pool.Stats().in_use;
   auto held = std::async(std::launch::async, [&pool, owner, seconds] {
     return Query(pool, In(std::chrono::seconds(10), owner),
                  "SELECT pg_sleep(" + std::to_string(seconds) + ")::text");
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  zeva::testing::WaitUntil(
+      [&] {
+        return pool.Stats().in_use > in_use ||
+               held.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+      },
+      std::chrono::seconds(10), std::chrono::milliseconds(5));
   return held;
 }
 
@@ -93,7 +101,14 @@ TEST_CASE("pool: connections killed by the server are replaced, the work retried
                      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
                      "application_name = '" +
                          std::string(kApplication) + "'");
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  // The backend is gone (pg_terminate_backend only signals it).
+  CHECK(zeva::testing::WaitUntil(
+      [&] {
+        return zeva::testing::Sql(
+                   url, "SELECT count(*) FROM pg_stat_activity WHERE application_name = '" +
+                            std::string(kApplication) + "'") == "0";
+      },
+      std::chrono::seconds(10)));
   auto second = Query(pool, In(std::chrono::seconds(5)), "SELECT pg_backend_pid()::text");
   REQUIRE(second.ok());
   CHECK(*second != *first);

@@ -19,6 +19,7 @@
 #include "tests/support/postgres_server.h"
 #include "tests/support/process.h"
 #include "tests/support/service_fixture.h"
+#include "tests/support/wait_until.h"
 #include "transactions.grpc.pb.h"
 #include "zevs.grpc.pb.h"
 
@@ -148,8 +149,9 @@ TEST_CASE("SIGTERM during a long stream: the stream completes, new calls are ref
 
   const auto signalled = Steady::now();
   kill(service.server().pid(), SIGTERM);
-  // Give the signal thread a moment to start draining, then try a new call on a new channel.
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // Once the server drains (readiness drops), a new call on a new channel is refused.
+  CHECK(WaitUntil([&] { return service.server().Health(kContractService) == "NOT_SERVING"; },
+                  std::chrono::seconds(10), std::chrono::milliseconds(20)));
   {
     auto fresh = ZEVModels::NewStub(service.server().Channel());
     auto fresh_context = service.ContextFor("test_vs_1");
@@ -162,7 +164,7 @@ TEST_CASE("SIGTERM during a long stream: the stream completes, new calls are ref
     CHECK(refused.error_code() == grpc::StatusCode::UNAVAILABLE);
     CHECK(service.server().Health(kContractService) == "NOT_SERVING");
   }
-  // The slow reader: ~2 ms per 100 rows, so the stream outlives the signal by seconds.
+  // The slow reader, on purpose: ~2 ms per 100 rows, so the stream outlives the signal by seconds.
   while (reader->Read(&row)) {
     if (++count % 100 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
@@ -305,7 +307,15 @@ TEST_CASE("one log line per call with method, status, caller and request id, nev
   const std::string token = SignToken(ValidClaims("test_vs_1"), TestKey(0).private_pem, "");
   CHECK(GetModel(service, 999999).error_code() == grpc::StatusCode::NOT_FOUND);
 
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the log is flushed per line
+  // Both calls are logged (a line each, written as the call ends).
+  CHECK(WaitUntil(
+      [&] {
+        const std::string log = service.server().Log();
+        const size_t first = log.find("call GetModelDetails");
+        return first != std::string::npos &&
+               log.find("call GetModelDetails", first + 1) != std::string::npos;
+      },
+      std::chrono::seconds(10)));
   const std::string log = service.server().Log();
   INFO(log);
   std::vector<std::string> calls;

@@ -133,6 +133,7 @@ int CountTransactions(const std::shared_ptr<grpc::Channel>& channel, int pause_e
   zeva::transactions::TransactionSummary row;
   int rows = 0;
   while (reader->Read(&row)) {
+    // A slow reader on purpose (when asked): the stream outlives a drain.
     if (pause_every > 0 && ++rows % pause_every == 0) std::this_thread::sleep_for(milliseconds(25));
     if (pause_every == 0) ++rows;
   }
@@ -197,7 +198,7 @@ class Load {
         if (!status.ok()) Fail("GetMyOrganization", status);
       }
       ++unary_;
-      std::this_thread::sleep_for(milliseconds(10));
+      std::this_thread::sleep_for(milliseconds(10));  // paces the load
     }
   }
   void Streams() {
@@ -273,7 +274,7 @@ Outcome RollingUpdate() {
     std::this_thread::sleep_for(kReplayPreStop);  // preStop: the replica still serves
     replicas.Stop(i, SIGTERM);
     replicas.Start(i);  // ready before the next one goes (maxUnavailable: 0)
-    std::this_thread::sleep_for(milliseconds(500));
+    std::this_thread::sleep_for(milliseconds(500));  // paces the rollout, as minReadySeconds
   }
   load.Stop();
   return {load.unary(),
@@ -304,7 +305,7 @@ Outcome DrainBetweenHealthChecks(bool retries) {
     slow_status = reader->Finish();
   });
   Load load(channel, Database().model_id, rows, 1, 0);
-  std::this_thread::sleep_for(milliseconds(300));
+  std::this_thread::sleep_for(milliseconds(300));  // the load runs before the drain begins
   kill(replicas.server(0).pid(), SIGTERM);
   slow.join();
   replicas.Stop(0, 0);

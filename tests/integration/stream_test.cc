@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "tests/support/service_fixture.h"
+#include "tests/support/wait_until.h"
 #include "transactions.grpc.pb.h"
 #include "zevs.grpc.pb.h"
 
@@ -72,11 +73,15 @@ TEST_CASE("a cancelled stream frees its database connection at once", "[stream]"
   CHECK(status.ok());
   CHECK(models_read == 3);
   CHECK(std::chrono::steady_clock::now() - started < std::chrono::milliseconds(1500));
-  // And PostgreSQL runs no leftover query for it.
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  CHECK(Sql(service.database_url(),
-            "SELECT count(*) FROM pg_stat_activity WHERE application_name = "
-            "'zeva-transaction-service' AND state = 'active'") == "0");
+  // And PostgreSQL runs no leftover query for it (its backend goes idle soon after the
+  // cancel: within 2 s, where the unread query would run on).
+  CHECK(WaitUntil(
+      [&] {
+        return Sql(service.database_url(),
+                   "SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+                   "'zeva-transaction-service' AND state = 'active'") == "0";
+      },
+      std::chrono::seconds(2)));
 }
 
 TEST_CASE("a stream past its deadline ends DEADLINE_EXCEEDED and frees its connection",
@@ -90,7 +95,7 @@ TEST_CASE("a stream past its deadline ends DEADLINE_EXCEEDED and frees its conne
   zeva::transactions::TransactionSummary row;
   int read = 0;
   while (reader->Read(&row)) {
-    // A slow reader: the deadline passes long before 50 000 rows.
+    // A slow reader on purpose: the deadline passes long before 50 000 rows.
     if (++read % 100 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   CHECK(reader->Finish().error_code() == grpc::StatusCode::DEADLINE_EXCEEDED);
