@@ -2,7 +2,7 @@
 # Debian's gRPC, protobuf, libpq and Abseil, and the generated protobuf code, stay
 # uninstrumented: ASan still sees our reads and writes into their memory, and TSan's false
 # positives from them are suppressed in tests/sanitizers/tsan.supp.
-#   ZEVA_SANITIZE=address,undefined   scripts/sanitize.sh asan (the whole ctest suite)
+#   ZEVA_SANITIZE=address,undefined   scripts/sanitize.sh asan (ctest but the [bench] group)
 #   ZEVA_SANITIZE=thread              scripts/sanitize.sh tsan (the concurrent unit tests)
 #   ZEVA_FUZZ=ON (clang)              scripts/fuzz.sh: only the parsers and tests/fuzz
 set(ZEVA_SANITIZE "" CACHE STRING

@@ -3,7 +3,7 @@
 # builds, and runs every CTest suite, unit and integration (each integration group starts its
 # own PostgreSQL): stage `test`, a few minutes. scripts/ci.sh (what CI runs) adds the stages
 #   lint   clang-format and clang-tidy (scripts/lint.sh)
-#   asan   the whole CTest suite under ASan+UBSan (scripts/sanitize.sh asan, build-asan/)
+#   asan   the CTest suite but [bench] under ASan+UBSan (scripts/sanitize.sh asan, build-asan/)
 #   tsan   the tests of concurrent code under TSan (scripts/sanitize.sh tsan, build-tsan/)
 #   fuzz   every libFuzzer target for FUZZ_SECONDS, default 30 (scripts/fuzz.sh, build-fuzz/)
 # STAGES chooses (default "test"; scripts/ci.sh: "test lint asan tsan fuzz", all); arguments go

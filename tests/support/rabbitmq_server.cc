@@ -46,21 +46,30 @@ std::string StartNode(const std::string& dir, const std::string& node_name) {
 
 RabbitMqServer::RabbitMqServer() {
   static std::atomic<int> instances{0};
-  node_name_ =
-      "zeva-test-" + std::to_string(getpid()) + "-" + std::to_string(++instances) + "@localhost";
   const char* base = std::getenv("TMPDIR");
-  std::string pattern = std::string(base && *base ? base : "/tmp") + "/zeva-rmq-XXXXXX";
-  if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-  dir_ = pattern;
-  try {
-    url_ = StartNode(dir_ + "/rmq", node_name_);
-    port_ = std::stoi(url_.substr(url_.find_last_of(':') + 1));
-  } catch (...) {
-    RunCommand({"bash", Script(), "stop", dir_ + "/rmq"});
-    std::error_code ignored;
-    std::filesystem::remove_all(dir_, ignored);
-    throw;
+  // A first start can lose a race for its free ports to a node that another test group starts
+  // at the same moment (ctest -j), or see epmd refuse it while that node registers: a fresh
+  // folder, fresh ports and a fresh node name, up to three times. A broker that never starts
+  // still fails the test, with every attempt's log.
+  std::string failures;
+  for (int attempt = 1; attempt <= 3; ++attempt) {
+    node_name_ =
+        "zeva-test-" + std::to_string(getpid()) + "-" + std::to_string(++instances) + "@localhost";
+    std::string pattern = std::string(base && *base ? base : "/tmp") + "/zeva-rmq-XXXXXX";
+    if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    dir_ = pattern;
+    try {
+      url_ = StartNode(dir_ + "/rmq", node_name_);
+      port_ = std::stoi(url_.substr(url_.find_last_of(':') + 1));
+      return;
+    } catch (const std::exception& e) {
+      failures += "attempt " + std::to_string(attempt) + ": " + e.what() + "\n";
+      RunCommand({"bash", Script(), "stop", dir_ + "/rmq"});
+      std::error_code ignored;
+      std::filesystem::remove_all(dir_, ignored);
+    }
   }
+  throw std::runtime_error("RabbitMQ did not start in three attempts:\n" + failures);
 }
 
 RabbitMqServer::~RabbitMqServer() {
