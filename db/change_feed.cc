@@ -14,6 +14,13 @@
 
 namespace zeva::db {
 
+namespace {
+// Which server a connection reached (ServerIdentity).
+constexpr char kServerIdentity[] =
+    "SELECT s.system_identifier::text || '/' || c.timeline_id "
+    "FROM pg_control_system() s, pg_control_checkpoint() c";
+}  // namespace
+
 struct ChangeFeed::Receiver : pqxx::notification_receiver {
   Receiver(pqxx::connection_base& c, const std::string& channel, const OnChange& on_change)
       : pqxx::notification_receiver(c, channel), on_change_(on_change) {}
@@ -159,6 +166,22 @@ void ChangeFeed::RoundTrip() {
   connection_->get_notifs();
 }
 
+std::string ChangeFeed::ServerIdentity() {
+  // Both functions are executable by any role in PostgreSQL 15. A promoted standby keeps the
+  // primary's system identifier and starts a new timeline; a fresh cluster has another
+  // identifier.
+  try {
+    pqxx::nontransaction tx(*connection_);
+    return tx.exec1(kServerIdentity)[0].as<std::string>();
+  } catch (const pqxx::broken_connection&) {
+    throw;
+  } catch (const pqxx::sql_error& e) {
+    // E.g. a server whose administrator revoked them: unknown, which the reset covers anyway.
+    spdlog::debug("cannot read the server's system identifier and timeline: {}", e.what());
+    return "";
+  }
+}
+
 bool ChangeFeed::Open() {
   auto connection = Connect(options_.url, options_.application_name,
                             std::min(options_.connect_timeout_seconds, kMaxConnectTimeoutSeconds));
@@ -170,23 +193,34 @@ bool ChangeFeed::Open() {
                 std::string(connection.status().message()));
     return false;
   }
+  std::string server;
   try {
     connection_ = std::move(*connection);
     for (const std::string& channel : options_.channels) {
       receivers_.push_back(std::make_unique<Receiver>(*connection_, channel, on_change_));
     }
+    server = ServerIdentity();
     // LISTEN is in effect once a round trip after it has been answered.
     RoundTrip();
   } catch (const std::exception& e) {
     Lost(e.what());
     return false;
   }
+  const bool other_server = !server_.empty() && !server.empty() && server != server_;
+  if (other_server) {
+    spdlog::warn(
+        "the LISTEN connection reached another server (system identifier/timeline {}, was {}): "
+        "every cached read is dropped",
+        server, server_);
+  }
+  if (!server.empty()) server_ = server;
   // Whatever was announced while nobody listened is unknown: forget it all first.
   on_reset_();
   {
     std::lock_guard<std::mutex> lock(mu_);
     connected_ = true;
     ++stats_.connects;
+    if (other_server) ++stats_.server_changes;
   }
   spdlog::info("listening on {}{}", absl::StrJoin(options_.channels, ", "),
                failed_opens_ > 0 ? absl::StrCat(" after ", failed_opens_, " failed attempts") : "");

@@ -18,6 +18,10 @@
 //
 // A lost connection is reopened after `reconnect_delay`; `on_reset` runs once it listens
 // again and before CatchUp can succeed, since notifications may have been missed meanwhile.
+// Each connection also reads which server it reached (system identifier and timeline): when
+// they differ from the previous connection's (a failover, or a fresh database behind the same
+// URL) nothing announced before can be trusted either; it is logged and counted
+// (Stats::server_changes), and `on_reset` drops everything as on every reconnect.
 // Without a connection CatchUp returns false at once (the caller reads the database).
 // libpqxx exceptions stop here.
 
@@ -49,8 +53,9 @@ class ChangeFeed {
   using OnReset = std::function<void()>;
 
   struct Stats {
-    int64_t round_trips = 0;  // barriers answered
-    int64_t connects = 0;     // LISTEN connections opened (the first included)
+    int64_t round_trips = 0;     // barriers answered
+    int64_t connects = 0;        // LISTEN connections opened (the first included)
+    int64_t server_changes = 0;  // reconnects that reached another server (or timeline)
   };
 
   // Starts the thread, which connects in the background.
@@ -78,6 +83,8 @@ class ChangeFeed {
   void Run();
   bool Open();       // connects and LISTENs; on_reset; then connected
   void RoundTrip();  // one barrier (throws on a broken connection)
+  // "<system identifier>/<timeline>" of the server connected to; "" when it cannot be read.
+  std::string ServerIdentity();
   void Lost(const std::string& why);
   void Wake() const;
   void NotifyAll();
@@ -113,6 +120,7 @@ class ChangeFeed {
 
   // Used by the thread only.
   int failed_opens_ = 0;  // connect attempts failed since the last success
+  std::string server_;    // ServerIdentity() of the last connection ("": none yet, unknown)
   std::unique_ptr<pqxx::connection> connection_;
   std::vector<std::unique_ptr<Receiver>> receivers_;
   std::thread thread_;

@@ -63,6 +63,8 @@ class FreshReads {
   // Whether the LISTEN connection is open, and the round trips that proved the caches current.
   bool listening() const { return feed_ != nullptr && feed_->connected(); }
   int64_t round_trips() const { return feed_ == nullptr ? 0 : feed_->stats().round_trips; }
+  // Reconnects that found another server (failover, a fresh database): every copy dropped.
+  int64_t server_changes() const { return feed_ == nullptr ? 0 : feed_->stats().server_changes; }
 
   static constexpr size_t kMaxCachedModels = 200;
 

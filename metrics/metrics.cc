@@ -77,6 +77,10 @@ class SourceCollector : public prometheus::Collectable {
         "Round trips on the LISTEN connection that proved the caches current (one serves every "
         "call waiting at that moment).",
         MetricType::Counter, sources_.read_cache_round_trips_total);
+    add("zeva_read_cache_server_changes_total",
+        "LISTEN reconnects that reached another PostgreSQL server or timeline (failover, a "
+        "fresh database behind the same URL); each dropped every cached read.",
+        MetricType::Counter, sources_.read_cache_server_changes_total);
     return out;
   }
 

@@ -40,6 +40,7 @@ struct Sources {
   std::function<int()> read_cache_listening;
   std::function<int64_t()> read_cache_round_trips_total;
   std::function<int64_t()> db_transaction_retries_total;
+  std::function<int64_t()> read_cache_server_changes_total;
 };
 
 class Metrics {

@@ -5,13 +5,15 @@
 #                               database `zeva`, print its DATABASE_URL on stdout
 #   pg-throwaway.sh stop DIR    stop the server started under DIR (DIR itself is left)
 #   pg-throwaway.sh resume DIR  start a stopped server again on the same port (outage tests)
+#   pg-throwaway.sh replace DIR stop it and start a fresh cluster (initdb, database `zeva`) on
+#                               the same port: another server behind the same URL (failover)
 #
 # As root, the server runs as the `postgres` user (initdb refuses root). Durability is off
 # (fsync, synchronous_commit): the data is thrown away anyway. PG_EXTRA_OPTIONS adds server
 # options (e.g. "-c shared_preload_libraries=pg_stat_statements"). Fails loudly, never silently.
 set -euo pipefail
 
-usage() { echo "usage: $0 start|stop DIR" >&2; exit 2; }
+usage() { echo "usage: $0 start|stop|resume|replace DIR" >&2; exit 2; }
 [ $# -eq 2 ] || usage
 cmd=$1
 dir=$(realpath -m "$2")
@@ -32,6 +34,19 @@ start_server() {
     start >/dev/null 2>&1
 }
 
+init_cluster() {
+  if ! as_owner "$bindir/initdb" -D "$dir/data" -U zeva --auth=trust -E UTF8 \
+      --locale=C.UTF-8 >"$dir/initdb.log" 2>&1; then
+    echo "pg-throwaway: initdb failed:" >&2; cat "$dir/initdb.log" >&2; exit 1
+  fi
+}
+
+create_database() {
+  if ! "$bindir/createdb" -h 127.0.0.1 -p "$1" -U zeva zeva >&2; then
+    echo "pg-throwaway: createdb failed" >&2; exit 1
+  fi
+}
+
 case "$cmd" in
   start)
     mkdir -p "$dir"
@@ -45,17 +60,12 @@ case "$cmd" in
         exit 1
       fi
     fi
-    if ! as_owner "$bindir/initdb" -D "$dir/data" -U zeva --auth=trust -E UTF8 \
-        --locale=C.UTF-8 >"$dir/initdb.log" 2>&1; then
-      echo "pg-throwaway: initdb failed:" >&2; cat "$dir/initdb.log" >&2; exit 1
-    fi
+    init_cluster
     # A port picked at random and retried when taken: no race with a port probe.
     for _ in $(seq 1 20); do
       port=$((20000 + RANDOM % 40000))
       if start_server "$port"; then
-        if ! "$bindir/createdb" -h 127.0.0.1 -p "$port" -U zeva zeva >&2; then
-          echo "pg-throwaway: createdb failed" >&2; exit 1
-        fi
+        create_database "$port"
         echo "$port" >"$dir/port"
         echo "postgresql://zeva@127.0.0.1:$port/zeva"
         exit 0
@@ -76,6 +86,18 @@ case "$cmd" in
       tail -n 20 "$dir/server.log" >&2 || true
       exit 1
     fi
+    ;;
+  replace)
+    as_owner "$bindir/pg_ctl" -D "$dir/data" -m fast -w -t 60 stop >/dev/null
+    rm -rf "$dir/data"
+    init_cluster
+    port=$(cat "$dir/port")
+    if ! start_server "$port"; then
+      echo "pg-throwaway: the fresh cluster did not start on port $port; its log:" >&2
+      tail -n 20 "$dir/server.log" >&2 || true
+      exit 1
+    fi
+    create_database "$port"
     ;;
   *) usage ;;
 esac

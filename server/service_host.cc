@@ -142,7 +142,8 @@ int RunServer(const config::ServerConfig& config) {
             [r = fresh_reads.get()] { return r->model_stats().bypassed; },
             [r = fresh_reads.get()] { return r->listening() ? 1 : 0; },
             [r = fresh_reads.get()] { return r->round_trips(); },
-            [&pool] { return pool.Stats().retries; }},
+            [&pool] { return pool.Stats().retries; },
+            [r = fresh_reads.get()] { return r->server_changes(); }},
         ZEVA_VERSION);
     if (!served.ok()) {
       spdlog::critical("{}", std::string(served.status().message()));

@@ -16,6 +16,7 @@
 #include "tests/support/ledger_client.h"
 #include "tests/support/metrics_scrape.h"
 #include "tests/support/postgres_server.h"
+#include "tests/support/process.h"
 #include "tests/support/service_fixture.h"
 #include "tests/support/wait_until.h"
 #include "zevs.grpc.pb.h"
@@ -37,11 +38,10 @@ std::unique_ptr<ServerProcess> Replica(ServiceFixture& service,
 
 // Class A posted at kYear in `organization_id`'s balances (0: the caller's own), read through
 // `channel`; nullopt when the call fails.
-std::optional<int64_t> PostedThrough(ServiceFixture& service,
-                                     const std::shared_ptr<grpc::Channel>& channel,
+std::optional<int64_t> PostedThrough(const std::shared_ptr<grpc::Channel>& channel,
                                      const std::string& user, uint64_t organization_id = 0) {
   auto stub = credits::CreditLedgerService::NewStub(channel);
-  auto context = service.ContextFor(user);
+  auto context = ContextFor(user);
   credits::GetBalancesRequest request;
   request.set_organization_id(organization_id);
   credits::GetBalancesResponse response;
@@ -277,8 +277,8 @@ TEST_CASE("balances changed through one replica are never read stale through ano
   auto b = Replica(a);
   LedgerClient client(a);
   const uint64_t vs1 = OrganizationId(a.database_url(), "Test Vehicle Supplier 1");
-  const auto base = PostedThrough(a, b->Channel(), "test_vs_1");
-  const auto government_base = PostedThrough(a, b->Channel(), "test_gov_1");
+  const auto base = PostedThrough(b->Channel(), "test_vs_1");
+  const auto government_base = PostedThrough(b->Channel(), "test_gov_1");
   REQUIRE(base.has_value());
   REQUIRE(government_base.has_value());
 
@@ -306,7 +306,7 @@ TEST_CASE("balances changed through one replica are never read stale through ano
       const bool government = user == "test_gov_1";
       while (writers_left.load() > 0) {
         const int64_t floor = acknowledged.load();
-        const auto posted = PostedThrough(a, b->Channel(), user);
+        const auto posted = PostedThrough(b->Channel(), user);
         if (!posted) {
           ++read_failures;
           continue;
@@ -326,9 +326,9 @@ TEST_CASE("balances changed through one replica are never read stale through ano
   CHECK(stale == 0);
   // Settled: both replicas agree with the database, and B answered from memory (otherwise
   // this test would prove nothing about the cache).
-  CHECK(PostedThrough(a, b->Channel(), "test_vs_1") == settled);
-  CHECK(PostedThrough(a, a.channel(), "test_vs_1") == settled);
-  CHECK(PostedThrough(a, b->Channel(), "test_vs_1") == settled);
+  CHECK(PostedThrough(b->Channel(), "test_vs_1") == settled);
+  CHECK(PostedThrough(a.channel(), "test_vs_1") == settled);
+  CHECK(PostedThrough(b->Channel(), "test_vs_1") == settled);
   CHECK(Metric(*b, "zeva_balance_cache_hits_total") > 0);
   CHECK(Metric(*b, "zeva_balance_cache_misses_total") > 0);
   CHECK(Metric(*b, "zeva_read_cache_listening") == 1);
@@ -344,8 +344,8 @@ TEST_CASE("GetBalances calls waiting on a frozen database hold none of gRPC's ow
   auto& server = service.server();
   const std::string supplier =
       Sql(service.database_url(), "SELECT organization_id FROM users WHERE username = 'test_vs_1'");
-  REQUIRE(PostedThrough(service, service.channel(), "test_vs_1").has_value());  // cached now
-  REQUIRE(PostedThrough(service, service.channel(), "test_gov_1").has_value());
+  REQUIRE(PostedThrough(service.channel(), "test_vs_1").has_value());  // cached now
+  REQUIRE(PostedThrough(service.channel(), "test_gov_1").has_value());
 
   PostgresServer::Shared().Freeze();
   std::atomic<int> ended_in_time{0}, ok{0};
@@ -384,7 +384,7 @@ TEST_CASE("GetBalances calls waiting on a frozen database hold none of gRPC's ow
   std::optional<int64_t> after;
   WaitUntil(
       [&] {
-        after = PostedThrough(service, service.channel(), "test_vs_1");
+        after = PostedThrough(service.channel(), "test_vs_1");
         return after.has_value();
       },
       30s, 200ms);
@@ -462,7 +462,7 @@ TEST_CASE("--read-cache=false answers every read from the database, with no LIST
           "[fresh_reads]") {
   ServiceFixture service({"--read-cache=false"});
   for (int i = 0; i < 3; ++i) {
-    REQUIRE(PostedThrough(service, service.channel(), "test_vs_1").has_value());
+    REQUIRE(PostedThrough(service.channel(), "test_vs_1").has_value());
     REQUIRE(ModelsThrough(service, service.channel(), "test_vs_1").has_value());
   }
   const std::string metrics = ScrapeMetrics(service.server().metrics_port());
@@ -473,4 +473,67 @@ TEST_CASE("--read-cache=false answers every read from the database, with no LIST
             "SELECT count(*) FROM pg_stat_activity "
             "WHERE datname = current_database() AND application_name = "
             "'zeva-transaction-service-listen'") == "0");
+}
+
+TEST_CASE("a fresh database behind the same URL: every cached read is dropped on reconnect",
+          "[fresh_reads]") {
+  // A PostgreSQL of this test's own, replaced by a fresh cluster (another system identifier)
+  // on the same port, as after a failover to a server that never sent the replica a NOTIFY.
+  auto pg = PostgresServer::Own();
+  const std::string url = pg->admin_url();
+  // Migrates `url` with the fixtures and gives Test Vehicle Supplier 1 `hundredths` (kYear,
+  // class A) in one balanced journal.
+  const auto populate = [&](int64_t hundredths) {
+    const CommandResult migrated =
+        RunCommand({MigrateBinary(), "upgrade", "head", "--fixtures"}, {{"DATABASE_URL", url}});
+    INFO(migrated.output);
+    REQUIRE(migrated.exit_code == 0);
+    const std::string amount = std::to_string(hundredths);
+    Sql(url,
+        "WITH o AS (SELECT (SELECT id FROM organizations WHERE name = 'Test Vehicle Supplier 1') "
+        "AS vs, (SELECT id FROM organizations WHERE organization_type = 'GOVERNMENT') AS gov), "
+        "j AS (INSERT INTO credit_journals (kind, posted_by, reason) VALUES ('ADJUSTMENT', "
+        "'test', 'seed') RETURNING id), e AS (INSERT INTO credit_ledger_entries (journal_id, "
+        "organization_id, model_year, credit_class, amount) SELECT j.id, o.vs, 2021, "
+        "'A'::credit_class, " +
+            amount + " FROM j, o UNION ALL SELECT j.id, o.gov, 2021, 'A', -" + amount +
+            " FROM j, o) INSERT INTO credit_accounts (organization_id, model_year, credit_class, "
+            "posted) SELECT vs, 2021, 'A', " +
+            amount + " FROM o");
+  };
+  populate(100);
+  ServerProcess server(ServerEnv(url), {});
+  server.WaitUntilServing();
+  // Listening, then read twice: the second answer comes from memory.
+  const auto wait_for = [&](const std::function<bool()>& condition) {
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (!condition() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(50ms);
+    }
+    return condition();
+  };
+  REQUIRE(wait_for([&] { return Metric(server, "zeva_read_cache_listening") == 1; }));
+  REQUIRE(PostedThrough(server.Channel(), "test_vs_1") == 100);
+  REQUIRE(PostedThrough(server.Channel(), "test_vs_1") == 100);
+  REQUIRE(Metric(server, "zeva_balance_cache_hits_total") >= 1);
+  CHECK(Metric(server, "zeva_read_cache_server_changes_total") == 0);
+
+  // Another cluster behind the URL, with 250: it never held 100, so 100 can only be stale.
+  pg->Replace();
+  populate(250);
+  int stale = 0;
+  const bool current = wait_for([&] {
+    const auto posted = PostedThrough(server.Channel(), "test_vs_1");
+    if (posted == 100) ++stale;
+    return posted == 250 && Metric(server, "zeva_read_cache_listening") == 1;
+  });
+  CHECK(current);
+  CHECK(stale == 0);
+  // Memory answers again, with the new server's figures; the change was seen and counted.
+  const double hits = Metric(server, "zeva_balance_cache_hits_total");
+  CHECK(PostedThrough(server.Channel(), "test_vs_1") == 250);
+  CHECK(PostedThrough(server.Channel(), "test_vs_1") == 250);
+  CHECK(Metric(server, "zeva_balance_cache_hits_total") > hits);
+  CHECK(Metric(server, "zeva_read_cache_server_changes_total") == 1);
+  CHECK(server.Log().find("reached another server") != std::string::npos);
 }

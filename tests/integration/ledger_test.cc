@@ -481,6 +481,65 @@ TEST_CASE("the database refuses what the code must never do", "[ledger]") {
   CHECK(LedgerViolations(url).empty());
 }
 
+TEST_CASE("the database refuses a commit where posted differs from the sum of the entries",
+          "[ledger]") {
+  Ledger l;
+  const std::string url = l.service.database_url();
+  const std::string vs1 = std::to_string(l.vs1);
+  const std::string gov = std::to_string(l.gov);
+  REQUIRE(l.client.AdjustOne("before", l.vs1, kYear, credits::CREDIT_CLASS_A, 500).status.ok());
+  // A balanced journal of vs1 +`amount` against the government, as raw SQL.
+  const auto journal = [&](int64_t amount) {
+    const std::string a = std::to_string(amount);
+    return "WITH j AS (INSERT INTO credit_journals (kind, posted_by, reason) VALUES "
+           "('ADJUSTMENT', 'psql', 'by hand') RETURNING id) INSERT INTO credit_ledger_entries "
+           "(journal_id, organization_id, model_year, credit_class, amount) SELECT id, " +
+           vs1 + ", 2021, 'A'::credit_class, " + a + " FROM j UNION ALL SELECT id, " + gov +
+           ", 2021, 'A', -" + a + " FROM j;";
+  };
+  const std::string raise_posted =
+      "UPDATE credit_accounts SET posted = posted + 7 WHERE "
+      "organization_id = " +
+      vs1 + ";";
+  const auto refused = [&](const std::string& key) {
+    return Catch::Contains("credit account " + vs1 + " " + key +
+                           ": posted differs from the sum of its entries");
+  };
+  // posted changed without entries; entries without posted; a new account holding credits no
+  // entry explains; a change of the key that carries posted to another account.
+  {
+    // Statement by statement it is accepted: the check runs at commit.
+    pqxx::connection connection(url);
+    pqxx::work tx(connection);
+    tx.exec(raise_posted);
+    CHECK_THROWS_WITH(tx.commit(), refused("2021 A"));
+  }
+  CHECK_THROWS_WITH(Sql(url, journal(7)), refused("2021 A"));
+  CHECK_THROWS_WITH(Sql(url, journal(7) +
+                                 "UPDATE credit_accounts SET posted = posted + 8 WHERE "
+                                 "organization_id = " +
+                                 vs1),
+                    refused("2021 A"));
+  CHECK_THROWS_WITH(Sql(url,
+                        "INSERT INTO credit_accounts (organization_id, model_year, credit_class, "
+                        "posted) VALUES (" +
+                            vs1 + ", 2022, 'B', 5)"),
+                    refused("2022 B"));
+  CHECK_THROWS_WITH(
+      Sql(url, "UPDATE credit_accounts SET model_year = 2023 WHERE organization_id = " + vs1),
+      refused("2023 A"));
+  CHECK(l.Available(l.vs1) == 500);
+  // Both together, in either order and in separate statements, commit.
+  Sql(url, journal(7) + raise_posted);
+  Sql(url, raise_posted + journal(7));
+  CHECK(l.Available(l.vs1) == 514);
+  // The service's postings still commit; the audit holds.
+  REQUIRE(l.client.AdjustOne("after", l.vs1, kYear, credits::CREDIT_CLASS_A, -14).status.ok());
+  REQUIRE(l.client.AdjustOne("other", l.vs2, kYear, credits::CREDIT_CLASS_B, 3).status.ok());
+  CHECK(l.Available(l.vs1) == 500);
+  CHECK(LedgerViolations(url, /*outbox=*/false).empty());
+}
+
 TEST_CASE("GetCurrentUser: organization, the roles of its side, e-mail", "[ledger]") {
   Ledger l;
   auto stub = credits::IdentityService::NewStub(l.service.channel());
@@ -616,8 +675,10 @@ TEST_CASE("adjustments beyond 10^11 hundredths are refused; the government's tot
                    " 100000000001 FROM credit_ledger_entries LIMIT 1"));
 
   // Two suppliers' accounts that together exceed int64 (as only a writer outside the service
-  // could make them): the government's total is refused with a clear message, not a crash.
+  // could make them, with the database's triggers off): the government's total is refused
+  // with a clear message, not a crash.
   Sql(l.service.database_url(),
+      "SET LOCAL session_replication_role = replica;"
       "INSERT INTO credit_accounts (organization_id, model_year, credit_class, posted) VALUES (" +
           std::to_string(l.vs1) + ", 2030, 'B', 9000000000000000000), (" + std::to_string(l.vs2) +
           ", 2030, 'B', 9000000000000000000)");

@@ -24,6 +24,10 @@ PostgresServer& PostgresServer::Shared() {
   return server;
 }
 
+std::unique_ptr<PostgresServer> PostgresServer::Own() {
+  return std::unique_ptr<PostgresServer>(new PostgresServer());
+}
+
 PostgresServer::PostgresServer() {
   const char* base = std::getenv("TMPDIR");
   std::string pattern = std::string(base && *base ? base : "/tmp") + "/zeva-pg-XXXXXX";
@@ -55,6 +59,11 @@ void PostgresServer::Stop() {
 void PostgresServer::Start() {
   CommandResult result = RunCommand({"bash", Script(), "resume", dir_ + "/pg"});
   if (result.exit_code != 0) throw std::runtime_error("pg resume failed:\n" + result.output);
+}
+
+void PostgresServer::Replace() {
+  CommandResult result = RunCommand({"bash", Script(), "replace", dir_ + "/pg"});
+  if (result.exit_code != 0) throw std::runtime_error("pg replace failed:\n" + result.output);
 }
 
 namespace {

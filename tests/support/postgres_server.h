@@ -3,6 +3,7 @@
 // scripts/pg-throwaway.sh, stopped at exit), and a fresh database per test.
 // If PostgreSQL cannot start, every test that needs it fails with the server's log.
 
+#include <memory>
 #include <string>
 
 namespace zeva::testing {
@@ -11,6 +12,8 @@ class PostgresServer {
  public:
   // The process-wide server, started on first call. Throws when it cannot start.
   static PostgresServer& Shared();
+  // A server of the caller's own (stopped when it goes): for tests that replace it.
+  static std::unique_ptr<PostgresServer> Own();
 
   // Creates an empty database with a unique name and returns its URL.
   std::string CreateDatabase();
@@ -19,6 +22,9 @@ class PostgresServer {
   // Stops and restarts the server (same port and data): for outage tests.
   void Stop();
   void Start();
+  // Stops it and starts a fresh cluster (another system identifier, an empty database `zeva`)
+  // on the same port: admin_url() now reaches another server, as after a failover.
+  void Replace();
   // Stops (SIGSTOP) or continues (SIGCONT) the postmaster and every backend: a server that
   // still accepts TCP connections and acknowledges data but never answers.
   void Freeze();

@@ -34,7 +34,7 @@ ServiceFixture::ServiceFixture(std::vector<std::string> flags, bool fixtures)
   channel_ = server_->Channel();
 }
 
-std::unique_ptr<grpc::ClientContext> ServiceFixture::ContextFor(const std::string& user_id) {
+std::unique_ptr<grpc::ClientContext> ContextFor(const std::string& user_id) {
   auto context = std::make_unique<grpc::ClientContext>();
   context->AddMetadata("authorization",
                        "Bearer " + SignToken(ValidClaims(user_id), TestKey(0).private_pem, ""));

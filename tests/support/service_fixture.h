@@ -21,6 +21,10 @@ std::string MigratedDatabase(bool fixtures = true);
 // The environment a server needs for `database_url` with the test key.
 std::map<std::string, std::string> ServerEnv(const std::string& database_url);
 
+// A context carrying `authorization: Bearer <token for user_id>` (the test key, which
+// ServerEnv's servers trust) and a 30 s deadline.
+std::unique_ptr<grpc::ClientContext> ContextFor(const std::string& user_id);
+
 class ServiceFixture {
  public:
   explicit ServiceFixture(std::vector<std::string> flags = {}, bool fixtures = true);
@@ -29,8 +33,10 @@ class ServiceFixture {
   ServerProcess& server() { return *server_; }
   std::shared_ptr<grpc::Channel> channel() { return channel_; }
 
-  // A context carrying `authorization: Bearer <token for user_id>` and a 30 s deadline.
-  std::unique_ptr<grpc::ClientContext> ContextFor(const std::string& user_id);
+  // zeva::testing::ContextFor, for this fixture's server.
+  std::unique_ptr<grpc::ClientContext> ContextFor(const std::string& user_id) {
+    return zeva::testing::ContextFor(user_id);
+  }
 
  private:
   std::string database_url_;
