@@ -20,6 +20,7 @@ OUT=${BENCH_OUT:-bench/results}
 ISSUER=https://bench.invalid/auth/realms/zeva
 AUDIENCE=zeva-app
 [ "${SKIP_BUILD:-0}" = 1 ] || bash scripts/build.sh
+source bench/server.sh
 
 work=$(mktemp -d)
 server="" worker=""
@@ -45,30 +46,17 @@ awk -v rows="$ROWS" 'BEGIN {
 }' >"$work/extract.csv"
 bytes=$(stat -c %s "$work/extract.csv")
 
-openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$work/key.pem" 2>/dev/null
-KEYCLOAK_RS256_PUBLIC_KEY=$(openssl pkey -in "$work/key.pem" -pubout)
-token=$("$BUILD_DIR/tools/zeva-dev-token" --key "$work/key.pem" --issuer "$ISSUER" \
-  --audience "$AUDIENCE" --lifetime-seconds 86400 test_gov_1)
-port=$((20000 + RANDOM % 40000))
-while (: <>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((20000 + RANDOM % 40000)); done
-env PORT="$port" METRICS_PORT=0 LOG_LEVEL=warn KEYCLOAK_CERTS_URL= \
-  KEYCLOAK_RS256_PUBLIC_KEY="$KEYCLOAK_RS256_PUBLIC_KEY" KEYCLOAK_ISSUER="$ISSUER" \
-  KEYCLOAK_AUDIENCE="$AUDIENCE" "$BUILD_DIR/server/zeva-transaction-service" \
-  --db-pool-caller-share-percent=100 >>"$work/server.log" 2>&1 &
-server=$!
-if ! "$BUILD_DIR/bench/zeva-bench" --target "127.0.0.1:$port" --scenario health --calls 1 \
-    --wait-ready-ms 30000 >/dev/null; then
-  echo "icbc-bench: the server did not come up" >&2; tail -n 30 "$work/server.log" >&2; exit 1
-fi
+bench_server icbc-bench
+token=$(bench_token test_gov_1)
 env RABBITMQ_URL=amqp://guest:guest@127.0.0.1:1/ HEALTH_PORT=0 METRICS_PORT=0 LOG_LEVEL=info \
   "$BUILD_DIR/worker/zeva-worker" >>"$work/worker.log" 2>&1 &
 worker=$!
 sleep 1
 
 echo "icbc-bench: the service, first import" >&2
-first=$("$BUILD_DIR/bench/zeva-icbc-bench" "127.0.0.1:$port" "$token" "$work/extract.csv" "$worker")
+first=$("$BUILD_DIR/bench/zeva-icbc-bench" "$target" "$token" "$work/extract.csv" "$worker")
 echo "icbc-bench: the service, the same file again" >&2
-again=$("$BUILD_DIR/bench/zeva-icbc-bench" "127.0.0.1:$port" "$token" "$work/extract.csv" "$worker")
+again=$("$BUILD_DIR/bench/zeva-icbc-bench" "$target" "$token" "$work/extract.csv" "$worker")
 
 echo "icbc-bench: psql, \\copy and INSERT ... ON CONFLICT" >&2
 psql -q -v ON_ERROR_STOP=1 "$DATABASE_URL" -c \

@@ -140,11 +140,16 @@ constexpr Statement kInsertLines{
 // import is seen wholly or not at all), decisions replaced, and the import it used. The
 // newest COMPLETED import is the one that finished last (ties: the higher id); registrations
 // are cumulative, so the whole table is the data as of that import, and none without one.
+// `s` is MATERIALIZED: inlined, its warnings expression (two regexps and the
+// VIN_IN_OTHER_APPLICATION subplan a record) was evaluated twice, once per SET column that
+// names it, and the join back to the records by id was planned as 20,000 index probes on a
+// table without statistics yet (EXPLAIN ANALYZE of a 20,000-record CHECK, docs/performance.md).
 constexpr Statement kCheck{
     "application_check",
     "WITH imp AS (SELECT id FROM icbc_imports WHERE status = 'COMPLETED' "
     "  ORDER BY finished_at DESC, id DESC LIMIT 1), "
-    "s AS (SELECT r.id, g.make AS icbc_make, g.model AS icbc_model, g.model_year AS icbc_year, "
+    "s AS MATERIALIZED (SELECT r.id, g.make AS icbc_make, g.model AS icbc_model, "
+    "  g.model_year AS icbc_year, "
     "  array_remove(ARRAY[ "
     "    CASE WHEN g.vin IS NULL THEN 1 END, "
     "    CASE WHEN g.vin IS NOT NULL AND upper(btrim(regexp_replace(g.make, '\\s+', ' ', 'g'))) "

@@ -4,14 +4,19 @@
 // Registration data is loaded with SQL (a COMPLETED import and its registrations), as the
 // worker would leave it (the import itself is tested in [icbc]).
 
+#include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
 
 #include "domain/application_workflow.h"
 #include "domain/vin.h"
+#include "tests/support/amqp_test_consumer.h"
 #include "tests/support/ledger_client.h"
+#include "tests/support/rabbitmq_server.h"
 #include "tests/support/service_fixture.h"
 #include "zeva/credits/v1/applications.grpc.pb.h"
 
@@ -978,4 +983,141 @@ TEST_CASE(
                                std::to_string(again) + ")"));
   CHECK_THROWS(Sql(o.db(), "DELETE FROM awarded_vins"));
   CHECK(o.Violations().empty());
+}
+
+TEST_CASE(
+    "every application event reaches RabbitMQ through zeva-worker, with one notification per "
+    "recipient of the contract's table",
+    "[applications]") {
+  using namespace std::chrono_literals;
+  RabbitMqServer broker;
+  Office o;
+  // Bound like the frontend's (notifications) and a downstream service's (every event).
+  AmqpTestConsumer notifications{broker.url(), "notifications", "fanout", "frontend", ""};
+  AmqpTestConsumer events{broker.url(), "zeva.events", "topic", "all-events", "#"};
+  auto worker = ServerProcess::Worker({{"DATABASE_URL", o.db()},
+                                       {"RABBITMQ_URL", broker.url()},
+                                       {"MAIL_DISABLED", "true"},
+                                       {"OUTBOX_POLL_INTERVAL_MS", "200"},
+                                       {"RETRY_INITIAL_MS", "100"},
+                                       {"RETRY_MAX_MS", "1000"},
+                                       {"SHUTDOWN_GRACE_SECONDS", "5"}});
+  worker->WaitUntilServing(30s, "zeva.worker");
+
+  // One application along every step with an event (the supplier's ZEVA_USER edits, its
+  // SIGNING_AUTHORITY submits); one rejected; one deleted.
+  const std::string vin1 = o.NewVin(), vin2 = o.NewVin();
+  o.Register({{vin1, "Tesla", 2021}});
+  auto created = o.Create(kSupplierUser);
+  REQUIRE(created.status.ok());
+  const uint64_t id = created.application.id();
+  auto added = o.Add(kSupplierUser, id, {{vin1, o.car1}, {vin2, o.car1}});
+  REQUIRE(added.status.ok());
+  std::vector<wire::SalesRecord> records;
+  REQUIRE(o.Records(kSupplierUser, id, wire::RECORD_FILTER_UNSPECIFIED, &records).ok());
+  const auto second =
+      std::find_if(records.begin(), records.end(), [&](const auto& r) { return r.vin() == vin2; });
+  REQUIRE(second != records.end());
+  REQUIRE(o.Remove(kSupplierUser, id, {second->id()}).status.ok());
+  // Every step with an event, in order (after the CHECK, SetRecordDecisions: IncludeAll).
+  const std::vector<std::pair<std::string, wire::ApplicationAction>> steps{
+      {kSupplier, wire::APPLICATION_ACTION_SUBMIT},
+      {kAnalyst, wire::APPLICATION_ACTION_RETURN_TO_SUPPLIER},
+      {kSupplier, wire::APPLICATION_ACTION_SUBMIT},
+      {kAnalyst, wire::APPLICATION_ACTION_CHECK},
+      {kAnalyst, wire::APPLICATION_ACTION_RECOMMEND_REJECTION},
+      {kDirector, wire::APPLICATION_ACTION_RETURN_TO_ANALYST},
+      {kAnalyst, wire::APPLICATION_ACTION_RECOMMEND_APPROVAL},
+      {kDirector, wire::APPLICATION_ACTION_VALIDATE}};
+  for (const auto& [user, action] : steps) {
+    o.Step(user, id, action);
+    if (action == wire::APPLICATION_ACTION_CHECK) o.IncludeAll(id);
+  }
+  const uint64_t rejected = o.InStatus(wire::APPLICATION_STATUS_REJECTED);
+  const uint64_t deleted = o.InStatus(wire::APPLICATION_STATUS_DELETED);
+
+  // The contract's table (the acting user never notified): each event in commit order, with
+  // its application and recipients.
+  const std::set<std::string> none, analysts{kAnalyst}, directors{kDirector},
+      supplier{kSupplier, kSupplierUser};
+  struct Expected {
+    std::string type;
+    uint64_t application;
+    std::set<std::string> recipients;
+  };
+  const std::string e = "credits.application.";
+  std::vector<Expected> expected{{e + "created", id, none},
+                                 {e + "updated", id, none},
+                                 {e + "updated", id, none},
+                                 {e + "submitted", id, analysts},
+                                 {e + "returned_to_supplier", id, supplier},
+                                 {e + "submitted", id, analysts},
+                                 {e + "checked", id, none},
+                                 {e + "updated", id, none},
+                                 {e + "recommended_rejection", id, directors},
+                                 {e + "returned_to_analyst", id, analysts},
+                                 {e + "recommended_approval", id, directors},
+                                 {e + "validated", id, supplier}};
+  for (const std::string step :
+       {"created", "updated", "submitted", "checked", "recommended_rejection", "rejected"}) {
+    expected.push_back({e + step, rejected,
+                        step == "submitted"               ? analysts
+                        : step == "recommended_rejection" ? directors
+                        : step == "rejected"              ? supplier
+                                                          : none});
+  }
+  for (const std::string step : {"created", "updated", "deleted"}) {
+    expected.push_back({e + step, deleted, none});
+  }
+  size_t recipients = 0;
+  for (const auto& x : expected) recipients += x.recipients.size();
+
+  // The outbox holds exactly these (VALIDATE: no journal event of its own), in this order.
+  const auto stored = nlohmann::json::parse(
+      Sql(o.db(),
+          "SELECT coalesce(json_agg(json_build_array(id, event_type, application_id) "
+          "ORDER BY seq), '[]')::text FROM outbox_events"));
+  REQUIRE(stored.size() == expected.size());
+  std::map<std::string, const Expected*> by_id;
+  for (size_t i = 0; i < expected.size(); ++i) {
+    INFO("event " << i);
+    CHECK(stored[i][1] == expected[i].type);
+    CHECK(stored[i][2] == expected[i].application);
+    by_id[stored[i][0].get<std::string>()] = &expected[i];
+  }
+
+  // On RabbitMQ: every event once, on its routing key, naming its application; a notification
+  // per recipient, message_id "<event UUID>.<username>"; nothing else.
+  const auto published = events.WaitFor(expected.size(), 30s);
+  const auto notes = notifications.WaitFor(recipients, 30s);
+  CHECK(events.Drain(300ms).size() == expected.size());
+  CHECK(notifications.Drain(300ms).size() == recipients);
+  std::set<std::string> seen;
+  for (const auto& m : published) {
+    INFO(m.body);
+    REQUIRE(by_id.count(m.message_id) == 1);
+    const Expected& x = *by_id[m.message_id];
+    CHECK(seen.insert(m.message_id).second);
+    CHECK(m.routing_key == x.type);
+    CHECK(m.delivery_mode == 2);
+    const auto body = nlohmann::json::parse(m.body);
+    CHECK(body["event_id"] == m.message_id);
+    CHECK(body["event_type"] == x.type);
+    CHECK(body["application_id"] == x.application);
+    CHECK(body["recipients"].get<std::set<std::string>>() == x.recipients);
+  }
+  CHECK(seen.size() == expected.size());
+  std::map<std::string, std::multiset<std::string>> audiences;
+  for (const auto& m : notes) {
+    const std::string event_id = m.message_id.substr(0, 36);
+    const std::string audience = nlohmann::json::parse(m.body)["audience"].get<std::string>();
+    CHECK(m.message_id == event_id + "." + audience);
+    audiences[event_id].insert(audience);
+  }
+  for (const auto& [event_id, x] : by_id) {
+    INFO(x->type << " of application " << x->application);
+    CHECK(std::set<std::string>(audiences[event_id].begin(), audiences[event_id].end()) ==
+          x->recipients);
+    CHECK(audiences[event_id].size() == x->recipients.size());
+  }
 }

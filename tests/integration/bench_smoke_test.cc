@@ -213,3 +213,33 @@ TEST_CASE("the outbox benchmark, fault runs included, runs end to end and loses 
   }
   CHECK(std::filesystem::exists(out.path() + "/outbox-latency.png"));
 }
+
+TEST_CASE("bench/applications.sh files, checks side by side with psql and validates", "[bench]") {
+  zeva::testing::TempDir out;
+  const std::string build_dir =
+      std::filesystem::path(ZEVA_BENCH_BINARY).parent_path().parent_path().string();
+  // Tiny sizes: this checks the machinery (every record checked clean, included, awarded, the
+  // report written), not the figures.
+  const std::map<std::string, std::string> env{{"SKIP_BUILD", "1"},
+                                               {"BUILD_DIR", build_dir},
+                                               {"BENCH_OUT", out.path()},
+                                               {"REGISTRATIONS", "3000"},
+                                               {"RECORDS", "120"},
+                                               {"BATCH", "50"},
+                                               {"ROUNDS", "1"}};
+  const auto run = zeva::testing::RunCommand(
+      {"bash", zeva::testing::SourceDir() + "/bench/applications.sh"}, env);
+  INFO(run.output);
+  REQUIRE(run.exit_code == 0);
+  std::ifstream file(out.path() + "/applications.md");
+  std::stringstream text;
+  text << file.rdbuf();
+  INFO(text.str());
+  CHECK(text.str().find("| AddSalesRecords: 120 records in 3 calls of 50 |") != std::string::npos);
+  CHECK(text.str().find("| VALIDATE: 120 included records, one transaction") != std::string::npos);
+  // 120 x 2.36 credits.
+  CHECK(text.str().find("28320 hundredths") != std::string::npos);
+  CHECK(text.str().find("| median |") != std::string::npos);
+  CHECK(text.str().find("Ratio (median service CHECK over median psql UPDATE): ") !=
+        std::string::npos);
+}
