@@ -10,6 +10,7 @@
 #include "services/credits_wire.h"
 #include "services/idempotent_request.h"
 #include "services/wire_numbers.h"
+#include "services/workflow_order.h"
 
 namespace zeva::services {
 namespace {
@@ -23,16 +24,6 @@ absl::Status NoSuchReport(int64_t id) {
   return domain::Refusal(absl::StatusCode::kNotFound,
                          absl::StrCat("no model year report with id ", IdText(id)), "NOT_FOUND",
                          "report_id");
-}
-
-absl::Status CheckVersion(uint32_t expected, int current) {
-  if (expected != 0 && static_cast<int>(expected) != current) {
-    return domain::Refusal(
-        absl::StatusCode::kAborted,
-        absl::StrCat("the report is at version ", current, ", not ", expected, "; read it again"),
-        "VERSION_MISMATCH", "expected_version");
-  }
-  return absl::OkStatus();
 }
 
 ReportParty PartyIn(const auth::Caller& caller, int64_t organization_id) {
@@ -290,7 +281,7 @@ grpc::Status ComplianceService::UpdateModelYearReport(
                                        inputs.attested, /*check_status=*/false);
         };
         rules.state = [&](const db::ReportHead& r) -> absl::Status {
-          if (absl::Status s = CheckVersion(expected, r.version); !s.ok()) return s;
+          if (absl::Status s = CheckVersion("report", expected, r.version); !s.ok()) return s;
           return domain::MayEditReport(r.status, PartyIn(call.caller, r.organization_id),
                                        government, call.caller.roles, inputs.attested,
                                        /*check_status=*/true);
@@ -323,13 +314,9 @@ grpc::Status ComplianceService::TransitionModelYearReport(
         auto rule = [&](const db::ReportHead& r) -> absl::StatusOr<domain::ReportTransition> {
           const ReportParty party = PartyIn(call.caller, r.organization_id);
           if (!domain::MaySeeReport(party, r.status)) return NoSuchReport(r.id);
-          auto decided =
-              domain::DecideReport(r.status, action, party, government, call.caller.roles);
-          if (!decided.ok() && decided.status().code() == absl::StatusCode::kPermissionDenied) {
-            return decided.status();
-          }
-          if (absl::Status s = CheckVersion(expected, r.version); !s.ok()) return s;
-          return decided;
+          return InRefusalOrder(
+              domain::DecideReport(r.status, action, party, government, call.caller.roles),
+              "report", expected, r.version);
         };
         return reports_.Transition(claim, ActorOf(call.caller), *id, action, *comment, rule,
                                    call.budget);

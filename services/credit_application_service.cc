@@ -11,6 +11,7 @@
 #include "services/credits_wire.h"
 #include "services/idempotent_request.h"
 #include "services/wire_numbers.h"
+#include "services/workflow_order.h"
 
 namespace zeva::services {
 namespace {
@@ -24,20 +25,6 @@ absl::Status NoSuchApplication(int64_t id) {
   return domain::Refusal(absl::StatusCode::kNotFound,
                          absl::StrCat("no credit application with id ", IdText(id)), "NOT_FOUND",
                          "application_id");
-}
-
-absl::Status VersionMismatch(int current, uint32_t expected) {
-  return domain::Refusal(absl::StatusCode::kAborted,
-                         absl::StrCat("the application is at version ", current, ", not ", expected,
-                                      "; read it again"),
-                         "VERSION_MISMATCH", "expected_version");
-}
-
-absl::Status CheckVersion(uint32_t expected, int current) {
-  if (expected != 0 && static_cast<int>(expected) != current) {
-    return VersionMismatch(current, expected);
-  }
-  return absl::OkStatus();
 }
 
 ApplicantParty PartyIn(const auth::Caller& caller, int64_t organization_id) {
@@ -186,7 +173,7 @@ db::ApplicationRules RulesFor(const Call& call, MayChange may, ApplicationStatus
     return may(allowed_in, party, government, call.caller.roles);
   };
   rules.state = [&call, may, expected, government](const db::ApplicationHead& a) {
-    if (absl::Status s = CheckVersion(expected, a.version); !s.ok()) return s;
+    if (absl::Status s = CheckVersion("application", expected, a.version); !s.ok()) return s;
     return may(a.status, PartyIn(call.caller, a.organization_id), government, call.caller.roles);
   };
   return rules;
@@ -345,13 +332,9 @@ grpc::Status CreditApplicationService::TransitionApplication(
             [&](const db::ApplicationHead& a) -> absl::StatusOr<domain::ApplicationTransition> {
           const ApplicantParty party = PartyIn(call.caller, a.organization_id);
           if (!domain::MaySeeApplication(party, a.status)) return NoSuchApplication(a.id);
-          auto decided =
-              domain::DecideApplication(a.status, action, party, government, call.caller.roles);
-          if (!decided.ok() && decided.status().code() == absl::StatusCode::kPermissionDenied) {
-            return decided.status();
-          }
-          if (absl::Status s = CheckVersion(expected, a.version); !s.ok()) return s;
-          return decided;
+          return InRefusalOrder(
+              domain::DecideApplication(a.status, action, party, government, call.caller.roles),
+              "application", expected, a.version);
         };
         return applications_.Transition(claim, ActorOf(call.caller), *id, action, *comment, rule,
                                         call.budget);

@@ -7,6 +7,7 @@
 #include "services/credits_wire.h"
 #include "services/idempotent_request.h"
 #include "services/wire_numbers.h"
+#include "services/workflow_order.h"
 
 namespace zeva::services {
 namespace {
@@ -19,13 +20,6 @@ absl::Status NoSuchTransfer(int64_t id) {
   return domain::Refusal(absl::StatusCode::kNotFound,
                          absl::StrCat("no transfer with id ", IdText(id)), "NOT_FOUND",
                          "transfer_id");
-}
-
-absl::Status VersionMismatch(int current, uint32_t expected) {
-  return domain::Refusal(
-      absl::StatusCode::kAborted,
-      absl::StrCat("the transfer is at version ", current, ", not ", expected, "; read it again"),
-      "VERSION_MISMATCH", "expected_version");
 }
 
 Party PartyIn(const auth::Caller& caller, int64_t from, int64_t to) {
@@ -195,9 +189,7 @@ grpc::Status CreditTransferService::UpdateTransfer(grpc::ServerContext* context,
                                    "a draft",
                                    "PERMISSION_DENIED");
           }
-          if (expected != 0 && static_cast<int>(expected) != t.version) {
-            return VersionMismatch(t.version, expected);
-          }
+          if (absl::Status s = CheckVersion("transfer", expected, t.version); !s.ok()) return s;
           if (t.status != TransferStatus::kDraft) {
             return domain::Refusal(absl::StatusCode::kFailedPrecondition,
                                    "only a DRAFT can be changed", domain::kReasonInvalidStatus);
@@ -232,14 +224,9 @@ grpc::Status CreditTransferService::TransitionTransfer(
         auto rule = [&](const db::TransferHead& t) -> absl::StatusOr<domain::Transition> {
           const Party party = PartyIn(call.caller, t.from_organization_id, t.to_organization_id);
           if (!domain::MaySee(party, t.status)) return NoSuchTransfer(t.id);
-          auto decided = domain::Decide(t.status, action, party, government, call.caller.roles);
-          if (!decided.ok() && decided.status().code() == absl::StatusCode::kPermissionDenied) {
-            return decided.status();
-          }
-          if (expected != 0 && static_cast<int>(expected) != t.version) {
-            return VersionMismatch(t.version, expected);
-          }
-          return decided;
+          return InRefusalOrder(
+              domain::Decide(t.status, action, party, government, call.caller.roles), "transfer",
+              expected, t.version);
         };
         return transfers_.Transition(claim, ActorOf(call.caller), *id, action, *comment, rule,
                                      call.budget);
