@@ -403,36 +403,22 @@ absl::StatusOr<std::optional<ApplicationRecord>> ApplicationStore::Get(int64_t a
 absl::Status ApplicationStore::List(const ApplicationFilter& filter,
                                     const std::function<bool(const ApplicationRecord&)>& visible,
                                     const Budget& budget, const RowSink<ApplicationRecord>& sink) {
-  constexpr int64_t kPage = 100;
-  int64_t after_id = filter.after_id;
-  int64_t sent = 0;
   const std::string statuses = ArrayLiteral(filter.statuses);
-  while (true) {
-    bool last_page = false;
-    auto page = pool_.Run<std::vector<ApplicationRecord>>(
-        budget, [&](pqxx::connection& c) -> absl::StatusOr<std::vector<ApplicationRecord>> {
-          pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(c);
-          std::vector<std::string> ids;
-          for (const pqxx::row& row :
-               tx.exec_prepared(kListApplicationIds.name, after_id,
-                                filter.organization_id.value_or(0), statuses, kPage)) {
-            ids.push_back(row[0].as<std::string>());
-          }
-          last_page = static_cast<int64_t>(ids.size()) < kPage;
-          std::vector<ApplicationRecord> loaded =
-              ids.empty() ? std::vector<ApplicationRecord>{} : LoadApplications(tx, ids, false);
-          tx.commit();
-          return loaded;
-        });
-    if (!page.ok()) return page.status();
-    for (const ApplicationRecord& a : *page) {
-      after_id = a.id;
-      if (!visible(a)) continue;
-      if (!sink(a)) return absl::CancelledError("the client stopped reading");
-      if (filter.limit > 0 && ++sent >= filter.limit) return absl::OkStatus();
-    }
-    if (last_page) return absl::OkStatus();
-  }
+  return ListInPages<ApplicationRecord>(
+      pool_, budget, filter.after_id, filter.limit,
+      [&](pqxx::transaction_base& tx, int64_t after_id) {
+        std::vector<std::string> ids;
+        for (const pqxx::row& row :
+             tx.exec_prepared(kListApplicationIds.name, after_id,
+                              filter.organization_id.value_or(0), statuses, kListPageSize)) {
+          ids.push_back(row[0].as<std::string>());
+        }
+        return ids;
+      },
+      [&](pqxx::transaction_base& tx, const std::vector<std::string>& ids) {
+        return LoadApplications(tx, ids, false);
+      },
+      visible, sink);
 }
 
 absl::Status ApplicationStore::Records(int64_t application_id, RecordFilterKind filter,

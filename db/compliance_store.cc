@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "db/event_writes.h"
 #include "db/ledger_writes.h"
+#include "db/paged_stream.h"
 #include "domain/refusal.h"
 
 namespace zeva::db {
@@ -516,36 +517,22 @@ absl::StatusOr<std::optional<ReportRecord>> ComplianceStore::Get(int64_t report_
 absl::Status ComplianceStore::List(const ReportFilter& filter,
                                    const std::function<bool(const ReportRecord&)>& visible,
                                    const Budget& budget, const RowSink<ReportRecord>& sink) {
-  constexpr int64_t kPage = 100;
-  int64_t after_id = filter.after_id;
-  int64_t sent = 0;
   const std::string statuses = ArrayLiteral(filter.statuses);
-  while (true) {
-    bool last_page = false;
-    auto page = pool_.Run<std::vector<ReportRecord>>(
-        budget, [&](pqxx::connection& c) -> absl::StatusOr<std::vector<ReportRecord>> {
-          pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(c);
-          std::vector<std::string> ids;
-          for (const pqxx::row& row :
-               tx.exec_prepared(kListReportIds.name, after_id, filter.organization_id.value_or(0),
-                                statuses, filter.model_year, kPage)) {
-            ids.push_back(row[0].as<std::string>());
-          }
-          last_page = static_cast<int64_t>(ids.size()) < kPage;
-          std::vector<ReportRecord> loaded =
-              ids.empty() ? std::vector<ReportRecord>{} : LoadReports(tx, ids, false);
-          tx.commit();
-          return loaded;
-        });
-    if (!page.ok()) return page.status();
-    for (const ReportRecord& r : *page) {
-      after_id = r.id;
-      if (!visible(r)) continue;
-      if (!sink(r)) return absl::CancelledError("the client stopped reading");
-      if (filter.limit > 0 && ++sent >= filter.limit) return absl::OkStatus();
-    }
-    if (last_page) return absl::OkStatus();
-  }
+  return ListInPages<ReportRecord>(
+      pool_, budget, filter.after_id, filter.limit,
+      [&](pqxx::transaction_base& tx, int64_t after_id) {
+        std::vector<std::string> ids;
+        for (const pqxx::row& row :
+             tx.exec_prepared(kListReportIds.name, after_id, filter.organization_id.value_or(0),
+                              statuses, filter.model_year, kListPageSize)) {
+          ids.push_back(row[0].as<std::string>());
+        }
+        return ids;
+      },
+      [&](pqxx::transaction_base& tx, const std::vector<std::string>& ids) {
+        return LoadReports(tx, ids, false);
+      },
+      visible, sink);
 }
 
 absl::StatusOr<std::vector<domain::Deficit>> ComplianceStore::Deficits(int64_t organization_id,

@@ -10,9 +10,13 @@
 // is its own snapshot: a row committed or changed meanwhile appears as of the page that reads
 // it; nothing holds a transaction open across pages.
 
+#include <cstdint>
 #include <functional>
 #include <pqxx/result>
+#include <pqxx/transaction>
 #include <pqxx/transaction_base>
+#include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "db/pool.h"
@@ -36,5 +40,44 @@ absl::Status StreamPagesUpTo(
     ConnectionPool& pool, const Budget& budget, int64_t limit,
     const std::function<pqxx::result(pqxx::transaction_base&, int64_t page_size)>& next_page,
     const std::function<absl::StatusOr<bool>(const pqxx::row&)>& on_row);
+
+// A workflow table's listing (transfers, credit applications, model year reports): pages of
+// `page_ids` (at most kListPageSize ids after `after_id`, in order) whose records `load` reads
+// in the same snapshot; `sink` gets the records `visible` keeps, at most `limit` (0: no limit),
+// and returns false when the client stops reading (CANCELLED). As above, no connection is held
+// while `sink` writes.
+inline constexpr int64_t kListPageSize = 100;
+
+template <typename Record>
+absl::Status ListInPages(
+    ConnectionPool& pool, const Budget& budget, int64_t after_id, int64_t limit,
+    const std::function<std::vector<std::string>(pqxx::transaction_base&, int64_t after_id)>&
+        page_ids,
+    const std::function<std::vector<Record>(pqxx::transaction_base&,
+                                            const std::vector<std::string>& ids)>& load,
+    const std::function<bool(const Record&)>& visible,
+    const std::function<bool(const Record&)>& sink) {
+  int64_t sent = 0;
+  while (true) {
+    bool last_page = false;
+    auto page = pool.Run<std::vector<Record>>(
+        budget, [&](pqxx::connection& c) -> absl::StatusOr<std::vector<Record>> {
+          pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(c);
+          const std::vector<std::string> ids = page_ids(tx, after_id);
+          last_page = static_cast<int64_t>(ids.size()) < kListPageSize;
+          std::vector<Record> loaded = ids.empty() ? std::vector<Record>{} : load(tx, ids);
+          tx.commit();
+          return loaded;
+        });
+    if (!page.ok()) return page.status();
+    for (const Record& r : *page) {
+      after_id = r.id;
+      if (!visible(r)) continue;
+      if (!sink(r)) return absl::CancelledError("the client stopped reading");
+      if (limit > 0 && ++sent >= limit) return absl::OkStatus();
+    }
+    if (last_page) return absl::OkStatus();
+  }
+}
 
 }  // namespace zeva::db

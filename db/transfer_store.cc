@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "db/event_writes.h"
 #include "db/ledger_writes.h"
+#include "db/paged_stream.h"
 
 namespace zeva::db {
 namespace {
@@ -219,37 +220,22 @@ absl::StatusOr<std::optional<TransferRecord>> TransferStore::Get(int64_t transfe
 absl::Status TransferStore::List(const TransferFilter& filter,
                                  const std::function<bool(const TransferRecord&)>& visible,
                                  const Budget& budget, const RowSink<TransferRecord>& sink) {
-  constexpr int64_t kPage = 100;
-  int64_t after_id = filter.after_id;
-  int64_t sent = 0;
   const std::string statuses = ArrayLiteral(filter.statuses);
-  while (true) {
-    // A page on a lease, released before its rows are written (see db/paged_stream.h).
-    bool last_page = false;
-    auto page = pool_.Run<std::vector<TransferRecord>>(
-        budget, [&](pqxx::connection& c) -> absl::StatusOr<std::vector<TransferRecord>> {
-          pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(c);
-          std::vector<std::string> ids;
-          for (const pqxx::row& row :
-               tx.exec_prepared(kListTransferIds.name, after_id, filter.organization_id.value_or(0),
-                                statuses, kPage)) {
-            ids.push_back(row[0].as<std::string>());
-          }
-          last_page = static_cast<int64_t>(ids.size()) < kPage;
-          std::vector<TransferRecord> loaded =
-              ids.empty() ? std::vector<TransferRecord>{} : LoadTransfers(tx, ids);
-          tx.commit();
-          return loaded;
-        });
-    if (!page.ok()) return page.status();
-    for (const TransferRecord& t : *page) {
-      after_id = t.id;
-      if (!visible(t)) continue;
-      if (!sink(t)) return absl::CancelledError("the client stopped reading");
-      if (filter.limit > 0 && ++sent >= filter.limit) return absl::OkStatus();
-    }
-    if (last_page) return absl::OkStatus();
-  }
+  return ListInPages<TransferRecord>(
+      pool_, budget, filter.after_id, filter.limit,
+      [&](pqxx::transaction_base& tx, int64_t after_id) {
+        std::vector<std::string> ids;
+        for (const pqxx::row& row :
+             tx.exec_prepared(kListTransferIds.name, after_id, filter.organization_id.value_or(0),
+                              statuses, kListPageSize)) {
+          ids.push_back(row[0].as<std::string>());
+        }
+        return ids;
+      },
+      [&](pqxx::transaction_base& tx, const std::vector<std::string>& ids) {
+        return LoadTransfers(tx, ids);
+      },
+      visible, sink);
 }
 
 absl::StatusOr<std::vector<std::pair<int64_t, std::string>>> TransferStore::Suppliers(
