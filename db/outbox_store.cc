@@ -51,21 +51,24 @@ constexpr Statement kMarkMailed{
     "UPDATE outbox_events SET mailed_at = coalesce(mailed_at, now()), mail_error = NULL"
     " WHERE id = ANY($1::uuid[])"};
 // An event out of attempts ($4) is dead-lettered rather than scheduled; those are returned.
+// Only while the caller's claim is the latest ($5: the attempts it counted): a worker that
+// stalled past its lease must not reschedule, or dead-letter, an event another worker has
+// claimed since.
 constexpr Statement kRetryPublish{
     "outbox_retry_publish",
     "UPDATE outbox_events e SET next_publish_at = now() + r.delay * interval '1 millisecond',"
     " publish_error = left($3, 500),"
     " publish_dead_at = CASE WHEN e.publish_attempts >= $4 THEN now() END"
-    " FROM unnest($1::uuid[], $2::bigint[]) AS r(id, delay)"
-    " WHERE e.id = r.id AND e.published_at IS NULL"
+    " FROM unnest($1::uuid[], $2::bigint[], $5::int[]) AS r(id, delay, attempts)"
+    " WHERE e.id = r.id AND e.published_at IS NULL AND e.publish_attempts = r.attempts"
     " RETURNING e.id::text, e.publish_dead_at IS NOT NULL"};
 constexpr Statement kRetryMail{
     "outbox_retry_mail",
     "UPDATE outbox_events e SET next_mail_at = now() + r.delay * interval '1 millisecond',"
     " mail_error = left($3, 500),"
     " mail_dead_at = CASE WHEN e.mail_attempts >= $4 THEN now() END"
-    " FROM unnest($1::uuid[], $2::bigint[]) AS r(id, delay)"
-    " WHERE e.id = r.id AND e.mailed_at IS NULL"
+    " FROM unnest($1::uuid[], $2::bigint[], $5::int[]) AS r(id, delay, attempts)"
+    " WHERE e.id = r.id AND e.mailed_at IS NULL AND e.mail_attempts = r.attempts"
     " RETURNING e.id::text, e.mail_dead_at IS NOT NULL"};
 // An undecodable row, dead-lettered inside the claim's transaction (rare: one at a time).
 constexpr Statement kDeadPublish{"outbox_dead_publish",
@@ -204,19 +207,21 @@ absl::StatusOr<std::vector<std::string>> OutboxStore::ScheduleRetries(
     OutboxChannel channel, const std::vector<OutboxRetry>& retries, const std::string& error,
     int max_attempts, const Budget& budget) {
   if (retries.empty()) return std::vector<std::string>{};
-  std::vector<std::string> ids, delays;
+  std::vector<std::string> ids, delays, attempts;
   ids.reserve(retries.size());
   delays.reserve(retries.size());
+  attempts.reserve(retries.size());
   for (const OutboxRetry& r : retries) {
     ids.push_back(r.event_id);
     delays.push_back(std::to_string(r.delay.count()));
+    attempts.push_back(std::to_string(r.attempts));
   }
   return pool_.Run<std::vector<std::string>>(
       budget, [&](pqxx::connection& c) -> absl::StatusOr<std::vector<std::string>> {
         pqxx::work tx(c);
-        const pqxx::result rows =
-            tx.exec_prepared(IsPublish(channel) ? kRetryPublish.name : kRetryMail.name,
-                             IdArray(ids), ArrayLiteral(delays), error, max_attempts);
+        const pqxx::result rows = tx.exec_prepared(
+            IsPublish(channel) ? kRetryPublish.name : kRetryMail.name, IdArray(ids),
+            ArrayLiteral(delays), error, max_attempts, ArrayLiteral(attempts));
         tx.commit();
         std::vector<std::string> dead;
         for (const pqxx::row& row : rows) {

@@ -54,10 +54,12 @@ struct OutboxClaim {
   std::vector<DeadLetter> undecodable;
 };
 
-// One retry to schedule: the event and the delay before its next attempt.
+// One retry to schedule: the event, the delay before its next attempt, and the attempts its
+// claim counted (domain::OutboxEvent::attempts), which tell the claim from a later one.
 struct OutboxRetry {
   std::string event_id;
   std::chrono::milliseconds delay{0};
+  int attempts = 0;
 };
 
 class OutboxStore {
@@ -75,7 +77,8 @@ class OutboxStore {
                              bool mail_too, const Budget& budget);
   // Failed: each event is tried again after its delay; `error` (a short, secret-free text)
   // is kept for operators. An event that has had `max_attempts` attempts on the channel is
-  // dead-lettered instead; their ids are returned.
+  // dead-lettered instead; their ids are returned. An event claimed again since (the caller's
+  // lease ran out) is left as it is.
   absl::StatusOr<std::vector<std::string>> ScheduleRetries(OutboxChannel channel,
                                                            const std::vector<OutboxRetry>& retries,
                                                            const std::string& error,

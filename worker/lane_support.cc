@@ -43,8 +43,8 @@ void ScheduleRetries(db::OutboxStore& store, WorkerMetrics& metrics, db::OutboxC
   std::vector<db::OutboxRetry> retries;
   retries.reserve(events.size());
   for (const auto& e : events) {
-    retries.push_back(
-        db::OutboxRetry{e.id, domain::RetryDelay(e.attempts, policy.initial, policy.max)});
+    retries.push_back(db::OutboxRetry{
+        e.id, domain::RetryDelay(e.attempts, policy.initial, policy.max), e.attempts});
   }
   auto dead = store.ScheduleRetries(channel, retries, error, policy.max_attempts, DatabaseBudget());
   if (!dead.ok()) {

@@ -740,3 +740,197 @@ TEST_CASE("the worker audits the ledger periodically and exports the violations"
   CHECK(found >= 1);
   CHECK(worker->Log().find("ledger audit: ") != std::string::npos);
 }
+
+namespace {
+
+// How many copies of each message (by message_id) arrived.
+std::map<std::string, int> Copies(const std::vector<ReceivedMessage>& messages) {
+  std::map<std::string, int> copies;
+  for (const auto& m : messages) ++copies[m.message_id];
+  return copies;
+}
+
+// Every copy of a message is the same message: one body per message_id.
+void CheckCopiesAlike(const std::vector<ReceivedMessage>& messages) {
+  std::map<std::string, std::set<std::string>> bodies;
+  for (const auto& m : messages) bodies[m.message_id].insert(m.body);
+  for (const auto& [message_id, copies] : bodies) {
+    INFO(message_id);
+    CHECK(copies.size() == 1);
+  }
+}
+
+// Hangs the broker (RabbitMqServer::Pause) until Resume or the end of the scope, so that the
+// shared broker runs again whatever a case's REQUIREs do.
+class PausedBroker {
+ public:
+  explicit PausedBroker(RabbitMqServer& broker) : broker_(broker) { broker_.Pause(); }
+  ~PausedBroker() { Resume(); }
+  PausedBroker(const PausedBroker&) = delete;
+  PausedBroker& operator=(const PausedBroker&) = delete;
+  void Resume() {
+    if (paused_) broker_.Resume();
+    paused_ = false;
+  }
+
+ private:
+  RabbitMqServer& broker_;
+  bool paused_ = true;
+};
+
+// Waits (bounded) until `worker` says it is connected to RabbitMQ.
+bool ConnectedToBroker(ServerProcess& worker) {
+  return WaitUntil(
+      [&] {
+        return MetricValue(ScrapeMetrics(worker.metrics_port()), "zeva_worker_broker_connected") ==
+               1;
+      },
+      30s, 100ms);
+}
+
+// How many events are claimed (their `attempts`-th claim) and held: leased, neither published
+// nor failed.
+std::string HeldClaims(int attempts) {
+  return "SELECT count(*) FROM outbox_events WHERE publish_attempts = " + std::to_string(attempts) +
+         " AND published_at IS NULL AND publish_error IS NULL AND next_publish_at > now()";
+}
+
+// Commits three events (without recipients, in one commit: one claim takes them all) for
+// `worker` to claim while the broker hangs, so that its confirm wait holds the claim; then
+// stops the worker (SIGSTOP) while it holds them.
+void StopHoldingClaim(ServerProcess& worker, const std::string& url) {
+  Sql(url,
+      "INSERT INTO outbox_events (event_type, actor, journal_id, organization_ids, recipients) "
+      "SELECT 'credits.journal.adjustment', 'stall', g, '{}', '{}' FROM generate_series(1, 3) g");
+  REQUIRE(WaitForSql(url, HeldClaims(1), "3", 10s) == "3");
+  REQUIRE(kill(worker.pid(), SIGSTOP) == 0);
+  // Stopped while holding the claim: its confirm wait had not run out.
+  REQUIRE(Sql(url, HeldClaims(1)) == "3");
+  REQUIRE(worker.Log().find("not confirmed in time") == std::string::npos);
+}
+
+}  // namespace
+
+TEST_CASE("a worker that stalls past its lease: another delivers, the stale one changes nothing",
+          "[worker]") {
+  // Worker a claims three events and publishes them while the broker hangs (paused), so that
+  // it holds its claim, waiting for confirms; it is then stopped (SIGSTOP) past its lease.
+  // Worker b takes the events after the lease and delivers them. Meanwhile the broker, running
+  // again, has confirmed a's messages into a's socket: resumed, a reads them and records the
+  // events published a second time, which must keep b's record (published_at, attempts, no
+  // error, no dead letter). Delivery is at least once: a's messages reach RabbitMQ too, with
+  // the same message_id and body as b's, so consumers can tell the duplicates.
+  Outbox o;
+  const std::string url = o.service.database_url();
+  auto a = o.StartWorker(
+      false, {{"OUTBOX_CLAIM_LEASE_MS", "5000"}, {"BROKER_CONFIRM_TIMEOUT_MS", "3000"}});
+  // Connected before the broker hangs: a's claim needs a live connection.
+  REQUIRE(ConnectedToBroker(*a));
+  PausedBroker paused{o.broker};
+  StopHoldingClaim(*a, url);
+  paused.Resume();
+
+  auto b = o.StartWorker(false);
+  REQUIRE(WaitForSql(url,
+                     "SELECT count(*) FROM outbox_events WHERE published_at IS NOT NULL AND "
+                     "publish_attempts = 2",
+                     "3", 20s) == "3");
+  const std::string record =
+      "SELECT string_agg(concat_ws(' ', id, published_at, publish_attempts, publish_error, "
+      "publish_dead_at, next_publish_at, mailed_at), ',' ORDER BY seq) FROM outbox_events "
+      "WHERE actor = 'stall'";
+  const std::string recorded = Sql(url, record);
+  REQUIRE(b->StopWith(SIGTERM, 15s) == 0);  // a is left alone
+
+  REQUIRE(kill(a->pid(), SIGCONT) == 0);
+  // a finishes its batch as if nothing happened. An event only a can deliver then shows that
+  // a got past it (one lane thread), and that it works on.
+  Sql(url,
+      "INSERT INTO outbox_events (event_type, actor, journal_id, organization_ids, recipients) "
+      "VALUES ('credits.journal.adjustment', 'after', 4, '{}', '{}')");
+  CHECK(WaitForSql(url, "SELECT count(*) FROM outbox_events WHERE published_at IS NULL", "0",
+                   20s) == "0");
+  // a recorded the stale three again, and the new one.
+  std::string metrics;
+  REQUIRE(WaitUntil(
+      [&] {
+        metrics = ScrapeMetrics(a->metrics_port());
+        return MetricValue(metrics, "zeva_worker_events_delivered_total",
+                           {"channel=\"publish\""}) == 4;
+      },
+      10s, 100ms));
+  CHECK(Sql(url, record) == recorded);
+  CHECK(Sql(url,
+            "SELECT count(*) FROM outbox_events WHERE actor = 'stall' AND publish_error IS NULL "
+            "AND publish_dead_at IS NULL AND publish_attempts = 2") == "3");
+  CHECK(MetricValue(metrics, "zeva_outbox_dead_letters_total", {"channel=\"publish\""}) == -1);
+
+  // Every event reached RabbitMQ; the three stalled ones twice (a's copy and b's), alike.
+  const auto stored = StoredEvents(url);
+  REQUIRE(stored.size() == 4);
+  WaitForIds(o.events, Keys(stored), 30s);
+  const auto events = o.events.Drain(500ms);
+  CHECK(DistinctIds(events) == Keys(stored));
+  CheckCopiesAlike(events);
+  const std::string last = Sql(url, "SELECT id FROM outbox_events WHERE actor = 'after'");
+  for (const auto& [event_id, copies] : Copies(events)) {
+    INFO(event_id);
+    CHECK(copies == (event_id == last ? 1 : 2));
+  }
+}
+
+TEST_CASE("a stalled worker that gives up after its lease leaves the new owner's claim alone",
+          "[worker]") {
+  // Worker a claims three events and publishes them while the broker hangs, then stalls
+  // (SIGSTOP) past its lease; worker b takes them over and publishes them, the broker still
+  // hanging. a resumes while b's claim is in flight: a's confirm wait has run out, and it
+  // schedules retries of its batch. Those events are b's now: a must change nothing (not
+  // make them due before b's lease ends, not dead-letter them, though a's OUTBOX_MAX_ATTEMPTS
+  // of 2 is reached), and b records them published once the broker answers.
+  Outbox o;
+  const std::string url = o.service.database_url();
+  auto a = o.StartWorker(false, {{"OUTBOX_CLAIM_LEASE_MS", "5000"},
+                                 {"BROKER_CONFIRM_TIMEOUT_MS", "3000"},
+                                 {"OUTBOX_MAX_ATTEMPTS", "2"}});
+  // b waits for its confirms long enough for a to resume and fail meanwhile.
+  auto b = o.StartWorker(
+      false, {{"OUTBOX_CLAIM_LEASE_MS", "10000"}, {"BROKER_CONFIRM_TIMEOUT_MS", "8000"}});
+  // Both connected before the broker hangs: a claim needs a live connection.
+  REQUIRE(ConnectedToBroker(*a));
+  REQUIRE(ConnectedToBroker(*b));
+  REQUIRE(kill(b->pid(), SIGSTOP) == 0);  // so that a claims
+  PausedBroker paused{o.broker};
+  StopHoldingClaim(*a, url);
+
+  REQUIRE(kill(b->pid(), SIGCONT) == 0);
+  REQUIRE(WaitForSql(url, HeldClaims(2), "3", 15s) == "3");  // after a's lease
+  const std::string record =
+      "SELECT string_agg(concat_ws(' ', id, published_at, publish_attempts, publish_error, "
+      "publish_dead_at, next_publish_at), ',' ORDER BY seq) FROM outbox_events";
+  const std::string claimed = Sql(url, record);
+  REQUIRE(kill(a->pid(), SIGCONT) == 0);
+  // a gives up on its batch, schedules its retries, and then (one lane thread) tries to reach
+  // the broker again.
+  CHECK(WaitUntil(
+      [&] {
+        const std::string log = a->Log();
+        const size_t failed = log.find("not confirmed in time");
+        return failed != std::string::npos &&
+               log.find("RabbitMQ unavailable", failed) != std::string::npos;
+      },
+      10s, 50ms));
+  CHECK(Sql(url, record) == claimed);  // b's claim as it was
+  CHECK(MetricValue(ScrapeMetrics(a->metrics_port()), "zeva_outbox_dead_letters_total",
+                    {"channel=\"publish\""}) == -1);
+
+  paused.Resume();
+  CHECK(WaitForSql(url, "SELECT count(*) FROM outbox_events WHERE published_at IS NOT NULL", "3",
+                   20s) == "3");
+  CHECK(Sql(url,
+            "SELECT count(*) FROM outbox_events WHERE publish_error IS NULL AND publish_dead_at "
+            "IS NULL AND publish_attempts = 2") == "3");
+  const auto stored = StoredEvents(url);
+  const auto events = WaitForIds(o.events, Keys(stored), 30s);
+  CHECK(DistinctIds(events) == Keys(stored));
+  CheckCopiesAlike(events);
+}

@@ -1,10 +1,12 @@
 #include "tests/support/rabbitmq_server.h"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <stdexcept>
 #include <system_error>
 
@@ -89,6 +91,20 @@ void RabbitMqServer::Start() {
   const std::string url = StartNode(dir_ + "/rmq", node_name_);
   if (url != url_) {
     throw std::runtime_error("RabbitMQ came back at " + url + " instead of " + url_);
+  }
+}
+
+void RabbitMqServer::Pause() { Signal(SIGSTOP); }
+
+void RabbitMqServer::Resume() { Signal(SIGCONT); }
+
+void RabbitMqServer::Signal(int signal) {
+  // The node's Erlang VM, whose pid the script has rabbitmq-server write (RABBITMQ_PID_FILE).
+  pid_t pid = 0;
+  std::ifstream(dir_ + "/rmq/node.pid") >> pid;
+  if (pid <= 0 || kill(pid, signal) != 0) {
+    throw std::runtime_error("cannot signal RabbitMQ node " + node_name_ + " (pid " +
+                             std::to_string(pid) + ")");
   }
 }
 

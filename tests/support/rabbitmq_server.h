@@ -28,8 +28,15 @@ class RabbitMqServer {
   void Stop();
   // Starts the stopped node again on the same ports and data; waits until it accepts logins.
   void Start();
+  // Freezes the node (SIGSTOP) as a hung broker would be: connections stay open, nothing is
+  // read or answered. Resume (SIGCONT) lets it carry on where it was. Throws when the node's
+  // process is not found.
+  void Pause();
+  void Resume();
 
  private:
+  void Signal(int signal);
+
   std::string dir_;
   std::string node_name_;
   std::string url_;
