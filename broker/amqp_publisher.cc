@@ -7,7 +7,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 
-#include <set>
+#include <map>
 
 #include "absl/strings/str_cat.h"
 
@@ -189,7 +189,7 @@ absl::Status AmqpPublisher::PublishConfirmed(const std::vector<OutboundMessage>&
     }
   }
   amqp_connection_state_t state = connection_->state;
-  std::set<uint64_t> unconfirmed;
+  std::map<uint64_t, const std::string*> unconfirmed;  // delivery tag -> message_id
   const std::string content_type = kJsonContentType;
   for (const OutboundMessage& m : messages) {
     amqp_basic_properties_t props{};
@@ -205,7 +205,7 @@ absl::Status AmqpPublisher::PublishConfirmed(const std::vector<OutboundMessage>&
       return absl::UnavailableError(
           absl::StrCat("publishing to RabbitMQ failed: ", amqp_error_string2(rc)));
     }
-    unconfirmed.insert(connection_->next_tag++);
+    unconfirmed.emplace(connection_->next_tag++, &m.message_id);
     ++outcome->published;
   }
 
@@ -267,6 +267,9 @@ absl::Status AmqpPublisher::PublishConfirmed(const std::vector<OutboundMessage>&
                           : (begin == unconfirmed.end() ? begin : std::next(begin));
       const auto count = static_cast<int64_t>(std::distance(begin, end));
       (id == AMQP_BASIC_ACK_METHOD ? outcome->acked : outcome->nacked) += count;
+      if (id == AMQP_BASIC_NACK_METHOD) {
+        for (auto it = begin; it != end; ++it) outcome->refused.push_back(*it->second);
+      }
       unconfirmed.erase(begin, end);
     } else if (id == AMQP_CHANNEL_CLOSE_METHOD || id == AMQP_CONNECTION_CLOSE_METHOD) {
       // The frame lives in the connection's pools, which Drop() frees: copy the reason first.

@@ -35,6 +35,9 @@ struct PublishOutcome {
   // Messages the broker returned as unroutable (published `mandatory`, no queue bound for
   // them): confirmed, yet received by nobody. By message_id.
   std::vector<std::string> returned;
+  // Messages the broker refused (nacked, e.g. by a full queue that rejects publishes), by
+  // message_id.
+  std::vector<std::string> refused;
 };
 
 class AmqpPublisher {
@@ -49,8 +52,8 @@ class AmqpPublisher {
   // those the broker returned unroutable are listed in `outcome->returned`. Otherwise:
   // UNAVAILABLE (cannot connect, or the connection broke: it is closed, the next call
   // reconnects), DEADLINE_EXCEEDED (confirms did not all arrive in time), INTERNAL (the broker
-  // nacked a message). Messages are idempotent by message_id, so a failed batch is simply
-  // published again later.
+  // nacked a message; those are listed in `outcome->refused`). Messages are idempotent by
+  // message_id, so a failed batch is simply published again later.
   absl::Status PublishConfirmed(const std::vector<OutboundMessage>& messages,
                                 PublishOutcome* outcome);
   // Connects if not connected (so an idle worker reports a broker outage), and services the

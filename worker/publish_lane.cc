@@ -16,6 +16,26 @@ void PublishLane::Idle() {
   metrics_.SetBrokerConnected(broker_ok_);
 }
 
+namespace {
+
+// Moves the events with a message among `message_ids` ("<event id>" or "<event id>.<user>")
+// out of `events`, and returns them.
+std::vector<domain::OutboxEvent> TakeEvents(std::vector<domain::OutboxEvent>& events,
+                                            const std::vector<std::string>& message_ids) {
+  std::set<std::string> ids;
+  for (const std::string& message_id : message_ids) {
+    ids.insert(message_id.substr(0, message_id.find('.')));
+  }
+  std::vector<domain::OutboxEvent> taken, kept;
+  for (domain::OutboxEvent& event : events) {
+    (ids.count(event.id) > 0 ? taken : kept).push_back(std::move(event));
+  }
+  events = std::move(kept);
+  return taken;
+}
+
+}  // namespace
+
 Pass PublishLane::RunOnce(const Wakeup& wakeup) {
   constexpr auto kChannel = db::OutboxChannel::kPublish;
   const char* channel = db::OutboxChannelName(kChannel);
@@ -51,7 +71,10 @@ Pass PublishLane::RunOnce(const Wakeup& wakeup) {
   metrics_.AddConfirms(static_cast<double>(outcome.acked), static_cast<double>(outcome.nacked));
   broker_ok_ = publisher_.connected();
   metrics_.SetBrokerConnected(broker_ok_);
-  if (!published.ok()) {
+  // INTERNAL with refused messages: every message was confirmed, some of them nacked.
+  const bool some_refused =
+      published.code() == absl::StatusCode::kInternal && !outcome.refused.empty();
+  if (!published.ok() && !some_refused) {
     metrics_.DeliveryFailed(channel, FailureReason(published));
     spdlog::warn("publishing {} events ({} messages) failed: {}", events->size(), messages.size(),
                  published.ToString());
@@ -60,19 +83,12 @@ Pass PublishLane::RunOnce(const Wakeup& wakeup) {
     return Pass::kFailed;
   }
 
-  // Confirmed, but an event with a returned message reached nobody there: retried (the
-  // messages that did route are sent again with the same message_id, deduplicated).
-  std::set<std::string> unroutable_ids;
-  for (const std::string& message_id : outcome.returned) {
-    unroutable_ids.insert(message_id.substr(0, message_id.find('.')));
-  }
-  std::vector<domain::OutboxEvent> unroutable;
-  if (!unroutable_ids.empty()) {
-    std::vector<domain::OutboxEvent> routed;
-    for (domain::OutboxEvent& event : *events) {
-      (unroutable_ids.count(event.id) > 0 ? unroutable : routed).push_back(std::move(event));
-    }
-    *events = std::move(routed);
+  // Confirmed, but an event with a returned message reached nobody there, and one with a
+  // refused (nacked) message not everyone: each is retried on its own (the messages that did
+  // get through are sent again with the same message_id, deduplicated); the rest of the
+  // batch is delivered.
+  const std::vector<domain::OutboxEvent> unroutable = TakeEvents(*events, outcome.returned);
+  if (!unroutable.empty()) {
     metrics_.DeliveryFailed(channel, "unroutable");
     spdlog::warn(
         "{} events had messages RabbitMQ could not route (no queue bound for them); retrying "
@@ -80,6 +96,14 @@ Pass PublishLane::RunOnce(const Wakeup& wakeup) {
         unroutable.size());
     ScheduleRetries(store_, metrics_, kChannel, unroutable, options_.retry,
                     "unroutable: no queue bound for a message of this event");
+  }
+  const std::vector<domain::OutboxEvent> refused = TakeEvents(*events, outcome.refused);
+  if (!refused.empty()) {
+    metrics_.DeliveryFailed(channel, FailureReason(published));
+    spdlog::warn("{} events had messages RabbitMQ refused ({}); retrying them with back-off",
+                 refused.size(), std::string(published.message()));
+    ScheduleRetries(store_, metrics_, kChannel, refused, options_.retry,
+                    std::string(published.message()));
   }
 
   if (absl::Status s =
@@ -102,7 +126,7 @@ Pass PublishLane::RunOnce(const Wakeup& wakeup) {
         "its transaction",
         event.id, event.event_type, 1 + event.recipients.size(), event.attempts, latency * 1000);
   }
-  if (!unroutable.empty()) return Pass::kFailed;
+  if (!unroutable.empty() || !refused.empty()) return Pass::kFailed;
   return static_cast<int>(events->size()) >= options_.batch_size ? Pass::kFull : Pass::kIdle;
 }
 

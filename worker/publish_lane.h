@@ -4,8 +4,9 @@
 // as published. A failure at any point leaves them unpublished (retried after a back-off, or
 // by another worker once the lease ends): delivery is at least once, every copy with the
 // same message_id. Messages are published `mandatory`: an event with a message the broker
-// returned as unroutable (no queue bound for it) is not delivered, but retried like a
-// failure, and dead-lettered once out of attempts.
+// returned as unroutable (no queue bound for it), or refused (nack, e.g. a full queue that
+// rejects publishes), is not delivered, but retried on its own like a failure, and
+// dead-lettered once out of attempts; the rest of its batch is recorded published.
 
 #include <atomic>
 #include <chrono>

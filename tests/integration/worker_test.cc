@@ -143,8 +143,10 @@ struct Outbox {
   // messages would pile up in them).
   ~Outbox() {
     if (own_broker) return;
+    queues.push_back("frontend" + queue_suffix);
+    queues.push_back("all-events" + queue_suffix);
     AsOperator(broker.port(), [this](amqp_connection_state_t conn) {
-      for (const std::string& queue : {"frontend" + queue_suffix, "all-events" + queue_suffix}) {
+      for (const std::string& queue : queues) {
         amqp_queue_delete(conn, 1, amqp_cstring_bytes(queue.c_str()), /*if_unused=*/0,
                           /*if_empty=*/0);
       }
@@ -156,6 +158,8 @@ struct Outbox {
   std::unique_ptr<RabbitMqServer> own_broker;
   RabbitMqServer& broker;
   std::string queue_suffix = QueueSuffix();
+  // Further queues the case declared on the shared broker, deleted with the case's own.
+  std::vector<std::string> queues;
   SmtpSink smtp;
   ServiceFixture service{{"--db-pool-caller-share-percent=100", "--db-acquire-timeout-ms=10000"}};
   LedgerClient ledger{service};
@@ -810,6 +814,102 @@ void StopHoldingClaim(ServerProcess& worker, const std::string& url) {
 }
 
 }  // namespace
+
+TEST_CASE("a nacked event is retried with back-off, then delivered once the queue has room",
+          "[worker]") {
+  // A downstream queue for transfer events that is full and refuses more (x-max-length 1,
+  // x-overflow reject-publish, one message in it): RabbitMQ nacks every message routed to it.
+  // The queue bound to every event (all-events, with room) still takes a copy of each; the
+  // nack fails the publish all the same.
+  Outbox o;
+  const std::string url = o.service.database_url();
+  const std::string full = "transfers" + o.queue_suffix;
+  o.queues.push_back(full);
+  const QueueArguments limit{{"x-max-length", int64_t{1}},
+                             {"x-overflow", std::string("reject-publish")}};
+  uint32_t ready = 0;
+  REQUIRE(AsOperator(o.broker.port(), [&](amqp_connection_state_t conn) {
+    if (!DeclareQueue(conn, full, limit).empty()) return;
+    amqp_queue_bind(conn, 1, amqp_cstring_bytes(full.c_str()),
+                    amqp_cstring_bytes(zeva::broker::kEventsExchange),
+                    amqp_cstring_bytes("credits.transfer.*"), amqp_empty_table);
+    amqp_basic_publish(conn, 1, amqp_empty_bytes, amqp_cstring_bytes(full.c_str()),
+                       /*mandatory=*/0, /*immediate=*/0, nullptr, amqp_cstring_bytes("filler"));
+  }));
+  REQUIRE(WaitUntil(
+      [&] {
+        AsOperator(o.broker.port(),
+                   [&](amqp_connection_state_t conn) { DeclareQueue(conn, full, limit, &ready); });
+        return ready == 1;  // full
+      },
+      10s, 100ms));
+
+  o.Adjust(100);  // credits.journal.adjustment: not for the full queue
+  o.Create(100);  // credits.transfer.created: nacked
+  o.Adjust(100);
+  const auto stored = StoredEvents(url);
+  REQUIRE(stored.size() == 3);
+  const std::string nacked =
+      Sql(url, "SELECT id FROM outbox_events WHERE event_type = 'credits.transfer.created'");
+  const std::string where = " FROM outbox_events WHERE id = '" + nacked + "'";
+  // All three in the worker's first batch.
+  auto worker = o.StartWorker(false, {{"RETRY_INITIAL_MS", "200"}, {"RETRY_MAX_MS", "2000"}});
+
+  // The nacked event's failure is its own: the others, in the same batch, acked, are recorded
+  // published at once. The nacked one is not, but tried again and again, each time after its
+  // own back-off, which doubles (200 ms, 400 ms, 800 ms, ...): from its third failure on, its
+  // next attempt is due more than 500 ms ahead (a claim's lease is 4 s).
+  CHECK(WaitForSql(url,
+                   "SELECT count(*) FROM outbox_events WHERE published_at IS NOT NULL AND "
+                   "event_type = 'credits.journal.adjustment' AND publish_attempts = 1",
+                   "2", 30s) == "2");
+  REQUIRE(WaitForSql(url, "SELECT publish_attempts >= 3" + where, "t", 30s) == "t");
+  CHECK(WaitForSql(url,
+                   "SELECT next_publish_at > now() + interval '500 ms' AND next_publish_at < "
+                   "now() + interval '3 s'" +
+                       where,
+                   "t", 10s) == "t");
+  CHECK(Sql(url, "SELECT published_at IS NULL AND publish_dead_at IS NULL" + where) == "t");
+  CHECK(Sql(url, "SELECT publish_error" + where).rfind("RabbitMQ refused (nack) 1 of 1", 0) == 0);
+  std::string metrics = ScrapeMetrics(worker->metrics_port());
+  CHECK(MetricValue(metrics, "zeva_worker_confirms_total", {"result=\"nack\""}) >= 2);
+  CHECK(MetricValue(metrics, "zeva_worker_delivery_failures_total",
+                    {"channel=\"publish\"", "reason=\"error\""}) >= 2);
+
+  // The downstream consumer takes the filler: the queue has room, the next attempt is acked.
+  AmqpTestConsumer downstream(o.broker.url(), zeva::broker::kEventsExchange, "topic", full,
+                              "credits.transfer.*", limit);
+  REQUIRE(downstream.WaitFor(2, 30s).size() >= 2);
+  CHECK(o.UndeliveredAfterSettling() == "0");
+  // Exactly once there: the attempts it refused left nothing in it, and once recorded the
+  // event is not published again.
+  const auto received = downstream.Drain(500ms);
+  REQUIRE(received.size() == 2);
+  CHECK(received[0].body == "filler");
+  CHECK(received[1].message_id == nacked);
+  CHECK(Sql(url, "SELECT publish_error IS NULL AND publish_dead_at IS NULL" + where) == "t");
+  const int attempts = std::stoi(Sql(url, "SELECT publish_attempts" + where));
+  CHECK(attempts >= 3);
+
+  // At least once where there was room: all-events got a copy at every attempt, each the same
+  // message; the other events exactly once, none lost.
+  WaitForIds(o.events, Keys(stored), 30s);
+  const auto events = o.events.Drain(500ms);
+  CHECK(DistinctIds(events) == Keys(stored));
+  CheckCopiesAlike(events);
+  for (const auto& [event_id, copies] : Copies(events)) {
+    INFO(event_id);
+    CHECK(copies == (event_id == nacked ? attempts : 1));
+  }
+  // Every refused attempt counted: one nack and one failure each; every other message acked
+  // (three events, two adjustments with two recipients each).
+  metrics = ScrapeMetrics(worker->metrics_port());
+  CHECK(MetricValue(metrics, "zeva_worker_confirms_total", {"result=\"nack\""}) == attempts - 1);
+  CHECK(MetricValue(metrics, "zeva_worker_delivery_failures_total",
+                    {"channel=\"publish\"", "reason=\"error\""}) == attempts - 1);
+  CHECK(MetricValue(metrics, "zeva_worker_confirms_total", {"result=\"ack\""}) == 3 + 4);
+  CHECK(MetricValue(metrics, "zeva_worker_events_delivered_total", {"channel=\"publish\""}) == 3);
+}
 
 TEST_CASE("a worker that stalls past its lease: another delivers, the stale one changes nothing",
           "[worker]") {

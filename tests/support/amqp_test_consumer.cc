@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <thread>
 #include <utility>
+#include <variant>
 
 namespace zeva::testing {
 
@@ -69,13 +70,40 @@ std::string ReplyError(const amqp_rpc_reply_t& reply) {
 
 }  // namespace
 
+std::string DeclareQueue(amqp_connection_state_t connection, const std::string& queue,
+                         const QueueArguments& arguments, uint32_t* ready) {
+  // The table points into `arguments`, which outlives the call.
+  std::vector<amqp_table_entry_t> entries;
+  entries.reserve(arguments.size());
+  for (const auto& [key, value] : arguments) {
+    amqp_table_entry_t entry{};
+    entry.key = Bytes(key);
+    if (const auto* number = std::get_if<int64_t>(&value)) {
+      entry.value.kind = AMQP_FIELD_KIND_I64;
+      entry.value.value.i64 = *number;
+    } else {
+      entry.value.kind = AMQP_FIELD_KIND_UTF8;
+      entry.value.value.bytes = Bytes(std::get<std::string>(value));
+    }
+    entries.push_back(entry);
+  }
+  const amqp_table_t table{static_cast<int>(entries.size()), entries.data()};
+  const amqp_queue_declare_ok_t* ok =
+      amqp_queue_declare(connection, 1, Bytes(queue), /*passive=*/0, /*durable=*/1,
+                         /*exclusive=*/0, /*auto_delete=*/0, table);
+  if (ok != nullptr && ready != nullptr) *ready = ok->message_count;
+  return ReplyError(amqp_get_rpc_reply(connection));
+}
+
 AmqpTestConsumer::AmqpTestConsumer(std::string url, std::string exchange, std::string exchange_type,
-                                   std::string queue, std::string binding_key)
+                                   std::string queue, std::string binding_key,
+                                   QueueArguments queue_arguments)
     : url_(std::move(url)),
       exchange_(std::move(exchange)),
       exchange_type_(std::move(exchange_type)),
       queue_(std::move(queue)),
-      binding_key_(std::move(binding_key)) {
+      binding_key_(std::move(binding_key)),
+      queue_arguments_(std::move(queue_arguments)) {
   std::string buffer = url_;  // amqp_parse_url cuts its argument into pieces
   amqp_connection_info info;
   amqp_default_connection_info(&info);
@@ -146,9 +174,11 @@ bool AmqpTestConsumer::Connect() {
   if (!step(("exchange.declare " + exchange_).c_str(), amqp_get_rpc_reply(connection_))) {
     return false;
   }
-  amqp_queue_declare(connection_, 1, Bytes(queue_), /*passive=*/0, /*durable=*/1,
-                     /*exclusive=*/0, /*auto_delete=*/0, amqp_empty_table);
-  if (!step(("queue.declare " + queue_).c_str(), amqp_get_rpc_reply(connection_))) return false;
+  if (std::string error = DeclareQueue(connection_, queue_, queue_arguments_); !error.empty()) {
+    last_error_ = "queue.declare " + queue_ + ": " + error;
+    Disconnect();
+    return false;
+  }
   amqp_queue_bind(connection_, 1, Bytes(queue_), Bytes(exchange_), Bytes(binding_key_),
                   amqp_empty_table);
   if (!step("queue.bind", amqp_get_rpc_reply(connection_))) return false;

@@ -5,7 +5,10 @@
 // restarts: when the connection drops it reconnects and consumes again. Not thread-safe.
 
 #include <chrono>
+#include <cstdint>
+#include <map>
 #include <string>
+#include <variant>
 #include <vector>
 
 struct amqp_connection_state_t_;  // rabbitmq-c's connection (amqp_connection_state_t)
@@ -18,15 +21,27 @@ struct ReceivedMessage {
   std::chrono::system_clock::time_point received_at;  // when the consumer got it
 };
 
+// The arguments of a queue declaration, e.g. {"x-max-length", 1}, {"x-overflow",
+// "reject-publish"}: integers or strings.
+using QueueArguments = std::map<std::string, std::variant<int64_t, std::string>>;
+
+// Declares the durable, non-exclusive, non-auto-delete queue `queue` with `arguments` on
+// channel 1 of `connection` (an amqp_connection_state_t). Returns what went wrong, empty on
+// success; `ready` (when given) receives the number of messages ready in it.
+std::string DeclareQueue(amqp_connection_state_t_* connection, const std::string& queue,
+                         const QueueArguments& arguments, uint32_t* ready = nullptr);
+
 class AmqpTestConsumer {
  public:
   // Connects to `url` (amqp://USER:PASSWORD@HOST[:PORT][/VHOST]; an empty virtual host is
   // "/"), declares `exchange` of `exchange_type` durable, not auto-delete, not internal,
   // without arguments; declares the durable, non-exclusive, non-auto-delete queue `queue`,
   // binds it with `binding_key` ("#" for a topic exchange, "" for fanout) and consumes it with
-  // manual acks. Throws std::runtime_error when any of that fails.
+  // manual acks. The queue is declared with `queue_arguments` (as whoever declared it first
+  // did: RabbitMQ refuses a declaration with other arguments). Throws std::runtime_error when
+  // any of that fails.
   AmqpTestConsumer(std::string url, std::string exchange, std::string exchange_type,
-                   std::string queue, std::string binding_key);
+                   std::string queue, std::string binding_key, QueueArguments queue_arguments = {});
   ~AmqpTestConsumer();
   AmqpTestConsumer(const AmqpTestConsumer&) = delete;
   AmqpTestConsumer& operator=(const AmqpTestConsumer&) = delete;
@@ -49,6 +64,7 @@ class AmqpTestConsumer {
   bool ReceiveOne(Clock::time_point deadline);
 
   std::string url_, exchange_, exchange_type_, queue_, binding_key_;
+  QueueArguments queue_arguments_;
   std::string host_, user_, password_, vhost_;
   int port_ = 0;
   amqp_connection_state_t_* connection_ = nullptr;
