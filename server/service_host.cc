@@ -3,11 +3,9 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
-#include <signal.h>
 
 #include <algorithm>
 #include <chrono>
-#include <cstdlib>
 #include <memory>
 #include <thread>
 
@@ -28,6 +26,8 @@
 #include "db/vehicle_store.h"
 #include "grpc/health/v1/health.pb.h"
 #include "metrics/metrics.h"
+#include "runtime/shutdown.h"
+#include "server/auth_options.h"
 #include "server/readiness.h"
 #include "server/transport.h"
 #include "services/call_guard.h"
@@ -80,20 +80,7 @@ auth::UserLookup LookupIn(db::UserStore& users) {
 // How long past the shutdown grace the process waits for stuck calls before it exits anyway.
 constexpr std::chrono::seconds kForcedExitMargin{3};
 
-sigset_t ShutdownSignals() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  return set;
-}
-
 }  // namespace
-
-void BlockShutdownSignals() {
-  sigset_t set = ShutdownSignals();
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-}
 
 int RunServer(const config::ServerConfig& config) {
   db::ConnectionPool pool(db::PoolOptions{
@@ -116,7 +103,8 @@ int RunServer(const config::ServerConfig& config) {
   db::ApplicationStore application_store(pool);
   db::ComplianceStore compliance_store(pool);
   db::NotificationStore notification_store(pool);
-  auto authenticator = auth::Authenticator::Create(config.keycloak, LookupIn(users));
+  auto authenticator =
+      auth::Authenticator::Create(AuthOptionsFrom(config.keycloak), LookupIn(users));
   if (!authenticator.ok()) {
     spdlog::critical("authentication set-up failed: {}",
                      std::string(authenticator.status().message()));
@@ -225,21 +213,15 @@ int RunServer(const config::ServerConfig& config) {
                config.tls_cert_file.empty() ? "plaintext" : "TLS");
 
   std::thread signal_waiter([&] {
-    sigset_t set = ShutdownSignals();
-    int signal_number = 0;
-    sigwait(&set, &signal_number);
-    spdlog::info("received {}, draining calls for up to {} s", strsignal(signal_number),
+    const std::string signal_name = runtime::WaitForShutdownSignal();
+    spdlog::info("received {}, draining calls for up to {} s", signal_name,
                  config.shutdown_grace_seconds);
     // A call stuck on a database that stopped answering (a frozen server acknowledges TCP
     // but never replies, and only it could cancel the statement) would hold Shutdown, and the
     // process, forever: past the grace and a margin, the process exits regardless.
-    std::thread([grace = config.shutdown_grace_seconds] {
-      std::this_thread::sleep_for(std::chrono::seconds(grace) + kForcedExitMargin);
-      spdlog::error("calls still stuck {} s after the grace period; exiting without them",
-                    kForcedExitMargin.count());
-      spdlog::default_logger()->flush();
-      std::_Exit(1);
-    }).detach();
+    runtime::ExitAfter(std::chrono::seconds(config.shutdown_grace_seconds) + kForcedExitMargin,
+                       absl::StrCat("calls still stuck ", kForcedExitMargin.count(),
+                                    " s after the grace period; exiting without them"));
     // Readiness probes and Envoy see NOT_SERVING at once; no further status change sticks.
     const auto deadline =
         std::chrono::system_clock::now() + std::chrono::seconds(config.shutdown_grace_seconds);

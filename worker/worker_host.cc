@@ -1,11 +1,11 @@
 #include "worker/worker_host.h"
 
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 
 #include <atomic>
 #include <csignal>
-#include <cstring>
 #include <memory>
 #include <thread>
 
@@ -16,6 +16,7 @@
 #include "db/ledger_audit.h"
 #include "db/outbox_store.h"
 #include "db/pool.h"
+#include "runtime/shutdown.h"
 #include "spdlog/spdlog.h"
 #include "worker/icbc_lane.h"
 #include "worker/lane_support.h"
@@ -114,6 +115,9 @@ int RunWorker(const config::WorkerConfig& config) {
   grpc::HealthCheckServiceInterface* health = nullptr;
   if (config.health_port > 0) {
     grpc::EnableDefaultHealthCheckService(true);
+    // gRPC 1.51 builds no server without a service of its own (the health service is added
+    // later): reflection, which the worker served since it was linked with the server's libraries.
+    grpc::reflection::InitProtoReflectionServerBuilderPlugin();
     grpc::ServerBuilder builder;
     builder.AddListeningPort(absl::StrCat(config.health_address, ":", config.health_port),
                              grpc::InsecureServerCredentials());
@@ -200,26 +204,18 @@ int RunWorker(const config::WorkerConfig& config) {
                                : " (no SMTP_URL: e-mail is left to replicas that have it)",
       config.health_port, (*metrics)->port());
 
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  int signal_number = 0;
-  sigwait(&set, &signal_number);
-  spdlog::info("received {}, finishing the batches in hand (up to {} s)", strsignal(signal_number),
+  const std::string signal_name = runtime::WaitForShutdownSignal();
+  spdlog::info("received {}, finishing the batches in hand (up to {} s)", signal_name,
                config.shutdown_grace_seconds);
   if (health != nullptr) health->SetServingStatus(kReadinessService, false);
   wakeup.Stop();
   icbc_wakeup.Stop();
   // A lane stuck in a broker or mail call past the grace must not keep the pod alive: what
   // it holds is unrecorded, so another worker delivers it again after the lease.
-  std::thread watchdog([grace = config.shutdown_grace_seconds] {
-    std::this_thread::sleep_for(std::chrono::seconds(grace + 3));
-    spdlog::error("batches still in hand {} s after the shutdown signal; exiting", grace + 3);
-    spdlog::default_logger()->flush();
-    std::_Exit(1);
-  });
-  watchdog.detach();
+  const int give_up_after = config.shutdown_grace_seconds + 3;
+  runtime::ExitAfter(std::chrono::seconds(give_up_after),
+                     absl::StrCat("batches still in hand ", give_up_after,
+                                  " s after the shutdown signal; exiting"));
   for (std::thread& t : threads) t.join();
   if (health_server) health_server->Shutdown(std::chrono::system_clock::now());
   spdlog::info("zeva-worker stopped");
