@@ -55,37 +55,37 @@ std::string ExtractToken(const std::string& header) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Authenticator>> Authenticator::Create(
-    const config::KeycloakConfig& config, UserLookup lookup) {
+absl::StatusOr<std::unique_ptr<Authenticator>> Authenticator::Create(const AuthOptions& options,
+                                                                     UserLookup lookup) {
   std::unique_ptr<KeyStore> keys;
-  if (!config.rs256_public_key.empty()) {
-    auto fixed = KeyStore::FromPem(config.rs256_public_key);
+  if (!options.rs256_public_key.empty()) {
+    auto fixed = KeyStore::FromPem(options.rs256_public_key);
     if (!fixed.ok()) return fixed.status();
     keys = *std::move(fixed);
     spdlog::info("auth: tokens are verified with the fixed KEYCLOAK_RS256_PUBLIC_KEY");
-  } else if (!config.certs_url.empty()) {
-    KeyStore::JwksOptions options;
-    options.url = config.certs_url;
-    options.refresh = std::chrono::seconds(config.jwks_refresh_seconds);
-    options.min_refetch = std::chrono::seconds(config.jwks_min_refetch_seconds);
-    options.timeout_ms = config.jwks_timeout_ms;
-    keys = KeyStore::FromJwksUrl(options);
-    spdlog::info("auth: tokens are verified with the JWKS at {}", config.certs_url);
+  } else if (!options.certs_url.empty()) {
+    KeyStore::JwksOptions jwks;
+    jwks.url = options.certs_url;
+    jwks.refresh = std::chrono::seconds(options.jwks_refresh_seconds);
+    jwks.min_refetch = std::chrono::seconds(options.jwks_min_refetch_seconds);
+    jwks.timeout_ms = options.jwks_timeout_ms;
+    keys = KeyStore::FromJwksUrl(jwks);
+    spdlog::info("auth: tokens are verified with the JWKS at {}", options.certs_url);
   } else {
     return absl::InvalidArgumentError(
         "a token key is required: set KEYCLOAK_CERTS_URL (JWKS) or KEYCLOAK_RS256_PUBLIC_KEY");
   }
-  return std::make_unique<Authenticator>(config, std::move(lookup), std::move(keys));
+  return std::make_unique<Authenticator>(options, std::move(lookup), std::move(keys));
 }
 
-Authenticator::Authenticator(const config::KeycloakConfig& config, UserLookup lookup,
+Authenticator::Authenticator(const AuthOptions& options, UserLookup lookup,
                              std::unique_ptr<KeyStore> keys)
-    : options_{config.issuer, config.audience, config.clock_skew_seconds},
-      user_ttl_(config.user_cache_ttl_seconds),
+    : options_{options.issuer, options.audience, options.clock_skew_seconds},
+      user_ttl_(options.user_cache_ttl_seconds),
       lookup_(std::move(lookup)),
       keys_(std::move(keys)),
-      tokens_(static_cast<size_t>(std::max(config.token_cache_size, 0))),
-      users_(config.user_cache_ttl_seconds > 0 ? kUserCacheCapacity : 0) {}
+      tokens_(static_cast<size_t>(std::max(options.token_cache_size, 0))),
+      users_(options.user_cache_ttl_seconds > 0 ? kUserCacheCapacity : 0) {}
 
 Authenticator::~Authenticator() { Stop(); }
 

@@ -13,23 +13,36 @@
 #include "auth/key_store.h"
 #include "auth/token_verifier.h"
 #include "auth/ttl_cache.h"
-#include "config/server_config.h"
 
 namespace zeva::auth {
 
 // Longer `authorization` values are refused before any parsing.
 inline constexpr size_t kMaxTokenBytes = 16 * 1024;
 
+// What an Authenticator checks and where its keys come from. The server's start-up fills it
+// from its configuration (server/auth_options.h); auth/ knows nothing of config/.
+struct AuthOptions {
+  std::string certs_url;         // JWKS endpoint of the realm
+  std::string rs256_public_key;  // fixed PEM key; when set, stands in for the JWKS
+  std::string issuer;            // expected `iss`
+  std::string audience;          // `aud` must contain it
+  int clock_skew_seconds = 30;
+  int jwks_refresh_seconds = 300;
+  int jwks_min_refetch_seconds = 10;
+  int jwks_timeout_ms = 3000;
+  int user_cache_ttl_seconds = 30;
+  int token_cache_size = 10000;
+};
+
 class Authenticator {
  public:
-  // A fixed PEM key when config.rs256_public_key is set (an invalid one is an error),
-  // otherwise the JWKS at config.certs_url, downloaded in the background: Create does not
+  // A fixed PEM key when options.rs256_public_key is set (an invalid one is an error),
+  // otherwise the JWKS at options.certs_url, downloaded in the background: Create does not
   // wait for it, and does not fail when Keycloak is down (KeysLoaded() stays false).
-  static absl::StatusOr<std::unique_ptr<Authenticator>> Create(const config::KeycloakConfig& config,
+  static absl::StatusOr<std::unique_ptr<Authenticator>> Create(const AuthOptions& options,
                                                                UserLookup lookup);
   // For tests: keys from a given store.
-  Authenticator(const config::KeycloakConfig& config, UserLookup lookup,
-                std::unique_ptr<KeyStore> keys);
+  Authenticator(const AuthOptions& options, UserLookup lookup, std::unique_ptr<KeyStore> keys);
   ~Authenticator();
 
   // header: the value of the `authorization` metadata, nullptr when absent; `deadline`: the

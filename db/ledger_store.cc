@@ -1,7 +1,10 @@
 #include "db/ledger_store.h"
 
 #include <algorithm>
+#include <map>
+#include <optional>
 #include <pqxx/pqxx>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -100,6 +103,134 @@ absl::StatusOr<BalanceRow> BalanceOf(const pqxx::row& row) {
         "OUT_OF_RANGE");
   }
   return balance;
+}
+
+// LedgerStore::Post, step by step, in one transaction: returning without commit rolls back
+// everything written before.
+
+// 1. The key. A concurrent request with the same key waits here until the first commits (then
+//    finds its result) or rolls back (then proceeds). An outcome when the key was used before.
+std::optional<PostOutcome> ClaimKey(pqxx::transaction_base& tx, const IdempotencyClaim& claim) {
+  int64_t replayed = 0;
+  switch (Claim(tx, claim, &replayed)) {
+    case ClaimResult::kReused:
+      return PostOutcome{PostOutcome::Kind::kKeyReused, 0, {}, 0};
+    case ClaimResult::kReplay:
+      return PostOutcome{PostOutcome::Kind::kReplayed, replayed, {}, 0};
+    case ClaimResult::kClaimed:
+      break;
+  }
+  return std::nullopt;
+}
+
+// 2. The entries a posting makes, and the supplier accounts they change (the government's is
+//    derived from them).
+struct PlannedEntries {
+  std::vector<EntryLine> entries;
+  std::vector<AccountKey> suppliers;
+};
+
+// A reversal: the original journal's entries negated, after locking it; a refusal when it is
+// missing, not reversible or already reversed.
+std::optional<PostOutcome> PlanReversal(pqxx::transaction_base& tx, int64_t reverses_journal_id,
+                                        PlannedEntries* planned) {
+  using Kind = PostOutcome::Kind;
+  const pqxx::result original = tx.exec_prepared(kLockJournal.name, reverses_journal_id);
+  if (original.empty()) return PostOutcome{Kind::kNoSuchJournal, 0, {}, 0};
+  if (original[0][0].as<std::string>() == "REVERSAL") {
+    return PostOutcome{Kind::kNotReversible, 0, {}, 0};
+  }
+  if (original[0][0].as<std::string>() == "REDUCTION") {
+    return PostOutcome{Kind::kReductionNotReversible, 0, {}, 0};
+  }
+  const pqxx::result reversal = tx.exec_prepared(kReversalOf.name, reverses_journal_id);
+  if (!reversal.empty()) {
+    return PostOutcome{Kind::kAlreadyReversed, reversal[0][0].as<int64_t>(), {}, 0};
+  }
+  for (const pqxx::row& row : tx.exec_prepared(kEntriesToReverse.name, reverses_journal_id)) {
+    const AccountKey account{
+        row[0].as<int64_t>(),
+        domain::CreditKey{row[1].as<int32_t>(), domain::ClassNamed(row[2].as<std::string>())}};
+    planned->entries.push_back(EntryLine{account, -row[3].as<int64_t>()});
+    if (!row[4].as<bool>()) planned->suppliers.push_back(account);  // the government's is derived
+  }
+  return std::nullopt;
+}
+
+// Any other kind: each posting to the supplier, mirrored on the government; a refusal when an
+// issuance's reference is taken.
+std::optional<PostOutcome> PlanPostings(pqxx::transaction_base& tx, const JournalPosting& posting,
+                                        PlannedEntries* planned) {
+  if (posting.kind == "ISSUANCE" &&
+      !tx.exec_prepared(kIssuanceReferenceTaken.name, posting.supplier_id, posting.reference)
+           .empty()) {
+    return PostOutcome{PostOutcome::Kind::kDuplicateReference, 0, {}, 0};
+  }
+  for (const auto& [key, amount] : posting.postings) {
+    planned->entries.push_back(EntryLine{AccountKey{posting.supplier_id, key}, amount});
+    planned->entries.push_back(EntryLine{AccountKey{posting.government_id, key}, -amount});
+    planned->suppliers.push_back(AccountKey{posting.supplier_id, key});
+  }
+  return std::nullopt;
+}
+
+// 3. The journal, its entries, its event and the key's result: everything but the accounts,
+//    so that a supplier's account row (hot under load) is locked last and held only for the
+//    lock, the change and the commit. Sorts `planned`; returns the journal's id.
+int64_t WriteJournal(pqxx::transaction_base& tx, const JournalPosting& posting,
+                     PlannedEntries& planned) {
+  std::sort(planned.suppliers.begin(), planned.suppliers.end());
+  std::sort(planned.entries.begin(), planned.entries.end(),
+            [](const EntryLine& a, const EntryLine& b) { return a.account < b.account; });
+  const int64_t journal_id =
+      InsertJournal(tx, posting.kind, posting.reference, posting.posted_by, posting.reason,
+                    posting.kind == "ISSUANCE" ? posting.supplier_id : 0,
+                    posting.reverses_journal_id, planned.entries);
+  std::vector<int64_t> organizations;
+  for (const AccountKey& supplier : planned.suppliers) {  // sorted by organization
+    if (organizations.empty() || organizations.back() != supplier.organization_id) {
+      organizations.push_back(supplier.organization_id);
+    }
+  }
+  WriteEvent(tx, domain::JournalPosted(journal_id, posting.kind, organizations), posting.posted_by,
+             0, journal_id, organizations);
+  RecordResult(tx, posting.claim, journal_id);
+  return journal_id;
+}
+
+// 4. The supplier accounts, locked in order, checked and changed; a refusal when one would go
+//    below what is reserved.
+std::optional<PostOutcome> ChangeSupplierAccounts(pqxx::transaction_base& tx,
+                                                  const PlannedEntries& planned) {
+  std::map<AccountKey, int64_t> change;
+  for (const EntryLine& e : planned.entries) change[e.account] += e.amount;
+  std::vector<AccountDelta> deltas;
+  for (const AccountRow& row : LockAccounts(tx, planned.suppliers, /*create=*/true)) {
+    const int64_t amount = change[row.account];
+    if (amount < 0 && row.posted - row.reserved + amount < 0) {
+      return PostOutcome{PostOutcome::Kind::kInsufficientCredits, 0, row.account.key,
+                         row.account.organization_id};
+    }
+    deltas.push_back(AccountDelta{row.account, amount, 0});
+  }
+  ApplyToAccounts(tx, deltas);
+  return std::nullopt;
+}
+
+// After the retries: a unique index that refused the journal is the refusal a concurrent
+// twin got past the checks above first.
+absl::StatusOr<PostOutcome> RefusedByConstraint(absl::StatusOr<PostOutcome> outcome) {
+  const absl::Status& status = outcome.status();
+  if (!absl::IsAlreadyExists(status)) return outcome;
+  // A concurrent issuance with the same reference.
+  if (absl::StrContains(status.message(), "credit_journals_issuance_reference")) {
+    return PostOutcome{PostOutcome::Kind::kDuplicateReference, 0, {}, 0};
+  }
+  // The same for a second reversal (the journal lock makes this a backstop only).
+  if (absl::StrContains(status.message(), "credit_journals_reverses_journal_id_key")) {
+    return PostOutcome{PostOutcome::Kind::kAlreadyReversed, 0, {}, 0};
+  }
+  return outcome;
 }
 
 }  // namespace
@@ -229,109 +360,21 @@ absl::StatusOr<std::map<uint64_t, domain::IssuedVehicle>> LedgerStore::VehiclesF
 }
 
 absl::StatusOr<PostOutcome> LedgerStore::Post(const JournalPosting& posting, const Budget& budget) {
-  using Kind = PostOutcome::Kind;
   auto attempt = [&](pqxx::connection& c) -> absl::StatusOr<PostOutcome> {
     pqxx::work tx(c);
-    // 1. The key. A concurrent request with the same key waits here until the first commits
-    //    (then finds its result) or rolls back (then proceeds).
-    int64_t replayed = 0;
-    switch (Claim(tx, posting.claim, &replayed)) {
-      case ClaimResult::kReused:
-        return PostOutcome{Kind::kKeyReused, 0, {}, 0};
-      case ClaimResult::kReplay:
-        return PostOutcome{Kind::kReplayed, replayed, {}, 0};
-      case ClaimResult::kClaimed:
-        break;
+    if (auto replayed = ClaimKey(tx, posting.claim)) return *replayed;
+    PlannedEntries planned;
+    if (auto refused = posting.kind == "REVERSAL"
+                           ? PlanReversal(tx, posting.reverses_journal_id, &planned)
+                           : PlanPostings(tx, posting, &planned)) {
+      return *refused;
     }
-
-    // 2. The entries, and what they depend on.
-    std::vector<EntryLine> entries;
-    std::vector<AccountKey> suppliers;
-    if (posting.kind == "REVERSAL") {
-      const pqxx::result original =
-          tx.exec_prepared(kLockJournal.name, posting.reverses_journal_id);
-      if (original.empty()) return PostOutcome{Kind::kNoSuchJournal, 0, {}, 0};
-      if (original[0][0].as<std::string>() == "REVERSAL") {
-        return PostOutcome{Kind::kNotReversible, 0, {}, 0};
-      }
-      if (original[0][0].as<std::string>() == "REDUCTION") {
-        return PostOutcome{Kind::kReductionNotReversible, 0, {}, 0};
-      }
-      const pqxx::result reversal = tx.exec_prepared(kReversalOf.name, posting.reverses_journal_id);
-      if (!reversal.empty()) {
-        return PostOutcome{Kind::kAlreadyReversed, reversal[0][0].as<int64_t>(), {}, 0};
-      }
-      for (const pqxx::row& row :
-           tx.exec_prepared(kEntriesToReverse.name, posting.reverses_journal_id)) {
-        const AccountKey account{
-            row[0].as<int64_t>(),
-            domain::CreditKey{row[1].as<int32_t>(), domain::ClassNamed(row[2].as<std::string>())}};
-        entries.push_back(EntryLine{account, -row[3].as<int64_t>()});
-        if (!row[4].as<bool>()) suppliers.push_back(account);  // the government's is derived
-      }
-    } else {
-      if (posting.kind == "ISSUANCE" &&
-          !tx.exec_prepared(kIssuanceReferenceTaken.name, posting.supplier_id, posting.reference)
-               .empty()) {
-        return PostOutcome{Kind::kDuplicateReference, 0, {}, 0};
-      }
-      for (const auto& [key, amount] : posting.postings) {
-        entries.push_back(EntryLine{AccountKey{posting.supplier_id, key}, amount});
-        entries.push_back(EntryLine{AccountKey{posting.government_id, key}, -amount});
-        suppliers.push_back(AccountKey{posting.supplier_id, key});
-      }
-    }
-    std::sort(suppliers.begin(), suppliers.end());
-    std::map<AccountKey, int64_t> change;
-    for (const EntryLine& e : entries) change[e.account] += e.amount;
-
-    // 3. The journal, its entries, its event and the key's result: everything but the
-    //    accounts, so that a supplier's account row (hot under load) is locked last and held
-    //    only for the lock, the change and the commit.
-    std::sort(entries.begin(), entries.end(),
-              [](const EntryLine& a, const EntryLine& b) { return a.account < b.account; });
-    const int64_t journal_id = InsertJournal(
-        tx, posting.kind, posting.reference, posting.posted_by, posting.reason,
-        posting.kind == "ISSUANCE" ? posting.supplier_id : 0, posting.reverses_journal_id, entries);
-    std::vector<int64_t> organizations;
-    for (const AccountKey& supplier : suppliers) {  // sorted by organization
-      if (organizations.empty() || organizations.back() != supplier.organization_id) {
-        organizations.push_back(supplier.organization_id);
-      }
-    }
-    WriteEvent(tx, domain::JournalPosted(journal_id, posting.kind, organizations),
-               posting.posted_by, 0, journal_id, organizations);
-    RecordResult(tx, posting.claim, journal_id);
-
-    // 4. The supplier accounts, locked in order, checked, changed; then commit at once.
-    //    Returning without commit rolls back everything above.
-    std::vector<AccountDelta> deltas;
-    for (const AccountRow& row : LockAccounts(tx, suppliers, /*create=*/true)) {
-      const int64_t amount = change[row.account];
-      if (amount < 0 && row.posted - row.reserved + amount < 0) {
-        return PostOutcome{Kind::kInsufficientCredits, 0, row.account.key,
-                           row.account.organization_id};
-      }
-      deltas.push_back(AccountDelta{row.account, amount, 0});
-    }
-    ApplyToAccounts(tx, deltas);
+    const int64_t journal_id = WriteJournal(tx, posting, planned);
+    if (auto refused = ChangeSupplierAccounts(tx, planned)) return *refused;
     tx.commit();
-    return PostOutcome{Kind::kPosted, journal_id, {}, 0};
+    return PostOutcome{PostOutcome::Kind::kPosted, journal_id, {}, 0};
   };
-
-  absl::StatusOr<PostOutcome> outcome = RunWithRetries<PostOutcome>(pool_, budget, attempt);
-  // A concurrent issuance with the same reference got past the check above first: its unique
-  // index refused this one.
-  if (absl::IsAlreadyExists(outcome.status()) &&
-      absl::StrContains(outcome.status().message(), "credit_journals_issuance_reference")) {
-    return PostOutcome{Kind::kDuplicateReference, 0, {}, 0};
-  }
-  // The same for a second reversal (the journal lock makes this a backstop only).
-  if (absl::IsAlreadyExists(outcome.status()) &&
-      absl::StrContains(outcome.status().message(), "credit_journals_reverses_journal_id_key")) {
-    return PostOutcome{Kind::kAlreadyReversed, 0, {}, 0};
-  }
-  return outcome;
+  return RefusedByConstraint(RunWithRetries<PostOutcome>(pool_, budget, attempt));
 }
 
 }  // namespace zeva::db

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Fails on any clang-format difference in the tracked C++ files (.clang-format), then runs
+# Fails when an include points up (scripts/check-layers.sh, the table in docs/development.md),
+# then on any clang-format difference in the tracked C++ files (.clang-format), then runs
 # clang-tidy (.clang-tidy) over the project's own .cc files with build/compile_commands.json
 # and fails on any warning. FIX=1 reformats the files instead of failing on the format.
 # JOBS (default 2) clang-tidy processes; BUILD_DIR as build.sh.
@@ -7,6 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
 JOBS=${JOBS:-2}
+
+bash scripts/check-layers.sh
 
 mapfile -t sources < <(git ls-files '*.cc' '*.h')
 if [ "${FIX:-0}" = "1" ]; then

@@ -6,7 +6,8 @@
 
 #include "absl/synchronization/mutex.h"
 #include "config/server_config.h"
-#include "server/logging.h"
+#include "runtime/logging.h"
+#include "runtime/shutdown.h"
 #include "server/service_host.h"
 
 int main(int argc, char** argv) {
@@ -15,7 +16,7 @@ int main(int argc, char** argv) {
   // each call and a point of contention between threads, for a debugging aid
   // (docs/performance.md). Off before any thread starts.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-  zeva::server::BlockShutdownSignals();
+  zeva::runtime::BlockShutdownSignals();
   const std::vector<std::string> args(argv + 1, argv + argc);
   auto parsed = zeva::config::ParseServerConfig(args, zeva::config::ProcessEnv());
   if (!parsed.ok()) {
@@ -28,7 +29,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   const zeva::config::ServerConfig& config = parsed->config;
-  if (auto status = zeva::server::SetUpLogging(config.log_level, config.log_format); !status.ok()) {
+  if (auto status = zeva::runtime::SetUpLogging(config.log_level, config.log_format);
+      !status.ok()) {
     std::fprintf(stderr, "zeva-transaction-service: %s\n", std::string(status.message()).c_str());
     return 2;
   }

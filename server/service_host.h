@@ -7,11 +7,7 @@
 namespace zeva::server {
 
 // Blocks until the server has shut down. Returns the process exit code.
-// SIGTERM and SIGINT must already be blocked in every thread (see BlockShutdownSignals).
+// SIGTERM and SIGINT must already be blocked in every thread (runtime::BlockShutdownSignals).
 int RunServer(const config::ServerConfig& config);
-
-// Blocks SIGTERM and SIGINT in the calling thread and the threads it creates later, so that
-// one thread can wait for them with sigwait. Call first thing in main.
-void BlockShutdownSignals();
 
 }  // namespace zeva::server

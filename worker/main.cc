@@ -6,14 +6,14 @@
 
 #include "absl/synchronization/mutex.h"
 #include "config/worker_config.h"
-#include "server/logging.h"
-#include "server/service_host.h"
+#include "runtime/logging.h"
+#include "runtime/shutdown.h"
 #include "worker/worker_host.h"
 
 int main(int argc, char** argv) {
   // As in the server: Abseil's deadlock detection (on in Debian's build) costs every lock.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-  zeva::server::BlockShutdownSignals();
+  zeva::runtime::BlockShutdownSignals();
   const std::vector<std::string> args(argv + 1, argv + argc);
   auto parsed = zeva::config::ParseWorkerConfig(args, zeva::config::ProcessEnv());
   if (!parsed.ok()) {
@@ -26,7 +26,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   const zeva::config::WorkerConfig& config = parsed->config;
-  if (auto status = zeva::server::SetUpLogging(config.log_level, config.log_format); !status.ok()) {
+  if (auto status = zeva::runtime::SetUpLogging(config.log_level, config.log_format);
+      !status.ok()) {
     std::fprintf(stderr, "zeva-worker: %s\n", std::string(status.message()).c_str());
     return 2;
   }

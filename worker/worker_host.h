@@ -9,7 +9,7 @@
 namespace zeva::worker {
 
 // Blocks until the worker has stopped; returns the process exit code. SIGTERM and SIGINT
-// must already be blocked in every thread (server::BlockShutdownSignals).
+// must already be blocked in every thread (runtime::BlockShutdownSignals).
 int RunWorker(const config::WorkerConfig& config);
 
 }  // namespace zeva::worker

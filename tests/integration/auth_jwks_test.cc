@@ -23,7 +23,7 @@ namespace {
 std::unique_ptr<Authenticator> JwksAuthenticator(const JwksHttpServer& server,
                                                  int min_refetch_seconds,
                                                  int refresh_seconds = 300) {
-  zeva::config::KeycloakConfig config = zeva::testing::TestKeycloakConfig();
+  zeva::auth::AuthOptions config = zeva::testing::TestAuthOptions();
   config.certs_url = server.url();
   config.jwks_refresh_seconds = refresh_seconds;
   config.jwks_min_refetch_seconds = min_refetch_seconds;

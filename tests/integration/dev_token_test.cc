@@ -5,6 +5,7 @@
 
 #include "absl/strings/ascii.h"
 #include "auth/authenticator.h"
+#include "config/server_config.h"
 #include "tests/support/jwt_test_keys.h"
 #include "tests/support/process.h"
 
@@ -14,7 +15,7 @@ TEST_CASE("zeva-dev-token signs tokens the server's verifier accepts", "[auth]")
   std::ofstream(key_path) << zeva::testing::TestKey(0).private_pem;
 
   // With the server's default issuer and audience.
-  zeva::config::KeycloakConfig config;
+  zeva::auth::AuthOptions config;
   config.issuer = zeva::config::kDefaultKeycloakIssuer;
   config.audience = zeva::config::kDefaultKeycloakAudience;
   config.rs256_public_key = zeva::testing::TestKey(0).public_pem;

@@ -67,8 +67,8 @@ std::string JwksBody(const std::vector<std::pair<std::string, const TestRsaKey*>
   return jwks.dump();
 }
 
-config::KeycloakConfig TestKeycloakConfig() {
-  config::KeycloakConfig config;
+auth::AuthOptions TestAuthOptions() {
+  auth::AuthOptions config;
   config.issuer = kTestIssuer;
   config.audience = kTestAudience;
   config.clock_skew_seconds = 30;

@@ -8,16 +8,16 @@
 #include <utility>
 #include <vector>
 
+#include "auth/authenticator.h"
 #include "auth/caller.h"
-#include "config/server_config.h"
 
 namespace zeva::testing {
 
-// The issuer and audience tests sign for, and a Keycloak configuration that expects them
+// The issuer and audience tests sign for, and authentication options that expect them
 // (no key source set; clock skew 30 s).
 inline constexpr char kTestIssuer[] = "https://sso.test/auth/realms/zeva";
 inline constexpr char kTestAudience[] = "zeva-app";
-config::KeycloakConfig TestKeycloakConfig();
+auth::AuthOptions TestAuthOptions();
 
 // A user lookup for which every user exists, in vehicle supplier 1.
 auth::UserLookup AnyUserLookup();

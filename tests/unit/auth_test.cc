@@ -29,7 +29,7 @@ using zeva::testing::UnsignedToken;
 
 using zeva::testing::kTestAudience;
 using zeva::testing::kTestIssuer;
-using zeva::testing::TestKeycloakConfig;
+using zeva::testing::TestAuthOptions;
 
 namespace {
 
@@ -64,7 +64,7 @@ struct FakeUsers {
 
 // An Authenticator with key 0 as the fixed KEYCLOAK_RS256_PUBLIC_KEY.
 std::unique_ptr<Authenticator> FixedKeyAuthenticator(
-    FakeUsers& users, zeva::config::KeycloakConfig config = TestKeycloakConfig()) {
+    FakeUsers& users, zeva::auth::AuthOptions config = TestAuthOptions()) {
   config.rs256_public_key = TestKey(0).public_pem;
   auto auth = Authenticator::Create(config, users.Lookup());
   REQUIRE(auth.ok());
@@ -75,7 +75,7 @@ std::unique_ptr<Authenticator> FixedKeyAuthenticator(
 std::unique_ptr<Authenticator> JwksAuthenticator(FakeUsers& users) {
   auto keys = zeva::auth::ParseJwks(JwksBody({{"k0", &TestKey(0)}, {"k1", &TestKey(1)}}));
   REQUIRE(keys.ok());
-  return std::make_unique<Authenticator>(TestKeycloakConfig(), users.Lookup(),
+  return std::make_unique<Authenticator>(TestAuthOptions(), users.Lookup(),
                                          KeyStore::FromKeySet(*std::move(keys)));
 }
 
@@ -131,7 +131,7 @@ TEST_CASE("the fixed key is accepted as PEM, escaped PEM or bare base64", "[auth
   CHECK_FALSE(NormalizeRsaPublicKeyPem(TestKey(1).private_pem).ok());
 
   FakeUsers users;
-  auto config = TestKeycloakConfig();
+  auto config = TestAuthOptions();
   config.rs256_public_key = "not a key";
   CHECK(Authenticator::Create(config, users.Lookup()).status().code() ==
         absl::StatusCode::kInvalidArgument);
@@ -389,7 +389,7 @@ TEST_CASE("users are cached for the TTL; 0 disables the cache", "[auth][auth_cac
     CHECK(users.lookups == 1);
   }
   SECTION("TTL 0: a lookup per call") {
-    auto config = TestKeycloakConfig();
+    auto config = TestAuthOptions();
     config.user_cache_ttl_seconds = 0;
     auto auth = FixedKeyAuthenticator(users, config);
     for (int i = 0; i < 3; ++i) REQUIRE(Call(*auth, token).ok());
@@ -406,7 +406,7 @@ TEST_CASE("users are cached for the TTL; 0 disables the cache", "[auth][auth_cac
 
 TEST_CASE("a cached token is never accepted past its exp", "[auth][auth_cache]") {
   FakeUsers users;
-  auto config = TestKeycloakConfig();
+  auto config = TestAuthOptions();
   config.clock_skew_seconds = 0;
   config.user_cache_ttl_seconds = 0;
   auto auth = FixedKeyAuthenticator(users, config);
@@ -509,7 +509,7 @@ TEST_CASE("without waiting, a caller is known only once its token and user are c
 
 TEST_CASE("without a user cache, no caller is ever known without waiting", "[auth]") {
   FakeUsers users;
-  auto config = TestKeycloakConfig();
+  auto config = TestAuthOptions();
   config.user_cache_ttl_seconds = 0;
   auto auth = FixedKeyAuthenticator(users, config);
   const std::string header = SignToken(Claims(), TestKey(0).private_pem, "");

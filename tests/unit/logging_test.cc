@@ -1,11 +1,11 @@
-#include "server/logging.h"
+#include "runtime/logging.h"
 
 #include <catch2/catch.hpp>
 
 #include "db/connection.h"
 
 TEST_CASE("JSON escaping keeps a log line one valid JSON string", "[logging]") {
-  using zeva::server::JsonEscape;
+  using zeva::runtime::JsonEscape;
   CHECK(JsonEscape("plain") == "plain");
   CHECK(JsonEscape("a \"quoted\" \\ path") == "a \\\"quoted\\\" \\\\ path");
   CHECK(JsonEscape("two\nlines\t") == "two\\nlines\\t");
@@ -13,10 +13,10 @@ TEST_CASE("JSON escaping keeps a log line one valid JSON string", "[logging]") {
 }
 
 TEST_CASE("unknown log settings are refused", "[logging]") {
-  CHECK_FALSE(zeva::server::SetUpLogging("loud", "plain").ok());
-  CHECK_FALSE(zeva::server::SetUpLogging("info", "xml").ok());
-  CHECK(zeva::server::SetUpLogging("debug", "json").ok());
-  CHECK(zeva::server::SetUpLogging("info", "plain").ok());
+  CHECK_FALSE(zeva::runtime::SetUpLogging("loud", "plain").ok());
+  CHECK_FALSE(zeva::runtime::SetUpLogging("info", "xml").ok());
+  CHECK(zeva::runtime::SetUpLogging("debug", "json").ok());
+  CHECK(zeva::runtime::SetUpLogging("info", "plain").ok());
 }
 
 TEST_CASE("database URLs are redacted before they are logged", "[logging]") {

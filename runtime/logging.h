@@ -6,7 +6,7 @@
 
 #include "absl/status/status.h"
 
-namespace zeva::server {
+namespace zeva::runtime {
 
 // `level` is one of spdlog's level names; `format` is "plain" or "json".
 absl::Status SetUpLogging(const std::string& level, const std::string& format);
@@ -14,4 +14,4 @@ absl::Status SetUpLogging(const std::string& level, const std::string& format);
 // Escapes `text` for use inside a JSON string literal.
 std::string JsonEscape(const std::string& text);
 
-}  // namespace zeva::server
+}  // namespace zeva::runtime

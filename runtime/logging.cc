@@ -1,4 +1,4 @@
-#include "server/logging.h"
+#include "runtime/logging.h"
 
 #include <grpc/support/log.h>
 
@@ -11,7 +11,7 @@
 #include "spdlog/sinks/stdout_sinks.h"
 #include "spdlog/spdlog.h"
 
-namespace zeva::server {
+namespace zeva::runtime {
 namespace {
 
 // `%*` in a pattern: the message, escaped so that the line stays valid JSON.
@@ -97,4 +97,4 @@ absl::Status SetUpLogging(const std::string& level, const std::string& format) {
   return absl::OkStatus();
 }
 
-}  // namespace zeva::server
+}  // namespace zeva::runtime
