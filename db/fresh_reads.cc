@@ -55,6 +55,24 @@ absl::StatusOr<std::shared_ptr<const std::vector<BalanceRow>>> FreshReads::Balan
   return rows;
 }
 
+bool FreshReads::BalancesFromMemory(int64_t organization_id, bool government, const Budget& budget,
+                                    BalancesThen then) {
+  if (feed_ == nullptr) return false;
+  const int64_t key = BalanceKey(organization_id, government);
+  // Only a copy held now can be the answer after the round trip; a miss reads at once.
+  if (!balances_.cache.Get(key)) return false;
+  return feed_->CatchUpThen(budget.deadline, [this, key, then = std::move(then)](bool fresh) {
+    // Held before the round trip and still held after it: no change dropped it in between.
+    auto rows = fresh ? balances_.cache.Get(key) : std::nullopt;
+    if (!rows) {
+      then(nullptr);
+      return;
+    }
+    ++balances_.hits;
+    then(*std::move(rows));
+  });
+}
+
 absl::Status FreshReads::ListModels(const Scope& scope, const Budget& budget,
                                     const RowSink<VehicleRecord>& sink) {
   if (!Fresh(budget, models_)) return vehicles_.List(scope, budget, sink);

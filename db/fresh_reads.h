@@ -46,6 +46,14 @@ class FreshReads {
   absl::StatusOr<std::shared_ptr<const std::vector<BalanceRow>>> Balances(int64_t organization_id,
                                                                           bool government,
                                                                           const Budget& budget);
+  // Balances for a caller that must not park a thread (gRPC's callback API). True when memory
+  // may answer: `then` runs later on the LISTEN thread, with the rows once they are proven
+  // current, or with null when they changed meanwhile or no proof came (the caller then calls
+  // Balances, off that thread). False when nothing is held or nobody listens: call Balances now,
+  // and `then` never runs. `then` must not block.
+  using BalancesThen = std::function<void(std::shared_ptr<const std::vector<BalanceRow>>)>;
+  bool BalancesFromMemory(int64_t organization_id, bool government, const Budget& budget,
+                          BalancesThen then);
   // As VehicleStore::List. Lists longer than kMaxCachedModels are never kept.
   absl::Status ListModels(const Scope& scope, const Budget& budget,
                           const RowSink<VehicleRecord>& sink);

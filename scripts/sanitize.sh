@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # Tests of code that runs on several threads at once. Tag a new one with one of these (or
 # add its tag here): Catch2 reads the comma as "or".
-TSAN_TAGS=${TSAN_TAGS:-"[pool],[key_store],[call_gate],[auth_cache],[change_feed],[read_cache]"}
+TSAN_TAGS=${TSAN_TAGS:-"[pool],[key_store],[call_gate],[blocking_pool],[auth_cache],[change_feed],[read_cache]"}
 SUPPRESSIONS="$PWD/tests/sanitizers"
 TSAN_BINARIES=(build-tsan/tests/unit_tests build-tsan/tests/integration_tests)
 

@@ -222,7 +222,8 @@ absl::Status PrepareBuilder(const config::ServerConfig& config,
     return status;
   }
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
-  interceptors.push_back(std::make_unique<services::UnparsedRequestInterceptorFactory>(observer));
+  interceptors.push_back(std::make_unique<services::UnparsedRequestInterceptorFactory>(
+      observer, services::CreditLedgerService::CallbackMethods()));
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
   handlers.RegisterWith(builder);
   return absl::OkStatus();
@@ -281,7 +282,11 @@ int RunServer(const config::ServerConfig& config) {
     return 1;
   }
   const services::CallObserver observer = ObserverFor(metrics->get());
-  services::CallGuard guard(*keys, observer, std::chrono::milliseconds(config.default_deadline_ms));
+  // The callback-API calls' waiting (database reads, user lookups) happens here: as many
+  // threads as database connections, which is all such work can use at once.
+  services::BlockingPool blocking(config.db_pool_size);
+  services::CallGuard guard(*keys, observer, std::chrono::milliseconds(config.default_deadline_ms),
+                            blocking);
   Handlers handlers(guard, stores);
 
   grpc::ServerBuilder builder;
@@ -309,6 +314,7 @@ int RunServer(const config::ServerConfig& config) {
   std::thread signal_waiter([&] { DrainOnSignal(config, health, guard.gate(), *server); });
   server->Wait();
   signal_waiter.join();
+  blocking.Stop();  // while everything its work uses is still there
   readiness.Stop();
   spdlog::info("zeva-transaction-service stopped");
   return 0;

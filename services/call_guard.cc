@@ -1,6 +1,9 @@
 #include "services/call_guard.h"
 
+#include <atomic>
 #include <exception>
+#include <memory>
+#include <optional>
 #include <utility>
 
 #include "services/request_id.h"
@@ -9,7 +12,7 @@
 namespace zeva::services {
 namespace {
 
-std::string Metadata(const grpc::ServerContext& context, const char* key, bool* present) {
+std::string Metadata(const grpc::ServerContextBase& context, const char* key, bool* present) {
   const auto& metadata = context.client_metadata();
   const auto it = metadata.find(key);
   *present = it != metadata.end();
@@ -33,7 +36,7 @@ struct CallGuard::Started {
   std::string caller_id = "-";
 };
 
-CallGuard::Started CallGuard::Start(grpc::ServerContext* context, const char* method,
+CallGuard::Started CallGuard::Start(grpc::ServerContextBase* context, const char* method,
                                     const char* error_domain) const {
   Started started{method, error_domain, std::chrono::steady_clock::now(), {}, false, {}};
   // gRPC reports "no deadline" as a time point decades away.
@@ -47,14 +50,14 @@ CallGuard::Started CallGuard::Start(grpc::ServerContext* context, const char* me
   return started;
 }
 
-absl::StatusOr<auth::Caller> CallGuard::Authenticate(const grpc::ServerContext& context,
+absl::StatusOr<auth::Caller> CallGuard::Authenticate(const grpc::ServerContextBase& context,
                                                      db::Clock::time_point deadline) {
   bool has_header = false;
   const std::string header = Metadata(context, "authorization", &has_header);
   return authenticator_.Authenticate(has_header ? &header : nullptr, deadline);
 }
 
-grpc::Status CallGuard::End(grpc::ServerContext* context, const Started& started,
+grpc::Status CallGuard::End(grpc::ServerContextBase* context, const Started& started,
                             absl::Status status) const {
   // A client that gave up (cancelled, or its deadline passed) gets nothing, whatever the
   // body returned: the log and the metrics say so instead of reporting an answer nobody got.
@@ -102,6 +105,74 @@ grpc::Status CallGuard::Run(grpc::ServerContext* context, const char* method,
     status = absl::UnavailableError("the server is shutting down");
   }
   return End(context, started, std::move(status));
+}
+
+grpc::ServerUnaryReactor* CallGuard::RunLater(grpc::CallbackServerContext* context,
+                                              const char* method, LaterBody body,
+                                              const char* error_domain) {
+  // What the answer needs, kept alive by whoever holds `answer` (the reactor, its request,
+  // response and context live until Finish).
+  struct Pending {
+    Started started;
+    grpc::CallbackServerContext* context = nullptr;
+    grpc::ServerUnaryReactor* reactor = nullptr;
+    std::optional<auth::Caller> caller;
+    std::atomic<bool> answered{false};
+  };
+  auto pending = std::make_shared<Pending>();
+  pending->started = Start(context, method, error_domain);
+  pending->context = context;
+  pending->reactor = context->DefaultReactor();
+  grpc::ServerUnaryReactor* const reactor = pending->reactor;
+  if (!gate_.Enter()) {
+    reactor->Finish(
+        End(context, pending->started, absl::UnavailableError("the server is shutting down")));
+    return reactor;
+  }
+  Answer answer = [this, pending](absl::Status status) {
+    if (pending->answered.exchange(true)) return;  // a body that broke its promise: once only
+    gate_.Leave();
+    pending->reactor->Finish(End(pending->context, pending->started, std::move(status)));
+  };
+  auto run = [pending, body = std::move(body), answer](absl::StatusOr<auth::Caller> caller) {
+    try {
+      if (!caller.ok()) return answer(caller.status());
+      pending->started.caller_id = caller->user_id;
+      pending->caller = *std::move(caller);
+      body(Call{*pending->caller, db::Budget{pending->started.deadline, pending->caller->user_id}},
+           answer);
+    } catch (const std::exception& e) {
+      answer(Unhandled(&e));
+    } catch (...) {
+      answer(Unhandled(nullptr));
+    }
+  };
+  bool has_header = false;
+  std::string header = Metadata(*context, "authorization", &has_header);
+  std::optional<absl::StatusOr<auth::Caller>> known;
+  try {
+    known = authenticator_.AuthenticateWithoutWaiting(has_header ? &header : nullptr);
+  } catch (const std::exception& e) {
+    known = absl::StatusOr<auth::Caller>(Unhandled(&e));
+  }
+  if (known) {
+    run(*std::move(known));
+    return reactor;
+  }
+  blocking_.Run([this, pending, run = std::move(run), has_header,
+                 header = std::move(header)]() mutable {
+    absl::StatusOr<auth::Caller> caller = absl::UnknownError("not authenticated");
+    try {
+      caller =
+          authenticator_.Authenticate(has_header ? &header : nullptr, pending->started.deadline);
+    } catch (const std::exception& e) {
+      caller = Unhandled(&e);
+    } catch (...) {
+      caller = Unhandled(nullptr);
+    }
+    run(std::move(caller));
+  });
+  return reactor;
 }
 
 }  // namespace zeva::services

@@ -70,18 +70,46 @@ void FillBalances(int64_t organization_id, const std::vector<db::BalanceRow>& ro
 
 }  // namespace
 
-grpc::Status CreditLedgerService::GetBalances(grpc::ServerContext* context,
-                                              const credits::GetBalancesRequest* request,
-                                              credits::GetBalancesResponse* response) {
-  return guard_.Run(
+grpc::ServerUnaryReactor* CreditLedgerService::GetBalances(
+    grpc::CallbackServerContext* context, const credits::GetBalancesRequest* request,
+    credits::GetBalancesResponse* response) {
+  // On a gRPC callback thread (or the blocking pool): nothing here may wait. A balance held in
+  // memory is answered from the LISTEN thread once proven current; anything else that needs the
+  // database runs on the blocking pool.
+  return guard_.RunLater(
       context, "GetBalances",
-      [&](const Call& call) -> absl::Status {
-        auto target = TargetOf(call, request->organization_id(), store_);
-        if (!target.ok()) return target.status();
-        auto rows = reads_.Balances(target->organization_id, target->government, call.budget);
-        if (!rows.ok()) return rows.status();
-        FillBalances(target->organization_id, **rows, response);
-        return absl::OkStatus();
+      [this, request, response](const Call& call, const Answer& answer) {
+        const db::Budget budget = call.budget;
+        const uint64_t requested = request->organization_id();
+        const bool government = IsGovernment(call.caller);
+        auto read = [this, response](LedgerTarget target, const db::Budget& within) {
+          auto rows = reads_.Balances(target.organization_id, target.government, within);
+          if (!rows.ok()) return rows.status();
+          FillBalances(target.organization_id, **rows, response);
+          return absl::OkStatus();
+        };
+        auto own = OwnTarget(government, call.caller.organization_id, requested);
+        if (!own.ok()) return answer(own.status());
+        if (!own->has_value()) {
+          // Another organization's ledger: its kind is a database read.
+          return guard_.blocking().Run([this, call = Call{call}, requested, read, answer] {
+            auto target = TargetOf(call, requested, store_);
+            answer(target.ok() ? read(*target, call.budget) : target.status());
+          });
+        }
+        const LedgerTarget target = **own;
+        auto read_on_pool = [this, target, read, answer, budget] {
+          guard_.blocking().Run([target, read, answer, budget] { answer(read(target, budget)); });
+        };
+        const bool later = reads_.BalancesFromMemory(
+            target.organization_id, target.government, budget,
+            [response, target, answer,
+             read_on_pool](const std::shared_ptr<const std::vector<db::BalanceRow>>& rows) {
+              if (rows == nullptr) return read_on_pool();  // changed meanwhile, or no proof
+              FillBalances(target.organization_id, *rows, response);
+              answer(absl::OkStatus());
+            });
+        if (!later) read_on_pool();
       },
       domain::kErrorDomain);
 }

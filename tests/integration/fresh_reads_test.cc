@@ -337,9 +337,9 @@ TEST_CASE("balances changed through one replica are never read stale through ano
 
 TEST_CASE("GetBalances calls waiting on a frozen database hold none of gRPC's own threads",
           "[fresh_reads]") {
-  // gRPC's callback threads (two on two cores) answer health checks. GetBalances's waiting
-  // (for the LISTEN round trip, the database) happens on its own sync thread: were it done
-  // there, a stuck database would make the liveness probe fail and restart the pod.
+  // GetBalances runs on gRPC's callback threads (two on two cores), which also answer health
+  // checks. Its waiting (for the LISTEN round trip, the database) must happen elsewhere: were
+  // it done there, a stuck database would make the liveness probe fail and restart the pod.
   ServiceFixture service;
   auto& server = service.server();
   const std::string supplier =

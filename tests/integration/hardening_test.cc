@@ -337,8 +337,8 @@ TEST_CASE("a body that is not the method's protobuf: INVALID_ARGUMENT, logged as
   // Field 1 as a varint with its continuation bit set on every byte: never a valid message.
   const std::string body =
       WriteFile(dir.path() + "/garbage", Frame(false, std::string(12, '\xff')));
-  // Two methods of two services (GetBalances was on the callback API once, where gRPC's own
-  // answer differs).
+  // A synchronous-API method, and GetBalances on the callback API (where gRPC's own answer
+  // differs: UNIMPLEMENTED, mapped the same way).
   for (const std::string method : {"GetMyOrganization", "GetBalances"}) {
     const std::string path = method == "GetBalances"
                                  ? "/zeva.credits.v1.CreditLedgerService/GetBalances"
