@@ -102,6 +102,32 @@ absl::StatusOr<BalanceRow> BalanceOf(const pqxx::row& row) {
   return balance;
 }
 
+// The journal and its entries (those of `visible_to` only, when set), from one statement: one
+// snapshot (every journal has entries, so no row means no journal).
+std::optional<JournalRecord> LoadJournal(pqxx::transaction_base& tx, int64_t journal_id,
+                                         std::optional<int64_t> visible_to) {
+  const pqxx::result rows = tx.exec_prepared(kJournal.name, journal_id);
+  if (rows.empty()) return std::nullopt;
+  JournalRecord j;
+  const pqxx::row head = rows[0];
+  j.id = head[1].as<int64_t>();
+  j.kind = head[2].as<std::string>();
+  j.reference = head[7].as<std::string>();
+  j.posted_at_micros = head[8].as<int64_t>();
+  j.posted_by = head[9].as<std::string>();
+  j.reason = head[10].as<std::string>();
+  j.reverses_journal_id = head[11].as<int64_t>();
+  j.reversed_by_journal_id = head[12].as<int64_t>();
+  j.application_id = head[13].as<int64_t>();
+  j.model_year_report_id = head[14].as<int64_t>();
+  for (const pqxx::row& entry : rows) {
+    EntryRecord e = ToEntry(entry);
+    if (!visible_to || e.organization_id == *visible_to) j.entries.push_back(std::move(e));
+  }
+  if (visible_to && j.entries.empty()) return std::nullopt;
+  return j;
+}
+
 }  // namespace
 
 const std::vector<Statement>& LedgerStore::Statements() {
@@ -173,29 +199,8 @@ absl::StatusOr<std::optional<JournalRecord>> LedgerStore::Journal(int64_t journa
                                                                   const Budget& budget) {
   return pool_.Run<std::optional<JournalRecord>>(
       budget, [&](pqxx::connection& c) -> absl::StatusOr<std::optional<JournalRecord>> {
-        // One statement: the journal and its entries from one snapshot (every journal has
-        // entries, so no row means no journal).
         pqxx::nontransaction tx(c);
-        const pqxx::result rows = tx.exec_prepared(kJournal.name, journal_id);
-        if (rows.empty()) return std::nullopt;
-        JournalRecord j;
-        const pqxx::row head = rows[0];
-        j.id = head[1].as<int64_t>();
-        j.kind = head[2].as<std::string>();
-        j.reference = head[7].as<std::string>();
-        j.posted_at_micros = head[8].as<int64_t>();
-        j.posted_by = head[9].as<std::string>();
-        j.reason = head[10].as<std::string>();
-        j.reverses_journal_id = head[11].as<int64_t>();
-        j.reversed_by_journal_id = head[12].as<int64_t>();
-        j.application_id = head[13].as<int64_t>();
-        j.model_year_report_id = head[14].as<int64_t>();
-        for (const pqxx::row& entry : rows) {
-          EntryRecord e = ToEntry(entry);
-          if (!visible_to || e.organization_id == *visible_to) j.entries.push_back(std::move(e));
-        }
-        if (visible_to && j.entries.empty()) return std::nullopt;
-        return j;
+        return LoadJournal(tx, journal_id, visible_to);
       });
 }
 
@@ -234,12 +239,12 @@ absl::StatusOr<PostOutcome> LedgerStore::Post(const JournalPosting& posting, con
     pqxx::work tx(c);
     // 1. The key. A concurrent request with the same key waits here until the first commits
     //    (then finds its result) or rolls back (then proceeds).
-    int64_t replayed = 0;
-    switch (Claim(tx, posting.claim, &replayed)) {
+    StoredResult replayed;
+    switch (Claim(tx, posting.key.claim, &replayed)) {
       case ClaimResult::kReused:
         return PostOutcome{Kind::kKeyReused, 0, {}, 0};
       case ClaimResult::kReplay:
-        return PostOutcome{Kind::kReplayed, replayed, {}, 0};
+        return PostOutcome{Kind::kReplayed, replayed.result_id, {}, 0, replayed.response};
       case ClaimResult::kClaimed:
         break;
     }
@@ -285,7 +290,7 @@ absl::StatusOr<PostOutcome> LedgerStore::Post(const JournalPosting& posting, con
     std::map<AccountKey, int64_t> change;
     for (const EntryLine& e : entries) change[e.account] += e.amount;
 
-    // 3. The journal, its entries, its event and the key's result: everything but the
+    // 3. The journal, its entries, its event, the key's result and response: everything but the
     //    accounts, so that a supplier's account row (hot under load) is locked last and held
     //    only for the lock, the change and the commit.
     std::sort(entries.begin(), entries.end(),
@@ -301,7 +306,9 @@ absl::StatusOr<PostOutcome> LedgerStore::Post(const JournalPosting& posting, con
     }
     WriteEvent(tx, domain::JournalPosted(journal_id, posting.kind, organizations),
                posting.posted_by, 0, journal_id, organizations);
-    RecordResult(tx, posting.claim, journal_id);
+    const std::optional<JournalRecord> posted = LoadJournal(tx, journal_id, std::nullopt);
+    if (!posted) return absl::InternalError(absl::StrCat("journal ", journal_id, " vanished"));
+    std::string response = RecordResult(tx, posting.key, journal_id, *posted);
 
     // 4. The supplier accounts, locked in order, checked, changed; then commit at once.
     //    Returning without commit rolls back everything above.
@@ -316,7 +323,7 @@ absl::StatusOr<PostOutcome> LedgerStore::Post(const JournalPosting& posting, con
     }
     ApplyToAccounts(tx, deltas);
     tx.commit();
-    return PostOutcome{Kind::kPosted, journal_id, {}, 0};
+    return PostOutcome{Kind::kPosted, journal_id, {}, 0, std::move(response)};
   };
 
   absl::StatusOr<PostOutcome> outcome = RunWithRetries<PostOutcome>(pool_, budget, attempt);
