@@ -286,16 +286,23 @@ std::vector<ApplicationRecord> LoadApplications(pqxx::transaction_base& tx,
 // The key's earlier outcome (replayed, or reused for another request); nullopt once claimed.
 std::optional<ApplicationOutcome> Earlier(pqxx::transaction_base& tx,
                                           const IdempotencyClaim& claim) {
-  int64_t replayed = 0;
+  StoredResult replayed;
   switch (Claim(tx, claim, &replayed)) {
     case ClaimResult::kReused:
-      return ApplicationOutcome{Kind::kKeyReused, 0};
+      return ApplicationOutcome{Kind::kKeyReused, 0, std::nullopt};
     case ClaimResult::kReplay:
-      return ApplicationOutcome{Kind::kReplayed, replayed};
+      return ApplicationOutcome{Kind::kReplayed, replayed.result_id, replayed.response};
     case ClaimResult::kClaimed:
       break;
   }
   return std::nullopt;
+}
+
+// Gives the claimed key the changed application and its response.
+std::string RecordApplication(pqxx::transaction_base& tx,
+                              const KeyedChange<ApplicationRecord>& keyed, int64_t application_id) {
+  return RecordResult(tx, keyed, application_id,
+                      LoadApplications(tx, {std::to_string(application_id)}, true).front());
 }
 
 std::optional<ApplicationHead> LockApplication(pqxx::transaction_base& tx, int64_t application_id) {
@@ -313,30 +320,30 @@ absl::Status NoSuchRecord(size_t index, int64_t id) {
 }
 
 // A change of records or decisions: key, lock, `access`, `stored` (the checks on stored
-// data), `state`, `change`, then the version, the event and the key's result.
+// data), `state`, `change`, then the version, the event and the key's result and response.
 template <typename Stored, typename Change>
 absl::StatusOr<ApplicationOutcome> ChangeRecords(ConnectionPool& pool, const Budget& budget,
-                                                 const IdempotencyClaim& claim,
+                                                 const KeyedChange<ApplicationRecord>& keyed,
                                                  int64_t application_id,
                                                  const ApplicationRules& rules,
                                                  const Stored& stored, const Change& change) {
   return RunWithRetries<ApplicationOutcome>(
       pool, budget, [&](pqxx::connection& c) -> absl::StatusOr<ApplicationOutcome> {
         pqxx::work tx(c);
-        if (auto earlier = Earlier(tx, claim)) return *earlier;
+        if (auto earlier = Earlier(tx, keyed.claim)) return *earlier;
         const std::optional<ApplicationHead> head = LockApplication(tx, application_id);
-        if (!head) return ApplicationOutcome{Kind::kNotFound, 0};
+        if (!head) return ApplicationOutcome{Kind::kNotFound, 0, std::nullopt};
         if (absl::Status s = rules.access(*head); !s.ok()) return s;
         if (absl::Status s = stored(tx, *head); !s.ok()) return s;
         if (absl::Status s = rules.state(*head); !s.ok()) return s;
         absl::StatusOr<int64_t> added = change(tx, *head);
         if (!added.ok()) return added.status();
         tx.exec_prepared(kTouchApplication.name, application_id, *added);
-        WriteEvent(tx, domain::ApplicationUpdated(application_id), claim.username, 0, 0,
+        WriteEvent(tx, domain::ApplicationUpdated(application_id), keyed.claim.username, 0, 0,
                    {head->organization_id}, 0, application_id);
-        RecordResult(tx, claim, application_id);
+        std::string response = RecordApplication(tx, keyed, application_id);
         tx.commit();
-        return ApplicationOutcome{Kind::kDone, application_id};
+        return ApplicationOutcome{Kind::kDone, application_id, std::move(response)};
       });
 }
 
@@ -450,27 +457,26 @@ absl::Status ApplicationStore::Records(int64_t application_id, RecordFilterKind 
       });
 }
 
-absl::StatusOr<ApplicationOutcome> ApplicationStore::Create(const IdempotencyClaim& claim,
-                                                            const Actor& actor,
-                                                            const std::string& comment,
-                                                            const Budget& budget) {
+absl::StatusOr<ApplicationOutcome> ApplicationStore::Create(
+    const KeyedChange<ApplicationRecord>& keyed, const Actor& actor, const std::string& comment,
+    const Budget& budget) {
   return RunWithRetries<ApplicationOutcome>(
       pool_, budget, [&](pqxx::connection& c) -> absl::StatusOr<ApplicationOutcome> {
         pqxx::work tx(c);
-        if (auto earlier = Earlier(tx, claim)) return *earlier;
+        if (auto earlier = Earlier(tx, keyed.claim)) return *earlier;
         const int64_t id = tx.exec_prepared1(kInsertApplication.name, actor.organization_id,
                                              actor.username, actor.roles, comment)[0]
                                .as<int64_t>();
         WriteEvent(tx, domain::ApplicationCreated(id), actor.username, 0, 0,
                    {actor.organization_id}, 0, id);
-        RecordResult(tx, claim, id);
+        std::string response = RecordApplication(tx, keyed, id);
         tx.commit();
-        return ApplicationOutcome{Kind::kDone, id};
+        return ApplicationOutcome{Kind::kDone, id, std::move(response)};
       });
 }
 
 absl::StatusOr<ApplicationOutcome> ApplicationStore::AddRecords(
-    const IdempotencyClaim& claim, int64_t application_id,
+    const KeyedChange<ApplicationRecord>& keyed, int64_t application_id,
     const std::vector<domain::NewRecord>& records, const ApplicationRules& rules,
     const Budget& budget) {
   auto stored = [&](pqxx::transaction_base& tx, const ApplicationHead& head) -> absl::Status {
@@ -527,12 +533,12 @@ absl::StatusOr<ApplicationOutcome> ApplicationStore::AddRecords(
                      ArrayLiteral(digits));
     return count;
   };
-  return ChangeRecords(pool_, budget, claim, application_id, rules, stored, change);
+  return ChangeRecords(pool_, budget, keyed, application_id, rules, stored, change);
 }
 
 absl::StatusOr<ApplicationOutcome> ApplicationStore::RemoveRecords(
-    const IdempotencyClaim& claim, int64_t application_id, const std::vector<int64_t>& record_ids,
-    const ApplicationRules& rules, const Budget& budget) {
+    const KeyedChange<ApplicationRecord>& keyed, int64_t application_id,
+    const std::vector<int64_t>& record_ids, const ApplicationRules& rules, const Budget& budget) {
   std::vector<std::string> ids;
   ids.reserve(record_ids.size());
   for (int64_t id : record_ids) ids.push_back(std::to_string(id));
@@ -549,11 +555,11 @@ absl::StatusOr<ApplicationOutcome> ApplicationStore::RemoveRecords(
     }
     return -static_cast<int64_t>(removed.size());
   };
-  return ChangeRecords(pool_, budget, claim, application_id, rules, stored, change);
+  return ChangeRecords(pool_, budget, keyed, application_id, rules, stored, change);
 }
 
 absl::StatusOr<ApplicationOutcome> ApplicationStore::Decide(
-    const IdempotencyClaim& claim, int64_t application_id,
+    const KeyedChange<ApplicationRecord>& keyed, int64_t application_id,
     const std::vector<domain::Decision>& decisions, const ApplicationRules& rules,
     const Budget& budget) {
   std::vector<std::string> ids, included, reasons;
@@ -583,19 +589,19 @@ absl::StatusOr<ApplicationOutcome> ApplicationStore::Decide(
                      ArrayLiteral(included), QuotedArray(reasons));
     return int64_t{0};
   };
-  return ChangeRecords(pool_, budget, claim, application_id, rules, stored, change);
+  return ChangeRecords(pool_, budget, keyed, application_id, rules, stored, change);
 }
 
 absl::StatusOr<ApplicationOutcome> ApplicationStore::Transition(
-    const IdempotencyClaim& claim, const Actor& actor, int64_t application_id,
+    const KeyedChange<ApplicationRecord>& keyed, const Actor& actor, int64_t application_id,
     domain::ApplicationAction action, const std::string& comment,
     const ApplicationTransitionRule& rule, const Budget& budget) {
   return RunWithRetries<ApplicationOutcome>(
       pool_, budget, [&](pqxx::connection& c) -> absl::StatusOr<ApplicationOutcome> {
         pqxx::work tx(c);
-        if (auto earlier = Earlier(tx, claim)) return *earlier;
+        if (auto earlier = Earlier(tx, keyed.claim)) return *earlier;
         const std::optional<ApplicationHead> head = LockApplication(tx, application_id);
-        if (!head) return ApplicationOutcome{Kind::kNotFound, 0};
+        if (!head) return ApplicationOutcome{Kind::kNotFound, 0, std::nullopt};
         auto transition = rule(*head);
         if (!transition.ok()) return transition.status();
 
@@ -669,13 +675,13 @@ absl::StatusOr<ApplicationOutcome> ApplicationStore::Transition(
         WriteEvent(tx,
                    domain::ApplicationTransitioned(application_id, action, head->organization_id),
                    actor.username, 0, journal_id, {head->organization_id}, 0, application_id);
-        RecordResult(tx, claim, application_id);
+        std::string response = RecordApplication(tx, keyed, application_id);
         if (!accounts.empty()) {
           LockAccounts(tx, accounts, /*create=*/true);
           ApplyToAccounts(tx, deltas);
         }
         tx.commit();
-        return ApplicationOutcome{Kind::kDone, application_id};
+        return ApplicationOutcome{Kind::kDone, application_id, std::move(response)};
       });
 }
 

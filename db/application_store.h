@@ -105,6 +105,9 @@ struct ApplicationOutcome {
   };
   Kind kind = Kind::kDone;
   int64_t application_id = 0;
+  // The response stored with the key (kDone, kReplayed); nullopt when replaying a key stored
+  // before migration 0019.
+  std::optional<std::string> response{};
 };
 
 // The rules of a change, run on the locked application: `access` first (NOT_FOUND,
@@ -142,31 +145,35 @@ class ApplicationStore {
   absl::Status Records(int64_t application_id, RecordFilterKind filter, int64_t after_id,
                        int64_t limit, const Budget& budget, const RowSink<SalesRecordRow>& sink);
 
-  absl::StatusOr<ApplicationOutcome> Create(const IdempotencyClaim& claim, const Actor& actor,
-                                            const std::string& comment, const Budget& budget);
+  // Each change stores `keyed.respond` of the changed application, as read in its transaction,
+  // with the key: kDone and kReplayed carry that response.
+  absl::StatusOr<ApplicationOutcome> Create(const KeyedChange<ApplicationRecord>& keyed,
+                                            const Actor& actor, const std::string& comment,
+                                            const Budget& budget);
   // Adds a checked batch: its vehicles must be the application's supplier's and earn credits
   // (domain::CheckRecordVehicles), no VIN may be in the application yet (DUPLICATE_VIN), and
   // the application may hold at most 100,000 records (TOO_MANY_RECORDS).
-  absl::StatusOr<ApplicationOutcome> AddRecords(const IdempotencyClaim& claim,
+  absl::StatusOr<ApplicationOutcome> AddRecords(const KeyedChange<ApplicationRecord>& keyed,
                                                 int64_t application_id,
                                                 const std::vector<domain::NewRecord>& records,
                                                 const ApplicationRules& rules,
                                                 const Budget& budget);
   // Removes records of the application (any other id: NOT_FOUND naming `record_ids[i]`).
-  absl::StatusOr<ApplicationOutcome> RemoveRecords(const IdempotencyClaim& claim,
+  absl::StatusOr<ApplicationOutcome> RemoveRecords(const KeyedChange<ApplicationRecord>& keyed,
                                                    int64_t application_id,
                                                    const std::vector<int64_t>& record_ids,
                                                    const ApplicationRules& rules,
                                                    const Budget& budget);
   // Applies the decisions (domain::CheckDecisionRules on the stored records, awarded VINs as
   // they are now); records of other applications: NOT_FOUND.
-  absl::StatusOr<ApplicationOutcome> Decide(const IdempotencyClaim& claim, int64_t application_id,
+  absl::StatusOr<ApplicationOutcome> Decide(const KeyedChange<ApplicationRecord>& keyed,
+                                            int64_t application_id,
                                             const std::vector<domain::Decision>& decisions,
                                             const ApplicationRules& rules, const Budget& budget);
   // A workflow step and its effect (SUBMIT fixes the lines, CHECK computes the warnings,
   // RETURN_TO_SUPPLIER clears them, VALIDATE posts and awards).
-  absl::StatusOr<ApplicationOutcome> Transition(const IdempotencyClaim& claim, const Actor& actor,
-                                                int64_t application_id,
+  absl::StatusOr<ApplicationOutcome> Transition(const KeyedChange<ApplicationRecord>& keyed,
+                                                const Actor& actor, int64_t application_id,
                                                 domain::ApplicationAction action,
                                                 const std::string& comment,
                                                 const ApplicationTransitionRule& rule,

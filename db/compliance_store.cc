@@ -321,16 +321,23 @@ std::vector<ReportRecord> LoadReports(pqxx::transaction_base& tx,
 }
 
 std::optional<ReportOutcome> Earlier(pqxx::transaction_base& tx, const IdempotencyClaim& claim) {
-  int64_t replayed = 0;
+  StoredResult replayed;
   switch (Claim(tx, claim, &replayed)) {
     case ClaimResult::kReused:
-      return ReportOutcome{Kind::kKeyReused, 0};
+      return ReportOutcome{Kind::kKeyReused, 0, std::nullopt};
     case ClaimResult::kReplay:
-      return ReportOutcome{Kind::kReplayed, replayed};
+      return ReportOutcome{Kind::kReplayed, replayed.result_id, replayed.response};
     case ClaimResult::kClaimed:
       break;
   }
   return std::nullopt;
+}
+
+// Gives the claimed key the changed report and its response.
+std::string RecordReport(pqxx::transaction_base& tx, const KeyedChange<ReportRecord>& keyed,
+                         int64_t report_id) {
+  return RecordResult(tx, keyed, report_id,
+                      LoadReports(tx, {std::to_string(report_id)}, true).front());
 }
 
 std::optional<ReportHead> LockReport(pqxx::transaction_base& tx, int64_t report_id) {
@@ -544,13 +551,13 @@ absl::StatusOr<std::vector<domain::Deficit>> ComplianceStore::Deficits(int64_t o
       });
 }
 
-absl::StatusOr<ReportOutcome> ComplianceStore::Create(const IdempotencyClaim& claim,
+absl::StatusOr<ReportOutcome> ComplianceStore::Create(const KeyedChange<ReportRecord>& keyed,
                                                       const Actor& actor, int model_year,
                                                       const Budget& budget) {
   return RunWithRetries<ReportOutcome>(
       pool_, budget, [&](pqxx::connection& c) -> absl::StatusOr<ReportOutcome> {
         pqxx::work tx(c);
-        if (auto earlier = Earlier(tx, claim)) return *earlier;
+        if (auto earlier = Earlier(tx, keyed.claim)) return *earlier;
         tx.exec_prepared(kLockOrganization.name, actor.organization_id);
         bool open = false;
         bool exists = false;
@@ -580,13 +587,13 @@ absl::StatusOr<ReportOutcome> ComplianceStore::Create(const IdempotencyClaim& cl
                                .as<int64_t>();
         WriteEvent(tx, domain::ReportCreated(id), actor.username, 0, 0, {actor.organization_id}, 0,
                    0, id);
-        RecordResult(tx, claim, id);
+        std::string response = RecordReport(tx, keyed, id);
         tx.commit();
-        return ReportOutcome{Kind::kDone, id};
+        return ReportOutcome{Kind::kDone, id, std::move(response)};
       });
 }
 
-absl::StatusOr<ReportOutcome> ComplianceStore::Update(const IdempotencyClaim& claim,
+absl::StatusOr<ReportOutcome> ComplianceStore::Update(const KeyedChange<ReportRecord>& keyed,
                                                       const Actor& actor, int64_t report_id,
                                                       const ReportInputs& inputs,
                                                       const ReportRules& rules,
@@ -600,9 +607,9 @@ absl::StatusOr<ReportOutcome> ComplianceStore::Update(const IdempotencyClaim& cl
   return RunWithRetries<ReportOutcome>(
       pool_, budget, [&](pqxx::connection& c) -> absl::StatusOr<ReportOutcome> {
         pqxx::work tx(c);
-        if (auto earlier = Earlier(tx, claim)) return *earlier;
+        if (auto earlier = Earlier(tx, keyed.claim)) return *earlier;
         const std::optional<ReportHead> head = LockReport(tx, report_id);
-        if (!head) return ReportOutcome{Kind::kNotFound, 0};
+        if (!head) return ReportOutcome{Kind::kNotFound, 0, std::nullopt};
         if (absl::Status s = rules.access(*head); !s.ok()) return s;
         if (absl::Status s = domain::CheckPreviousYears(
                 inputs.previous_sales, head->model_year,
@@ -618,13 +625,13 @@ absl::StatusOr<ReportOutcome> ComplianceStore::Update(const IdempotencyClaim& cl
                          ArrayLiteral(sales));
         WriteEvent(tx, domain::ReportUpdated(report_id), actor.username, 0, 0,
                    {head->organization_id}, 0, 0, report_id);
-        RecordResult(tx, claim, report_id);
+        std::string response = RecordReport(tx, keyed, report_id);
         tx.commit();
-        return ReportOutcome{Kind::kDone, report_id};
+        return ReportOutcome{Kind::kDone, report_id, std::move(response)};
       });
 }
 
-absl::StatusOr<ReportOutcome> ComplianceStore::Transition(const IdempotencyClaim& claim,
+absl::StatusOr<ReportOutcome> ComplianceStore::Transition(const KeyedChange<ReportRecord>& keyed,
                                                           const Actor& actor, int64_t report_id,
                                                           domain::ReportAction action,
                                                           const std::string& comment,
@@ -633,9 +640,9 @@ absl::StatusOr<ReportOutcome> ComplianceStore::Transition(const IdempotencyClaim
   return RunWithRetries<ReportOutcome>(
       pool_, budget, [&](pqxx::connection& c) -> absl::StatusOr<ReportOutcome> {
         pqxx::work tx(c);
-        if (auto earlier = Earlier(tx, claim)) return *earlier;
+        if (auto earlier = Earlier(tx, keyed.claim)) return *earlier;
         const std::optional<ReportHead> head = LockReport(tx, report_id);
-        if (!head) return ReportOutcome{Kind::kNotFound, 0};
+        if (!head) return ReportOutcome{Kind::kNotFound, 0, std::nullopt};
         auto transition = rule(*head);
         if (!transition.ok()) return transition.status();
 
@@ -684,9 +691,9 @@ absl::StatusOr<ReportOutcome> ComplianceStore::Transition(const IdempotencyClaim
         }
         WriteEvent(tx, domain::ReportTransitioned(report_id, action, head->organization_id),
                    actor.username, 0, journal_id, {head->organization_id}, 0, 0, report_id);
-        RecordResult(tx, claim, report_id);
+        std::string response = RecordReport(tx, keyed, report_id);
         tx.commit();
-        return ReportOutcome{Kind::kDone, report_id};
+        return ReportOutcome{Kind::kDone, report_id, std::move(response)};
       });
 }
 

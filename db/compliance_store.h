@@ -99,6 +99,9 @@ struct ReportOutcome {
   };
   Kind kind = Kind::kDone;
   int64_t report_id = 0;
+  // The response stored with the key (kDone, kReplayed); nullopt when replaying a key stored
+  // before migration 0019.
+  std::optional<std::string> response{};
 };
 
 // The supplier's fields of a DRAFT, checked (domain::CheckReportInputs).
@@ -144,17 +147,19 @@ class ComplianceStore {
                                                         const Budget& budget);
 
   // A DRAFT of the actor's organization: PREVIOUS_REPORT_OPEN, then REPORT_EXISTS.
-  absl::StatusOr<ReportOutcome> Create(const IdempotencyClaim& claim, const Actor& actor,
+  // Each change stores `keyed.respond` of the changed report, as read in its transaction, with
+  // the key: kDone and kReplayed carry that response.
+  absl::StatusOr<ReportOutcome> Create(const KeyedChange<ReportRecord>& keyed, const Actor& actor,
                                        int model_year, const Budget& budget);
   // Replaces every supplier field (previous years checked against the recorded ones).
-  absl::StatusOr<ReportOutcome> Update(const IdempotencyClaim& claim, const Actor& actor,
+  absl::StatusOr<ReportOutcome> Update(const KeyedChange<ReportRecord>& keyed, const Actor& actor,
                                        int64_t report_id, const ReportInputs& inputs,
                                        const ReportRules& rules, const Budget& budget);
   // A workflow step and its effect (SUBMIT's and RECOMMEND's checks, RETURN_TO_SUPPLIER
   // clears `attested`, ASSESS deducts and posts).
-  absl::StatusOr<ReportOutcome> Transition(const IdempotencyClaim& claim, const Actor& actor,
-                                           int64_t report_id, domain::ReportAction action,
-                                           const std::string& comment,
+  absl::StatusOr<ReportOutcome> Transition(const KeyedChange<ReportRecord>& keyed,
+                                           const Actor& actor, int64_t report_id,
+                                           domain::ReportAction action, const std::string& comment,
                                            const ReportTransitionRule& rule, const Budget& budget);
 
   static const std::vector<Statement>& Statements();

@@ -237,30 +237,31 @@ const std::vector<Statement>& IcbcStore::Statements() {
   return statements;
 }
 
-absl::StatusOr<IcbcOutcome> IcbcStore::Start(const IdempotencyClaim& claim,
+absl::StatusOr<IcbcOutcome> IcbcStore::Start(const KeyedChange<IcbcImportRecord>& keyed,
                                              const domain::IcbcStartInput& input,
                                              const Budget& budget) {
   using Kind = IcbcOutcome::Kind;
   return RunWithRetries<IcbcOutcome>(
       pool_, budget, [&](pqxx::connection& c) -> absl::StatusOr<IcbcOutcome> {
         pqxx::work tx(c);
-        int64_t replayed = 0;
-        switch (::zeva::db::Claim(tx, claim, &replayed)) {  // the key, not an import
+        StoredResult replayed;
+        switch (::zeva::db::Claim(tx, keyed.claim, &replayed)) {  // the key, not an import
           case ClaimResult::kReused:
-            return IcbcOutcome{Kind::kKeyReused, 0, 0};
+            return IcbcOutcome{Kind::kKeyReused, 0, 0, std::nullopt};
           case ClaimResult::kReplay:
-            return IcbcOutcome{Kind::kReplayed, replayed, 0};
+            return IcbcOutcome{Kind::kReplayed, replayed.result_id, 0, replayed.response};
           case ClaimResult::kClaimed:
             break;
         }
         const int64_t id =
             tx.exec_prepared1(kInsertImport.name, input.file_name, input.year, input.month,
                               input.day, static_cast<int64_t>(input.size_bytes), input.sha256,
-                              claim.username)[0]
+                              keyed.claim.username)[0]
                 .as<int64_t>();
-        RecordResult(tx, claim, id);
+        std::string response =
+            RecordResult(tx, keyed, id, ImportFromRow(tx.exec_prepared1(kGetImport.name, id)));
         tx.commit();
-        return IcbcOutcome{Kind::kDone, id, 0};
+        return IcbcOutcome{Kind::kDone, id, 0, std::move(response)};
       });
 }
 

@@ -74,6 +74,9 @@ struct IcbcOutcome {
   Kind kind = Kind::kDone;
   int64_t import_id = 0;
   int64_t expected_offset = 0;
+  // The response stored with the key (kDone, kReplayed); nullopt when replaying a key stored
+  // before migration 0019.
+  std::optional<std::string> response{};
 };
 
 // The SHA-256 of bytes fed in order, lower-case hex (implemented outside db/).
@@ -108,7 +111,9 @@ class IcbcStore {
   explicit IcbcStore(ConnectionPool& pool) : pool_(pool) {}
 
   // ---- the server ----
-  absl::StatusOr<IcbcOutcome> Start(const IdempotencyClaim& claim,
+  // Stores `keyed.respond` of the new import, as read in its transaction, with the key: kDone
+  // and kReplayed carry that response.
+  absl::StatusOr<IcbcOutcome> Start(const KeyedChange<IcbcImportRecord>& keyed,
                                     const domain::IcbcStartInput& input, const Budget& budget);
   absl::StatusOr<std::optional<IcbcImportRecord>> Get(int64_t import_id, const Budget& budget);
   // Imports by id after `after_id`, at most `limit` (0: all), in keyset pages.

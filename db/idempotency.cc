@@ -13,15 +13,23 @@ constexpr Statement kClaimKey{
     "result_id) VALUES ($1, $2, $3, decode($4, 'hex'), 0) ON CONFLICT DO NOTHING RETURNING 1"};
 constexpr Statement kFindKey{
     "idempotency_find_key",
-    "SELECT method, encode(request_sha256, 'hex'), result_id FROM idempotency_records "
-    "WHERE username = $1 AND idempotency_key = $2"};
+    "SELECT method, encode(request_sha256, 'hex'), result_id, encode(response, 'hex') "
+    "FROM idempotency_records WHERE username = $1 AND idempotency_key = $2"};
 constexpr Statement kSetKeyResult{
     "idempotency_set_result",
-    "UPDATE idempotency_records SET result_id = $3 WHERE username = $1 AND idempotency_key = $2"};
+    "UPDATE idempotency_records SET result_id = $3, response = decode($4, 'hex') "
+    "WHERE username = $1 AND idempotency_key = $2"};
+
+StoredResult ResultOf(const pqxx::row& stored) {
+  StoredResult result{stored[2].as<int64_t>(), std::nullopt};
+  if (!stored[3].is_null()) result.response = absl::HexStringToBytes(stored[3].as<std::string>());
+  return result;
+}
 
 }  // namespace
 
-ClaimResult Claim(pqxx::transaction_base& tx, const IdempotencyClaim& claim, int64_t* result_id) {
+ClaimResult Claim(pqxx::transaction_base& tx, const IdempotencyClaim& claim,
+                  StoredResult* replayed) {
   const std::string hex = absl::BytesToHexString(claim.request_sha256);
   if (!tx.exec_prepared(kClaimKey.name, claim.username, claim.key, claim.method, hex).empty()) {
     return ClaimResult::kClaimed;
@@ -30,12 +38,15 @@ ClaimResult Claim(pqxx::transaction_base& tx, const IdempotencyClaim& claim, int
   if (stored[0].as<std::string>() != claim.method || stored[1].as<std::string>() != hex) {
     return ClaimResult::kReused;
   }
-  *result_id = stored[2].as<int64_t>();
+  *replayed = ResultOf(stored);
   return ClaimResult::kReplay;
 }
 
-void RecordResult(pqxx::transaction_base& tx, const IdempotencyClaim& claim, int64_t result_id) {
-  tx.exec_prepared(kSetKeyResult.name, claim.username, claim.key, result_id);
+std::string RecordResult(pqxx::transaction_base& tx, const IdempotencyClaim& claim,
+                         int64_t result_id, std::string response) {
+  tx.exec_prepared(kSetKeyResult.name, claim.username, claim.key, result_id,
+                   absl::BytesToHexString(response));
+  return response;
 }
 
 absl::StatusOr<std::optional<StoredKey>> IdempotencyStore::Find(const std::string& username,
@@ -47,8 +58,7 @@ absl::StatusOr<std::optional<StoredKey>> IdempotencyStore::Find(const std::strin
         const pqxx::result rows = tx.exec_prepared(kFindKey.name, username, key);
         if (rows.empty()) return std::nullopt;
         return StoredKey{rows[0][0].as<std::string>(),
-                         absl::HexStringToBytes(rows[0][1].as<std::string>()),
-                         rows[0][2].as<int64_t>()};
+                         absl::HexStringToBytes(rows[0][1].as<std::string>()), ResultOf(rows[0])};
       });
 }
 

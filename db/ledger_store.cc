@@ -105,18 +105,45 @@ absl::StatusOr<BalanceRow> BalanceOf(const pqxx::row& row) {
   return balance;
 }
 
+// The journal and its entries (those of `visible_to` only, when set), from one statement: one
+// snapshot (every journal has entries, so no row means no journal).
+std::optional<JournalRecord> LoadJournal(pqxx::transaction_base& tx, int64_t journal_id,
+                                         std::optional<int64_t> visible_to) {
+  const pqxx::result rows = tx.exec_prepared(kJournal.name, journal_id);
+  if (rows.empty()) return std::nullopt;
+  JournalRecord j;
+  const pqxx::row head = rows[0];
+  j.id = head[1].as<int64_t>();
+  j.kind = head[2].as<std::string>();
+  j.reference = head[7].as<std::string>();
+  j.posted_at_micros = head[8].as<int64_t>();
+  j.posted_by = head[9].as<std::string>();
+  j.reason = head[10].as<std::string>();
+  j.reverses_journal_id = head[11].as<int64_t>();
+  j.reversed_by_journal_id = head[12].as<int64_t>();
+  j.application_id = head[13].as<int64_t>();
+  j.model_year_report_id = head[14].as<int64_t>();
+  for (const pqxx::row& entry : rows) {
+    EntryRecord e = ToEntry(entry);
+    if (!visible_to || e.organization_id == *visible_to) j.entries.push_back(std::move(e));
+  }
+  if (visible_to && j.entries.empty()) return std::nullopt;
+  return j;
+}
+
 // LedgerStore::Post, step by step, in one transaction: returning without commit rolls back
 // everything written before.
 
 // 1. The key. A concurrent request with the same key waits here until the first commits (then
 //    finds its result) or rolls back (then proceeds). An outcome when the key was used before.
 std::optional<PostOutcome> ClaimKey(pqxx::transaction_base& tx, const IdempotencyClaim& claim) {
-  int64_t replayed = 0;
+  StoredResult replayed;
   switch (Claim(tx, claim, &replayed)) {
     case ClaimResult::kReused:
       return PostOutcome{PostOutcome::Kind::kKeyReused, 0, {}, 0};
     case ClaimResult::kReplay:
-      return PostOutcome{PostOutcome::Kind::kReplayed, replayed, {}, 0};
+      return PostOutcome{
+          PostOutcome::Kind::kReplayed, replayed.result_id, {}, 0, replayed.response};
     case ClaimResult::kClaimed:
       break;
   }
@@ -174,11 +201,18 @@ std::optional<PostOutcome> PlanPostings(pqxx::transaction_base& tx, const Journa
   return std::nullopt;
 }
 
-// 3. The journal, its entries, its event and the key's result: everything but the accounts,
-//    so that a supplier's account row (hot under load) is locked last and held only for the
-//    lock, the change and the commit. Sorts `planned`; returns the journal's id.
-int64_t WriteJournal(pqxx::transaction_base& tx, const JournalPosting& posting,
-                     PlannedEntries& planned) {
+// 3. The journal, its entries, its event, the key's result and response: everything but the
+//    accounts, so that a supplier's account row (hot under load) is locked last and held only
+//    for the lock, the change and the commit. Sorts `planned`; returns the journal's id and the
+//    response stored with the key.
+struct WrittenJournal {
+  int64_t id = 0;
+  std::string response;
+};
+
+absl::StatusOr<WrittenJournal> WriteJournal(pqxx::transaction_base& tx,
+                                            const JournalPosting& posting,
+                                            PlannedEntries& planned) {
   std::sort(planned.suppliers.begin(), planned.suppliers.end());
   std::sort(planned.entries.begin(), planned.entries.end(),
             [](const EntryLine& a, const EntryLine& b) { return a.account < b.account; });
@@ -194,8 +228,9 @@ int64_t WriteJournal(pqxx::transaction_base& tx, const JournalPosting& posting,
   }
   WriteEvent(tx, domain::JournalPosted(journal_id, posting.kind, organizations), posting.posted_by,
              0, journal_id, organizations);
-  RecordResult(tx, posting.claim, journal_id);
-  return journal_id;
+  const std::optional<JournalRecord> posted = LoadJournal(tx, journal_id, std::nullopt);
+  if (!posted) return absl::InternalError(absl::StrCat("journal ", journal_id, " vanished"));
+  return WrittenJournal{journal_id, RecordResult(tx, posting.key, journal_id, *posted)};
 }
 
 // 4. The supplier accounts, locked in order, checked and changed; a refusal when one would go
@@ -304,29 +339,8 @@ absl::StatusOr<std::optional<JournalRecord>> LedgerStore::Journal(int64_t journa
                                                                   const Budget& budget) {
   return pool_.Run<std::optional<JournalRecord>>(
       budget, [&](pqxx::connection& c) -> absl::StatusOr<std::optional<JournalRecord>> {
-        // One statement: the journal and its entries from one snapshot (every journal has
-        // entries, so no row means no journal).
         pqxx::nontransaction tx(c);
-        const pqxx::result rows = tx.exec_prepared(kJournal.name, journal_id);
-        if (rows.empty()) return std::nullopt;
-        JournalRecord j;
-        const pqxx::row head = rows[0];
-        j.id = head[1].as<int64_t>();
-        j.kind = head[2].as<std::string>();
-        j.reference = head[7].as<std::string>();
-        j.posted_at_micros = head[8].as<int64_t>();
-        j.posted_by = head[9].as<std::string>();
-        j.reason = head[10].as<std::string>();
-        j.reverses_journal_id = head[11].as<int64_t>();
-        j.reversed_by_journal_id = head[12].as<int64_t>();
-        j.application_id = head[13].as<int64_t>();
-        j.model_year_report_id = head[14].as<int64_t>();
-        for (const pqxx::row& entry : rows) {
-          EntryRecord e = ToEntry(entry);
-          if (!visible_to || e.organization_id == *visible_to) j.entries.push_back(std::move(e));
-        }
-        if (visible_to && j.entries.empty()) return std::nullopt;
-        return j;
+        return LoadJournal(tx, journal_id, visible_to);
       });
 }
 
@@ -362,17 +376,19 @@ absl::StatusOr<std::map<uint64_t, domain::IssuedVehicle>> LedgerStore::VehiclesF
 absl::StatusOr<PostOutcome> LedgerStore::Post(const JournalPosting& posting, const Budget& budget) {
   auto attempt = [&](pqxx::connection& c) -> absl::StatusOr<PostOutcome> {
     pqxx::work tx(c);
-    if (auto replayed = ClaimKey(tx, posting.claim)) return *replayed;
+    if (auto replayed = ClaimKey(tx, posting.key.claim)) return *replayed;
     PlannedEntries planned;
     if (auto refused = posting.kind == "REVERSAL"
                            ? PlanReversal(tx, posting.reverses_journal_id, &planned)
                            : PlanPostings(tx, posting, &planned)) {
       return *refused;
     }
-    const int64_t journal_id = WriteJournal(tx, posting, planned);
+    auto journal = WriteJournal(tx, posting, planned);
+    if (!journal.ok()) return journal.status();
     if (auto refused = ChangeSupplierAccounts(tx, planned)) return *refused;
     tx.commit();
-    return PostOutcome{PostOutcome::Kind::kPosted, journal_id, {}, 0};
+    return PostOutcome{
+        PostOutcome::Kind::kPosted, journal->id, {}, 0, std::move(journal->response)};
   };
   return RefusedByConstraint(RunWithRetries<PostOutcome>(pool_, budget, attempt));
 }

@@ -65,9 +65,10 @@ struct JournalRecord {
 };
 
 // A journal to post. ISSUANCE and ADJUSTMENT: `postings` for `supplier_id`, the opposite
-// amounts for `government_id`. REVERSAL: the negated entries of `reverses_journal_id`.
+// amounts for `government_id`. REVERSAL: the negated entries of `reverses_journal_id`. `key`:
+// its idempotency key and the response stored with it, built from the new journal.
 struct JournalPosting {
-  IdempotencyClaim claim;
+  KeyedChange<JournalRecord> key;
   std::string kind;
   std::string reference;
   std::string reason;
@@ -94,6 +95,9 @@ struct PostOutcome {
   int64_t journal_id = 0;
   domain::CreditKey short_key;
   int64_t short_organization_id = 0;
+  // The response stored with the key (kDone, kReplayed); nullopt when replaying a key stored
+  // before migration 0019.
+  std::optional<std::string> response{};
 };
 
 class LedgerStore {

@@ -142,16 +142,24 @@ void InsertLines(pqxx::transaction_base& tx, int64_t transfer_id,
 
 // The key's earlier outcome (replayed, or reused for another request); nullopt once claimed.
 std::optional<TransferOutcome> Earlier(pqxx::transaction_base& tx, const IdempotencyClaim& claim) {
-  int64_t replayed = 0;
+  StoredResult replayed;
   switch (Claim(tx, claim, &replayed)) {
     case ClaimResult::kReused:
-      return TransferOutcome{TransferOutcome::Kind::kKeyReused, 0, {}};
+      return TransferOutcome{TransferOutcome::Kind::kKeyReused, 0, {}, std::nullopt};
     case ClaimResult::kReplay:
-      return TransferOutcome{TransferOutcome::Kind::kReplayed, replayed, {}};
+      return TransferOutcome{
+          TransferOutcome::Kind::kReplayed, replayed.result_id, {}, replayed.response};
     case ClaimResult::kClaimed:
       break;
   }
   return std::nullopt;
+}
+
+// Gives the claimed key the changed transfer and its response.
+std::string RecordTransfer(pqxx::transaction_base& tx, const KeyedChange<TransferRecord>& keyed,
+                           int64_t transfer_id) {
+  return RecordResult(tx, keyed, transfer_id,
+                      LoadTransfers(tx, {std::to_string(transfer_id)}).front());
 }
 
 TransferHead LockTransfer(pqxx::transaction_base& tx, int64_t transfer_id, bool* found) {
@@ -252,14 +260,14 @@ absl::StatusOr<std::vector<std::pair<int64_t, std::string>>> TransferStore::Supp
 }
 
 absl::StatusOr<TransferOutcome> TransferStore::Create(
-    const IdempotencyClaim& claim, const Actor& actor, int64_t to_organization_id,
+    const KeyedChange<TransferRecord>& keyed, const Actor& actor, int64_t to_organization_id,
     const std::vector<domain::TransferLine>& lines, const std::string& comment,
     const Budget& budget) {
   using Kind = TransferOutcome::Kind;
   return RunWithRetries<TransferOutcome>(
       pool_, budget, [&](pqxx::connection& c) -> absl::StatusOr<TransferOutcome> {
         pqxx::work tx(c);
-        if (auto earlier = Earlier(tx, claim)) return *earlier;
+        if (auto earlier = Earlier(tx, keyed.claim)) return *earlier;
         const int64_t id =
             tx.exec_prepared1(kInsertTransfer.name, actor.organization_id, to_organization_id)[0]
                 .as<int64_t>();
@@ -268,20 +276,20 @@ absl::StatusOr<TransferOutcome> TransferStore::Create(
                          actor.organization_id, actor.roles, comment);
         WriteEvent(tx, domain::TransferCreated(id), actor.username, id, 0,
                    {actor.organization_id, to_organization_id});
-        RecordResult(tx, claim, id);
+        std::string response = RecordTransfer(tx, keyed, id);
         tx.commit();
-        return TransferOutcome{Kind::kDone, id, {}};
+        return TransferOutcome{Kind::kDone, id, {}, std::move(response)};
       });
 }
 
 absl::StatusOr<TransferOutcome> TransferStore::Update(
-    const IdempotencyClaim& claim, int64_t transfer_id, int64_t to_organization_id,
+    const KeyedChange<TransferRecord>& keyed, int64_t transfer_id, int64_t to_organization_id,
     const std::vector<domain::TransferLine>& lines, const UpdateRule& rule, const Budget& budget) {
   using Kind = TransferOutcome::Kind;
   return RunWithRetries<TransferOutcome>(
       pool_, budget, [&](pqxx::connection& c) -> absl::StatusOr<TransferOutcome> {
         pqxx::work tx(c);
-        if (auto earlier = Earlier(tx, claim)) return *earlier;
+        if (auto earlier = Earlier(tx, keyed.claim)) return *earlier;
         bool found = false;
         const TransferHead head = LockTransfer(tx, transfer_id, &found);
         if (!found) return TransferOutcome{Kind::kNotFound, transfer_id, {}};
@@ -289,15 +297,15 @@ absl::StatusOr<TransferOutcome> TransferStore::Update(
         tx.exec_prepared(kDeleteLines.name, transfer_id);
         InsertLines(tx, transfer_id, lines);
         tx.exec_prepared(kSetPartner.name, transfer_id, to_organization_id);
-        WriteEvent(tx, domain::TransferUpdated(transfer_id), claim.username, transfer_id, 0,
+        WriteEvent(tx, domain::TransferUpdated(transfer_id), keyed.claim.username, transfer_id, 0,
                    {head.from_organization_id, to_organization_id});
-        RecordResult(tx, claim, transfer_id);
+        std::string response = RecordTransfer(tx, keyed, transfer_id);
         tx.commit();
-        return TransferOutcome{Kind::kDone, transfer_id, {}};
+        return TransferOutcome{Kind::kDone, transfer_id, {}, std::move(response)};
       });
 }
 
-absl::StatusOr<TransferOutcome> TransferStore::Transition(const IdempotencyClaim& claim,
+absl::StatusOr<TransferOutcome> TransferStore::Transition(const KeyedChange<TransferRecord>& keyed,
                                                           const Actor& actor, int64_t transfer_id,
                                                           domain::TransferAction action,
                                                           const std::string& comment,
@@ -308,7 +316,7 @@ absl::StatusOr<TransferOutcome> TransferStore::Transition(const IdempotencyClaim
   return RunWithRetries<TransferOutcome>(
       pool_, budget, [&](pqxx::connection& c) -> absl::StatusOr<TransferOutcome> {
         pqxx::work tx(c);
-        if (auto earlier = Earlier(tx, claim)) return *earlier;
+        if (auto earlier = Earlier(tx, keyed.claim)) return *earlier;
         // The transfer's lock orders every step of this transfer.
         bool found = false;
         const TransferHead head = LockTransfer(tx, transfer_id, &found);
@@ -347,7 +355,7 @@ absl::StatusOr<TransferOutcome> TransferStore::Transition(const IdempotencyClaim
                                                 actor.organization_id),
                    actor.username, transfer_id, journal_id,
                    {head.from_organization_id, head.to_organization_id});
-        RecordResult(tx, claim, transfer_id);
+        std::string response = RecordTransfer(tx, keyed, transfer_id);
 
         if (!deltas.empty()) {
           std::vector<AccountKey> keys;
@@ -362,7 +370,7 @@ absl::StatusOr<TransferOutcome> TransferStore::Transition(const IdempotencyClaim
               });
               // Returning without commit rolls back everything written above.
               if (row == rows.end() || row->posted - row->reserved < line.amount) {
-                return TransferOutcome{Kind::kInsufficientCredits, 0, line.key};
+                return TransferOutcome{Kind::kInsufficientCredits, 0, line.key, std::nullopt};
               }
             }
           }
@@ -372,7 +380,7 @@ absl::StatusOr<TransferOutcome> TransferStore::Transition(const IdempotencyClaim
           ApplyToAccounts(tx, changes);
         }
         tx.commit();
-        return TransferOutcome{Kind::kDone, transfer_id, {}};
+        return TransferOutcome{Kind::kDone, transfer_id, {}, std::move(response)};
       });
 }
 

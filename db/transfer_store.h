@@ -5,8 +5,8 @@
 // Every change runs in one READ COMMITTED transaction: claim the idempotency key, lock the
 // transfer row (FOR UPDATE), let the caller's rule decide on what is locked, then lock the
 // accounts the effect touches in the global order (db/ledger_writes.h), check and change them,
-// write the transfer, its history and the key's result, and commit. The transfer's row lock
-// serialises every step of one transfer (two RECORDs, or RESCIND against RECORD: the second
+// write the transfer, its history and the key's result and response, and commit. The transfer's row
+// lock serialises every step of one transfer (two RECORDs, or RESCIND against RECORD: the second
 // sees the first's status), and the account locks serialise every reservation and posting of
 // one seller, so available can never be spent twice.
 
@@ -78,6 +78,9 @@ struct TransferOutcome {
   Kind kind = Kind::kDone;
   int64_t transfer_id = 0;
   domain::CreditKey short_key;
+  // The response stored with the key (kDone, kReplayed); nullopt when replaying a key stored
+  // before migration 0019.
+  std::optional<std::string> response{};
 };
 
 // Decides on the locked transfer: the transition to make, or a refusal (which rolls back).
@@ -107,16 +110,19 @@ class TransferStore {
   absl::StatusOr<std::vector<std::pair<int64_t, std::string>>> Suppliers(int64_t except,
                                                                          const Budget& budget);
 
-  absl::StatusOr<TransferOutcome> Create(const IdempotencyClaim& claim, const Actor& actor,
-                                         int64_t to_organization_id,
+  // Each change stores `keyed.respond` of the changed transfer, as read in its transaction, with
+  // the key: kDone and kReplayed carry that response.
+  absl::StatusOr<TransferOutcome> Create(const KeyedChange<TransferRecord>& keyed,
+                                         const Actor& actor, int64_t to_organization_id,
                                          const std::vector<domain::TransferLine>& lines,
                                          const std::string& comment, const Budget& budget);
-  absl::StatusOr<TransferOutcome> Update(const IdempotencyClaim& claim, int64_t transfer_id,
-                                         int64_t to_organization_id,
+  absl::StatusOr<TransferOutcome> Update(const KeyedChange<TransferRecord>& keyed,
+                                         int64_t transfer_id, int64_t to_organization_id,
                                          const std::vector<domain::TransferLine>& lines,
                                          const UpdateRule& rule, const Budget& budget);
-  absl::StatusOr<TransferOutcome> Transition(const IdempotencyClaim& claim, const Actor& actor,
-                                             int64_t transfer_id, domain::TransferAction action,
+  absl::StatusOr<TransferOutcome> Transition(const KeyedChange<TransferRecord>& keyed,
+                                             const Actor& actor, int64_t transfer_id,
+                                             domain::TransferAction action,
                                              const std::string& comment, const TransitionRule& rule,
                                              const Budget& budget);
 

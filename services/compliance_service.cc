@@ -198,20 +198,10 @@ grpc::Status ComplianceService::Mutate(grpc::ServerContext* context, const char*
                                        const google::protobuf::Message& request,
                                        const std::string& key, const Change& change,
                                        wire::ModelYearReport* response) {
-  return guard_.Run(
-      context, method,
-      [&](const Call& call) -> absl::Status {
-        auto check = CheckKey(keys_, call, method, request, key);
-        if (!check.ok()) return check.status();
-        if (check->earlier_result != 0) return Answer(call, check->earlier_result, response);
-        auto outcome = change(call, check->claim);
-        if (!outcome.ok()) return outcome.status();
-        if (absl::Status refused = OutcomeError(*outcome, outcome->report_id); !refused.ok()) {
-          return refused;
-        }
-        return Answer(call, outcome->report_id, response);
-      },
-      domain::kErrorDomain);
+  return MutateWorkflow(
+      guard_, keys_, context, method, request, key, FillReport, change,
+      &db::ReportOutcome::report_id, OutcomeError,
+      [&](const Call& call, int64_t id) { return Answer(call, id, response); }, response);
 }
 
 grpc::Status ComplianceService::GetComplianceRatios(grpc::ServerContext* context,
@@ -234,7 +224,7 @@ grpc::Status ComplianceService::CreateModelYearReport(
   return Mutate(
       context, "CreateModelYearReport", *request, request->idempotency_key(),
       [&](const Call& call,
-          const db::IdempotencyClaim& claim) -> absl::StatusOr<db::ReportOutcome> {
+          const db::KeyedChange<db::ReportRecord>& key) -> absl::StatusOr<db::ReportOutcome> {
         if (absl::Status s = domain::CheckReportYear(request->model_year(), CurrentBcYear());
             !s.ok()) {
           return s;
@@ -243,7 +233,7 @@ grpc::Status ComplianceService::CreateModelYearReport(
             !s.ok()) {
           return s;
         }
-        return reports_.Create(claim, ActorOf(call.caller), static_cast<int>(request->model_year()),
+        return reports_.Create(key, ActorOf(call.caller), static_cast<int>(request->model_year()),
                                call.budget);
       },
       response);
@@ -255,7 +245,7 @@ grpc::Status ComplianceService::UpdateModelYearReport(
   return Mutate(
       context, "UpdateModelYearReport", *request, request->idempotency_key(),
       [&](const Call& call,
-          const db::IdempotencyClaim& claim) -> absl::StatusOr<db::ReportOutcome> {
+          const db::KeyedChange<db::ReportRecord>& key) -> absl::StatusOr<db::ReportOutcome> {
         auto id = RequiredId("report_id", request->report_id());
         if (!id.ok()) return id.status();
         db::ReportInputs inputs;
@@ -286,7 +276,7 @@ grpc::Status ComplianceService::UpdateModelYearReport(
                                        government, call.caller.roles, inputs.attested,
                                        /*check_status=*/true);
         };
-        return reports_.Update(claim, ActorOf(call.caller), *id, inputs, rules, call.budget);
+        return reports_.Update(key, ActorOf(call.caller), *id, inputs, rules, call.budget);
       },
       response);
 }
@@ -297,7 +287,7 @@ grpc::Status ComplianceService::TransitionModelYearReport(
   return Mutate(
       context, "TransitionModelYearReport", *request, request->idempotency_key(),
       [&](const Call& call,
-          const db::IdempotencyClaim& claim) -> absl::StatusOr<db::ReportOutcome> {
+          const db::KeyedChange<db::ReportRecord>& key) -> absl::StatusOr<db::ReportOutcome> {
         auto id = RequiredId("report_id", request->report_id());
         if (!id.ok()) return id.status();
         const int action_number = static_cast<int>(request->action());
@@ -318,7 +308,7 @@ grpc::Status ComplianceService::TransitionModelYearReport(
               domain::DecideReport(r.status, action, party, government, call.caller.roles),
               "report", expected, r.version);
         };
-        return reports_.Transition(claim, ActorOf(call.caller), *id, action, *comment, rule,
+        return reports_.Transition(key, ActorOf(call.caller), *id, action, *comment, rule,
                                    call.budget);
       },
       response);

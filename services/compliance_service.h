@@ -44,7 +44,7 @@ class ComplianceService final : public zeva::credits::v1::ComplianceService::Ser
 
  private:
   using Change = std::function<absl::StatusOr<db::ReportOutcome>(
-      const Call& call, const db::IdempotencyClaim& claim)>;
+      const Call& call, const db::KeyedChange<db::ReportRecord>& key)>;
   // Idempotency, then `change` (which validates and runs the store), then the report.
   grpc::Status Mutate(grpc::ServerContext* context, const char* method,
                       const google::protobuf::Message& request, const std::string& key,

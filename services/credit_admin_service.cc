@@ -88,30 +88,33 @@ grpc::Status CreditAdminService::Administer(grpc::ServerContext* context, const 
   return guard_.Run(
       context, method,
       [&](const Call& call) -> absl::Status {
-        auto answer = [&](int64_t journal_id) -> absl::Status {
-          auto journal = store_.Journal(journal_id, std::nullopt, call.budget);
-          if (!journal.ok()) return journal.status();
-          if (!journal->has_value()) {
-            return absl::InternalError(absl::StrCat("journal ", journal_id, " vanished"));
-          }
-          FillJournal(**journal, response);
-          return absl::OkStatus();
-        };
-        // 1.-2. The key: malformed, or already used (its result, or ALREADY_EXISTS).
-        auto check = CheckKey(keys_, call, method, request, key);
-        if (!check.ok()) return check.status();
-        if (check->earlier_result != 0) return answer(check->earlier_result);
-        // 3.-5. Malformed, not found, not allowed.
-        auto posting = prepare(call);
-        if (!posting.ok()) return posting.status();
-        posting->claim = check->claim;
-        auto outcome = store_.Post(*posting, call.budget);
-        if (!outcome.ok()) return outcome.status();
-        if (absl::Status refused = OutcomeError(*outcome, posting->reverses_journal_id);
-            !refused.ok()) {
-          return refused;
-        }
-        return answer(outcome->journal_id);
+        // 1.-2. The key: malformed, or already used (its response, or ALREADY_EXISTS).
+        return Idempotently<db::JournalRecord, credits::Journal>(
+            keys_, call, method, request, key, FillJournal,
+            [&](const db::KeyedChange<db::JournalRecord>& keyed)
+                -> absl::StatusOr<db::StoredResult> {
+              // 3.-5. Malformed, not found, not allowed.
+              auto posting = prepare(call);
+              if (!posting.ok()) return posting.status();
+              posting->key = keyed;
+              auto outcome = store_.Post(*posting, call.budget);
+              if (!outcome.ok()) return outcome.status();
+              if (absl::Status refused = OutcomeError(*outcome, posting->reverses_journal_id);
+                  !refused.ok()) {
+                return refused;
+              }
+              return db::StoredResult{outcome->journal_id, outcome->response};
+            },
+            [&](int64_t journal_id) -> absl::Status {
+              auto journal = store_.Journal(journal_id, std::nullopt, call.budget);
+              if (!journal.ok()) return journal.status();
+              if (!journal->has_value()) {
+                return absl::InternalError(absl::StrCat("journal ", journal_id, " vanished"));
+              }
+              FillJournal(**journal, response);
+              return absl::OkStatus();
+            },
+            response);
       },
       domain::kErrorDomain);
 }

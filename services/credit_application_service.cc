@@ -194,20 +194,10 @@ grpc::Status CreditApplicationService::Mutate(grpc::ServerContext* context, cons
                                               const google::protobuf::Message& request,
                                               const std::string& key, const Change& change,
                                               wire::CreditApplication* response) {
-  return guard_.Run(
-      context, method,
-      [&](const Call& call) -> absl::Status {
-        auto check = CheckKey(keys_, call, method, request, key);
-        if (!check.ok()) return check.status();
-        if (check->earlier_result != 0) return Answer(call, check->earlier_result, response);
-        auto outcome = change(call, check->claim);
-        if (!outcome.ok()) return outcome.status();
-        if (absl::Status refused = OutcomeError(*outcome, outcome->application_id); !refused.ok()) {
-          return refused;
-        }
-        return Answer(call, outcome->application_id, response);
-      },
-      domain::kErrorDomain);
+  return MutateWorkflow(
+      guard_, keys_, context, method, request, key, FillApplication, change,
+      &db::ApplicationOutcome::application_id, OutcomeError,
+      [&](const Call& call, int64_t id) { return Answer(call, id, response); }, response);
 }
 
 grpc::Status CreditApplicationService::CreateApplication(
@@ -215,8 +205,8 @@ grpc::Status CreditApplicationService::CreateApplication(
     wire::CreditApplication* response) {
   return Mutate(
       context, "CreateApplication", *request, request->idempotency_key(),
-      [&](const Call& call,
-          const db::IdempotencyClaim& claim) -> absl::StatusOr<db::ApplicationOutcome> {
+      [&](const Call& call, const db::KeyedChange<db::ApplicationRecord>& key)
+          -> absl::StatusOr<db::ApplicationOutcome> {
         auto comment = domain::CheckComment(request->comment());
         if (!comment.ok()) return comment.status();
         if (absl::Status s =
@@ -224,7 +214,7 @@ grpc::Status CreditApplicationService::CreateApplication(
             !s.ok()) {
           return s;
         }
-        return applications_.Create(claim, ActorOf(call.caller), *comment, call.budget);
+        return applications_.Create(key, ActorOf(call.caller), *comment, call.budget);
       },
       response);
 }
@@ -234,8 +224,8 @@ grpc::Status CreditApplicationService::AddSalesRecords(grpc::ServerContext* cont
                                                        wire::CreditApplication* response) {
   return Mutate(
       context, "AddSalesRecords", *request, request->idempotency_key(),
-      [&](const Call& call,
-          const db::IdempotencyClaim& claim) -> absl::StatusOr<db::ApplicationOutcome> {
+      [&](const Call& call, const db::KeyedChange<db::ApplicationRecord>& key)
+          -> absl::StatusOr<db::ApplicationOutcome> {
         auto id = RequiredId("application_id", request->application_id());
         if (!id.ok()) return id.status();
         std::vector<domain::NewRecordInput> inputs;
@@ -248,7 +238,7 @@ grpc::Status CreditApplicationService::AddSalesRecords(grpc::ServerContext* cont
         auto records = domain::CheckNewRecords(inputs, TodayUtc());
         if (!records.ok()) return records.status();
         return applications_.AddRecords(
-            claim, *id, *records,
+            key, *id, *records,
             RulesFor(call, &domain::MayEditRecords, ApplicationStatus::kDraft,
                      request->expected_version()),
             call.budget);
@@ -261,8 +251,8 @@ grpc::Status CreditApplicationService::RemoveSalesRecords(
     wire::CreditApplication* response) {
   return Mutate(
       context, "RemoveSalesRecords", *request, request->idempotency_key(),
-      [&](const Call& call,
-          const db::IdempotencyClaim& claim) -> absl::StatusOr<db::ApplicationOutcome> {
+      [&](const Call& call, const db::KeyedChange<db::ApplicationRecord>& key)
+          -> absl::StatusOr<db::ApplicationOutcome> {
         auto id = RequiredId("application_id", request->application_id());
         if (!id.ok()) return id.status();
         if (request->record_ids_size() < 1 ||
@@ -277,7 +267,7 @@ grpc::Status CreditApplicationService::RemoveSalesRecords(
           ids.push_back(*record);
         }
         return applications_.RemoveRecords(
-            claim, *id, ids,
+            key, *id, ids,
             RulesFor(call, &domain::MayEditRecords, ApplicationStatus::kDraft,
                      request->expected_version()),
             call.budget);
@@ -290,8 +280,8 @@ grpc::Status CreditApplicationService::SetRecordDecisions(
     wire::CreditApplication* response) {
   return Mutate(
       context, "SetRecordDecisions", *request, request->idempotency_key(),
-      [&](const Call& call,
-          const db::IdempotencyClaim& claim) -> absl::StatusOr<db::ApplicationOutcome> {
+      [&](const Call& call, const db::KeyedChange<db::ApplicationRecord>& key)
+          -> absl::StatusOr<db::ApplicationOutcome> {
         auto id = RequiredId("application_id", request->application_id());
         if (!id.ok()) return id.status();
         std::vector<domain::DecisionInput> inputs;
@@ -300,7 +290,7 @@ grpc::Status CreditApplicationService::SetRecordDecisions(
         }
         auto decisions = domain::CheckDecisions(inputs);
         if (!decisions.ok()) return decisions.status();
-        return applications_.Decide(claim, *id, *decisions,
+        return applications_.Decide(key, *id, *decisions,
                                     RulesFor(call, &domain::MayDecide, ApplicationStatus::kChecked,
                                              request->expected_version()),
                                     call.budget);
@@ -313,8 +303,8 @@ grpc::Status CreditApplicationService::TransitionApplication(
     wire::CreditApplication* response) {
   return Mutate(
       context, "TransitionApplication", *request, request->idempotency_key(),
-      [&](const Call& call,
-          const db::IdempotencyClaim& claim) -> absl::StatusOr<db::ApplicationOutcome> {
+      [&](const Call& call, const db::KeyedChange<db::ApplicationRecord>& key)
+          -> absl::StatusOr<db::ApplicationOutcome> {
         auto id = RequiredId("application_id", request->application_id());
         if (!id.ok()) return id.status();
         const int action_number = static_cast<int>(request->action());
@@ -336,7 +326,7 @@ grpc::Status CreditApplicationService::TransitionApplication(
               domain::DecideApplication(a.status, action, party, government, call.caller.roles),
               "application", expected, a.version);
         };
-        return applications_.Transition(claim, ActorOf(call.caller), *id, action, *comment, rule,
+        return applications_.Transition(key, ActorOf(call.caller), *id, action, *comment, rule,
                                         call.budget);
       },
       response);

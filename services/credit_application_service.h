@@ -45,7 +45,7 @@ class CreditApplicationService final : public zeva::credits::v1::CreditApplicati
 
  private:
   using Change = std::function<absl::StatusOr<db::ApplicationOutcome>(
-      const Call& call, const db::IdempotencyClaim& claim)>;
+      const Call& call, const db::KeyedChange<db::ApplicationRecord>& key)>;
   // Idempotency, then `change` (which validates and runs the store), then the application.
   grpc::Status Mutate(grpc::ServerContext* context, const char* method,
                       const google::protobuf::Message& request, const std::string& key,

@@ -125,20 +125,10 @@ grpc::Status CreditTransferService::Mutate(grpc::ServerContext* context, const c
                                            const google::protobuf::Message& request,
                                            const std::string& key, const Change& change,
                                            credits::Transfer* response) {
-  return guard_.Run(
-      context, method,
-      [&](const Call& call) -> absl::Status {
-        auto check = CheckKey(keys_, call, method, request, key);
-        if (!check.ok()) return check.status();
-        if (check->earlier_result != 0) return Answer(call, check->earlier_result, response);
-        auto outcome = change(call, check->claim);
-        if (!outcome.ok()) return outcome.status();
-        if (absl::Status refused = OutcomeError(*outcome, outcome->transfer_id); !refused.ok()) {
-          return refused;
-        }
-        return Answer(call, outcome->transfer_id, response);
-      },
-      domain::kErrorDomain);
+  return MutateWorkflow(
+      guard_, keys_, context, method, request, key, FillTransfer, change,
+      &db::TransferOutcome::transfer_id, OutcomeError,
+      [&](const Call& call, int64_t id) { return Answer(call, id, response); }, response);
 }
 
 grpc::Status CreditTransferService::CreateTransfer(grpc::ServerContext* context,
@@ -147,7 +137,7 @@ grpc::Status CreditTransferService::CreateTransfer(grpc::ServerContext* context,
   return Mutate(
       context, "CreateTransfer", *request, request->idempotency_key(),
       [&](const Call& call,
-          const db::IdempotencyClaim& claim) -> absl::StatusOr<db::TransferOutcome> {
+          const db::KeyedChange<db::TransferRecord>& key) -> absl::StatusOr<db::TransferOutcome> {
         auto partner = Partner(call, request->to_organization_id());
         if (!partner.ok()) return partner.status();
         auto lines = LinesOf(request->lines());
@@ -160,7 +150,7 @@ grpc::Status CreditTransferService::CreateTransfer(grpc::ServerContext* context,
                                  "transfer",
                                  "PERMISSION_DENIED");
         }
-        return transfers_.Create(claim, ActorOf(call.caller), *partner, *lines, *comment,
+        return transfers_.Create(key, ActorOf(call.caller), *partner, *lines, *comment,
                                  call.budget);
       },
       response);
@@ -172,7 +162,7 @@ grpc::Status CreditTransferService::UpdateTransfer(grpc::ServerContext* context,
   return Mutate(
       context, "UpdateTransfer", *request, request->idempotency_key(),
       [&](const Call& call,
-          const db::IdempotencyClaim& claim) -> absl::StatusOr<db::TransferOutcome> {
+          const db::KeyedChange<db::TransferRecord>& key) -> absl::StatusOr<db::TransferOutcome> {
         auto id = RequiredId("transfer_id", request->transfer_id());
         if (!id.ok()) return id.status();
         auto partner = Partner(call, request->to_organization_id());
@@ -196,7 +186,7 @@ grpc::Status CreditTransferService::UpdateTransfer(grpc::ServerContext* context,
           }
           return absl::OkStatus();
         };
-        return transfers_.Update(claim, *id, *partner, *lines, rule, call.budget);
+        return transfers_.Update(key, *id, *partner, *lines, rule, call.budget);
       },
       response);
 }
@@ -207,7 +197,7 @@ grpc::Status CreditTransferService::TransitionTransfer(
   return Mutate(
       context, "TransitionTransfer", *request, request->idempotency_key(),
       [&](const Call& call,
-          const db::IdempotencyClaim& claim) -> absl::StatusOr<db::TransferOutcome> {
+          const db::KeyedChange<db::TransferRecord>& key) -> absl::StatusOr<db::TransferOutcome> {
         auto id = RequiredId("transfer_id", request->transfer_id());
         if (!id.ok()) return id.status();
         const int action_number = static_cast<int>(request->action());
@@ -228,7 +218,7 @@ grpc::Status CreditTransferService::TransitionTransfer(
               domain::Decide(t.status, action, party, government, call.caller.roles), "transfer",
               expected, t.version);
         };
-        return transfers_.Transition(claim, ActorOf(call.caller), *id, action, *comment, rule,
+        return transfers_.Transition(key, ActorOf(call.caller), *id, action, *comment, rule,
                                      call.budget);
       },
       response);

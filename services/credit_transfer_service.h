@@ -38,8 +38,9 @@ class CreditTransferService final : public zeva::credits::v1::CreditTransferServ
 
  private:
   using Change = std::function<absl::StatusOr<db::TransferOutcome>(
-      const Call& call, const db::IdempotencyClaim& claim)>;
-  // Idempotency, then `change` (which validates and runs the store), then the transfer.
+      const Call& call, const db::KeyedChange<db::TransferRecord>& key)>;
+  // Idempotency, then `change` (which validates and runs the store), then the transfer as the
+  // change stored it with the key.
   grpc::Status Mutate(grpc::ServerContext* context, const char* method,
                       const google::protobuf::Message& request, const std::string& key,
                       const Change& change, zeva::credits::v1::Transfer* response);

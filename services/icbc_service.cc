@@ -153,26 +153,31 @@ grpc::Status IcbcService::StartIcbcImport(grpc::ServerContext* context,
   return guard_.Run(
       context, "StartIcbcImport",
       [&](const Call& call) -> absl::Status {
-        auto check = CheckKey(keys_, call, "StartIcbcImport", *request, request->idempotency_key());
-        if (!check.ok()) return check.status();
-        if (check->earlier_result != 0) return Answer(call, check->earlier_result, response);
-        const domain::IcbcStartInput input{
-            request->file_name(),          request->current_to().year(),
-            request->current_to().month(), request->current_to().day(),
-            request->size_bytes(),         request->sha256()};
-        const std::tm today = TodayUtc();
-        if (absl::Status valid = domain::CheckIcbcStart(input, today.tm_year + 1900,
-                                                        today.tm_mon + 1, today.tm_mday);
-            !valid.ok()) {
-          return valid;
-        }
-        if (absl::Status allowed = GovernmentStaffOnly(call.caller); !allowed.ok()) {
-          return allowed;
-        }
-        auto outcome = imports_.Start(check->claim, input, call.budget);
-        if (!outcome.ok()) return outcome.status();
-        if (absl::Status refused = OutcomeError(*outcome, "start"); !refused.ok()) return refused;
-        return Answer(call, outcome->import_id, response);
+        return Idempotently<db::IcbcImportRecord, wire::IcbcImport>(
+            keys_, call, "StartIcbcImport", *request, request->idempotency_key(), FillImport,
+            [&](const db::KeyedChange<db::IcbcImportRecord>& keyed)
+                -> absl::StatusOr<db::StoredResult> {
+              const domain::IcbcStartInput input{
+                  request->file_name(),          request->current_to().year(),
+                  request->current_to().month(), request->current_to().day(),
+                  request->size_bytes(),         request->sha256()};
+              const std::tm today = TodayUtc();
+              if (absl::Status valid = domain::CheckIcbcStart(input, today.tm_year + 1900,
+                                                              today.tm_mon + 1, today.tm_mday);
+                  !valid.ok()) {
+                return valid;
+              }
+              if (absl::Status allowed = GovernmentStaffOnly(call.caller); !allowed.ok()) {
+                return allowed;
+              }
+              auto outcome = imports_.Start(keyed, input, call.budget);
+              if (!outcome.ok()) return outcome.status();
+              if (absl::Status refused = OutcomeError(*outcome, "start"); !refused.ok()) {
+                return refused;
+              }
+              return db::StoredResult{outcome->import_id, outcome->response};
+            },
+            [&](int64_t import_id) { return Answer(call, import_id, response); }, response);
       },
       domain::kErrorDomain);
 }

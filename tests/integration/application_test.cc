@@ -87,9 +87,10 @@ struct Office {
     return wire::CreditApplicationService::NewStub(service.channel());
   }
 
-  AppAnswer Create(const std::string& user, const std::string& comment = "filed") {
+  AppAnswer Create(const std::string& user, const std::string& comment = "filed",
+                   const std::string& key = "") {
     wire::CreateApplicationRequest request;
-    request.set_idempotency_key(Key());
+    request.set_idempotency_key(key.empty() ? Key() : key);
     request.set_comment(comment);
     AppAnswer answer;
     auto context = service.ContextFor(user);
@@ -98,9 +99,9 @@ struct Office {
   }
 
   AppAnswer Add(const std::string& user, uint64_t id, const std::vector<Record>& records,
-                uint32_t expected_version = 0) {
+                uint32_t expected_version = 0, const std::string& key = "") {
     wire::AddSalesRecordsRequest request;
-    request.set_idempotency_key(Key());
+    request.set_idempotency_key(key.empty() ? Key() : key);
     request.set_application_id(id);
     request.set_expected_version(expected_version);
     for (const Record& r : records) {
@@ -118,9 +119,10 @@ struct Office {
     return answer;
   }
 
-  AppAnswer Remove(const std::string& user, uint64_t id, const std::vector<uint64_t>& records) {
+  AppAnswer Remove(const std::string& user, uint64_t id, const std::vector<uint64_t>& records,
+                   const std::string& key = "") {
     wire::RemoveSalesRecordsRequest request;
-    request.set_idempotency_key(Key());
+    request.set_idempotency_key(key.empty() ? Key() : key);
     request.set_application_id(id);
     for (uint64_t r : records) request.add_record_ids(r);
     AppAnswer answer;
@@ -130,9 +132,10 @@ struct Office {
   }
 
   AppAnswer Decide(const std::string& user, uint64_t id,
-                   const std::vector<std::tuple<uint64_t, bool, std::string>>& decisions) {
+                   const std::vector<std::tuple<uint64_t, bool, std::string>>& decisions,
+                   const std::string& key = "") {
     wire::SetRecordDecisionsRequest request;
-    request.set_idempotency_key(Key());
+    request.set_idempotency_key(key.empty() ? Key() : key);
     request.set_application_id(id);
     for (const auto& [record, included, reason] : decisions) {
       auto* d = request.add_decisions();
@@ -921,6 +924,54 @@ TEST_CASE(
     CHECK(o.Posted(o.vs1) + o.Posted(o.vs2) == before1 + before2 + 472);
     REQUIRE(o.Violations().empty());
   }
+}
+
+TEST_CASE("applications: a replay answers with the stored response after later changes",
+          "[applications]") {
+  Office o;
+  const std::string footprint_sql =
+      "SELECT (SELECT string_agg(version::text, ',' ORDER BY id) FROM credit_applications) || "
+      "'/' || (SELECT count(*) FROM credit_application_history) || '/' || "
+      "(SELECT count(*) FROM credit_application_records) || '/' || (SELECT count(*) FROM "
+      "outbox_events)";
+  auto created = o.Create(kSupplier, "filed", "app-create");
+  REQUIRE(created.status.ok());
+  const uint64_t id = created.application.id();
+  const std::vector<Record> records = {{o.NewVin(), o.car1}, {o.NewVin(), o.car1}};
+  auto added = o.Add(kSupplier, id, records, 0, "app-add");
+  INFO(added.status.error_message());
+  REQUIRE(added.status.ok());
+  std::vector<wire::SalesRecord> stored;
+  REQUIRE(o.Records(kSupplier, id, wire::RECORD_FILTER_UNSPECIFIED, &stored).ok());
+  REQUIRE(stored.size() == 2);
+  auto removed = o.Remove(kSupplier, id, {stored[1].id()}, "app-remove");
+  REQUIRE(removed.status.ok());
+  auto submitted = o.Act(kSupplier, id, wire::APPLICATION_ACTION_SUBMIT, 0, "app-submit");
+  REQUIRE(submitted.status.ok());
+  o.Step(kAnalyst, id, wire::APPLICATION_ACTION_CHECK);
+  auto decided = o.Decide(kAnalyst, id, {{stored[0].id(), true, "seen the invoice"}}, "app-decide");
+  INFO(decided.status.error_message());
+  REQUIRE(decided.status.ok());
+  // A later change of the same application.
+  o.Step(kAnalyst, id, wire::APPLICATION_ACTION_RECOMMEND_APPROVAL);
+  const std::string footprint = Sql(o.db(), footprint_sql);
+
+  CHECK(WireBytes(o.Create(kSupplier, "filed", "app-create").application) ==
+        WireBytes(created.application));
+  CHECK(WireBytes(o.Add(kSupplier, id, records, 0, "app-add").application) ==
+        WireBytes(added.application));
+  CHECK(WireBytes(o.Remove(kSupplier, id, {stored[1].id()}, "app-remove").application) ==
+        WireBytes(removed.application));
+  auto submit_again = o.Act(kSupplier, id, wire::APPLICATION_ACTION_SUBMIT, 0, "app-submit");
+  REQUIRE(submit_again.status.ok());
+  CHECK(submit_again.application.status() == wire::APPLICATION_STATUS_SUBMITTED);
+  CHECK(WireBytes(submit_again.application) == WireBytes(submitted.application));
+  CHECK(WireBytes(o.Decide(kAnalyst, id, {{stored[0].id(), true, "seen the invoice"}}, "app-decide")
+                      .application) == WireBytes(decided.application));
+  // The replays changed nothing.
+  CHECK(Sql(o.db(), footprint_sql) == footprint);
+  CHECK(o.Get(kAnalyst, id).application.status() == wire::APPLICATION_STATUS_RECOMMENDED_APPROVAL);
+  CHECK(o.Violations().empty());
 }
 
 TEST_CASE(

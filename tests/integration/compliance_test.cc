@@ -93,9 +93,9 @@ struct Desk {
   }
 
   Answer Update(const std::string& user, uint64_t id, const Fields& f,
-                uint32_t expected_version = 0) {
+                uint32_t expected_version = 0, const std::string& key = "") {
     wire::UpdateModelYearReportRequest request;
-    request.set_idempotency_key(Key());
+    request.set_idempotency_key(key.empty() ? Key() : key);
     request.set_report_id(id);
     request.set_expected_version(expected_version);
     request.set_ldv_sales(f.ldv_sales);
@@ -542,6 +542,42 @@ TEST_CASE("model year reports: every row of the workflow, its refusals, events a
   CHECK(d.Deficits(kDirector, other.id, &deficits).ok());
   CHECK(d.Deficits(kDirector, 999999, &deficits).error_code() == StatusCode::NOT_FOUND);
   CHECK(LedgerViolations(d.db()).empty());
+}
+
+TEST_CASE("model year reports: a replay answers with the stored response after later changes",
+          "[compliance]") {
+  Desk d;
+  const Supplier s = d.NewSupplier();
+  const std::string footprint_sql =
+      "SELECT (SELECT string_agg(version::text, ',' ORDER BY id) FROM model_year_reports) || "
+      "'/' || (SELECT count(*) FROM model_year_report_history) || '/' || "
+      "(SELECT count(*) FROM outbox_events) || '/' || (SELECT count(*) FROM credit_journals)";
+  auto created = d.Create(s.sa, 2024, "myr-create");
+  REQUIRE(created.status.ok());
+  const uint64_t id = created.report.id();
+  Fields f;
+  f.previous = {{2021, 100}, {2022, 100}, {2023, 100}};
+  auto updated = d.Update(s.sa, id, f, 0, "myr-update");
+  INFO(updated.status.error_message());
+  REQUIRE(updated.status.ok());
+  auto submitted = d.Act(s.sa, id, A::MODEL_YEAR_REPORT_ACTION_SUBMIT, 0, "myr-submit");
+  REQUIRE(submitted.status.ok());
+  // A later change of the same report.
+  d.Step(kAnalyst, id, A::MODEL_YEAR_REPORT_ACTION_RECOMMEND);
+  const std::string footprint = Sql(d.db(), footprint_sql);
+
+  auto create_again = d.Create(s.sa, 2024, "myr-create");
+  REQUIRE(create_again.status.ok());
+  CHECK(create_again.report.status() == S::MODEL_YEAR_REPORT_STATUS_DRAFT);
+  CHECK(WireBytes(create_again.report) == WireBytes(created.report));
+  CHECK(WireBytes(d.Update(s.sa, id, f, 0, "myr-update").report) == WireBytes(updated.report));
+  auto submit_again = d.Act(s.sa, id, A::MODEL_YEAR_REPORT_ACTION_SUBMIT, 0, "myr-submit");
+  REQUIRE(submit_again.status.ok());
+  CHECK(submit_again.report.status() == S::MODEL_YEAR_REPORT_STATUS_SUBMITTED);
+  CHECK(WireBytes(submit_again.report) == WireBytes(submitted.report));
+  // The replays changed nothing.
+  CHECK(Sql(d.db(), footprint_sql) == footprint);
+  CHECK(d.Get(s.sa, id).report.status() == S::MODEL_YEAR_REPORT_STATUS_RECOMMENDED);
 }
 
 TEST_CASE("model year reports: every (status, action, caller) outside the table is refused",

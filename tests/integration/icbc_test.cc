@@ -380,6 +380,15 @@ TEST_CASE("ICBC: the upload protocol's refusals", "[icbc]") {
     const Answer again = icbc.StartWith(kAnalyst, request);
     REQUIRE(again.status.ok());
     CHECK(again.import.id() == first.import.id());
+    // After a later change of the import (its bytes arrive), a replay still answers with the
+    // stored response, byte for byte, and changes nothing.
+    REQUIRE(icbc.Chunk(kAnalyst, first.import.id(), 0, file.substr(0, 10)).status.ok());
+    const Answer later = icbc.StartWith(kAnalyst, request);
+    REQUIRE(later.status.ok());
+    CHECK(later.import.received_bytes() == 0);
+    CHECK(WireBytes(later.import) == WireBytes(first.import));
+    CHECK(icbc.Get(kAnalyst, first.import.id()).import.received_bytes() == 10);
+    CHECK(Sql(icbc.service.database_url(), "SELECT count(*) FROM icbc_imports") == "1");
     request.set_file_name("b.csv");
     a = icbc.StartWith(kAnalyst, request);
     CHECK(a.status.error_code() == grpc::StatusCode::ALREADY_EXISTS);

@@ -358,13 +358,36 @@ TEST_CASE("idempotency: replay returns the stored journal, another request is AL
   reverse.set_idempotency_key("reverse-it");
   reverse.set_journal_id(first.journal.id());
   reverse.set_reason("wrong sales file");
-  REQUIRE(l.client.Reverse("test_gov_director", reverse).status.ok());
+  auto reversed = l.client.Reverse("test_gov_director", reverse);
+  REQUIRE(reversed.status.ok());
   const auto after_reversal = l.Issuance("third-key", l.vs1, "ref-1", {{v, 1}});
   CHECK_REFUSED(l.client.Issue("test_gov_director", after_reversal).status,
                 StatusCode::ALREADY_EXISTS, "DUPLICATE_REFERENCE");
   // Keys are per user: another director-free user's key space is separate; a failed request
   // stored nothing, so the key that failed works for a valid request.
-  CHECK(l.client.AdjustOne("third-key", l.vs1, kYear, credits::CREDIT_CLASS_B, 10).status.ok());
+  auto adjusted = l.client.AdjustOne("third-key", l.vs1, kYear, credits::CREDIT_CLASS_B, 10);
+  CHECK(adjusted.status.ok());
+  // After later changes (both journals reversed), replays answer with the stored responses,
+  // byte for byte, and post nothing.
+  credits::ReverseJournalRequest reverse_adjustment;
+  reverse_adjustment.set_idempotency_key("reverse-adjustment");
+  reverse_adjustment.set_journal_id(adjusted.journal.id());
+  reverse_adjustment.set_reason("typo");
+  REQUIRE(l.client.Reverse("test_gov_director", reverse_adjustment).status.ok());
+  const std::string journals =
+      Sql(l.service.database_url(), "SELECT count(*) FROM credit_journals");
+  auto issued_again = l.client.Issue("test_gov_director", request);
+  REQUIRE(issued_again.status.ok());
+  CHECK(issued_again.journal.reversed_by_journal_id() == 0);
+  CHECK(WireBytes(issued_again.journal) == WireBytes(first.journal));
+  auto adjusted_again = l.client.AdjustOne("third-key", l.vs1, kYear, credits::CREDIT_CLASS_B, 10);
+  REQUIRE(adjusted_again.status.ok());
+  CHECK(WireBytes(adjusted_again.journal) == WireBytes(adjusted.journal));
+  auto reversed_again = l.client.Reverse("test_gov_director", reverse);
+  REQUIRE(reversed_again.status.ok());
+  CHECK(WireBytes(reversed_again.journal) == WireBytes(reversed.journal));
+  CHECK(Sql(l.service.database_url(), "SELECT count(*) FROM credit_journals") == journals);
+  CHECK(l.Available(l.vs1) == 0);
   CHECK(LedgerViolations(l.service.database_url()).empty());
 }
 
@@ -438,12 +461,15 @@ TEST_CASE("64 concurrent issuances with one key post one journal and all return 
   }
   for (auto& caller : callers) caller.join();
   std::set<uint64_t> ids;
+  std::set<std::string> responses;  // every duplicate answers with the first one's bytes
   for (const auto& r : results) {
     INFO(r.status.error_message());
     CHECK(r.status.ok());
     ids.insert(r.journal.id());
+    responses.insert(WireBytes(r.journal));
   }
   CHECK(ids.size() == 1);
+  CHECK(responses.size() == 1);
   CHECK(Sql(l.service.database_url(), "SELECT count(*) FROM credit_journals") == "1");
   CHECK(l.Available(l.vs1) == 500);
   CHECK(LedgerViolations(l.service.database_url()).empty());

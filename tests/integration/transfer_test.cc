@@ -2,12 +2,15 @@
 // refused (status, action, caller), visibility, and the races that must not double-spend.
 
 #include <catch2/catch.hpp>
+#include <pqxx/pqxx>
 #include <set>
 #include <thread>
 
+#include "absl/strings/escaping.h"
 #include "domain/transfer_workflow.h"
 #include "tests/support/ledger_client.h"
 #include "tests/support/service_fixture.h"
+#include "tests/support/wait_until.h"
 
 using namespace zeva::testing;
 using grpc::StatusCode;
@@ -45,6 +48,31 @@ struct Market {
                      const std::string& key = "", uint32_t expected_version = 0) {
     return ledger.Transition(user, key.empty() ? Key() : key, id, action, expected_version,
                              std::string("by ") + user);
+  }
+
+  TransferAnswer Update(const std::string& user, const std::string& key, uint64_t id, uint64_t to,
+                        int64_t hundredths) {
+    credits::UpdateTransferRequest request;
+    request.set_idempotency_key(key);
+    request.set_transfer_id(id);
+    request.set_to_organization_id(to);
+    auto* line = request.add_lines();
+    line->set_model_year(kYear);
+    line->set_credit_class(credits::CREDIT_CLASS_A);
+    line->mutable_amount()->set_hundredths(hundredths);
+    auto context = service.ContextFor(user);
+    TransferAnswer answer;
+    answer.status = Stub()->UpdateTransfer(context.get(), request, &answer.transfer);
+    return answer;
+  }
+
+  // What a transfer's changes left: its version, history and events, and every journal.
+  std::string Footprint(uint64_t id) {
+    return Sql(service.database_url(),
+               "SELECT (SELECT version FROM credit_transfers WHERE id = " + std::to_string(id) +
+                   ") || '/' || (SELECT count(*) FROM credit_transfer_history) || '/' || "
+                   "(SELECT count(*) FROM outbox_events) || '/' || "
+                   "(SELECT count(*) FROM credit_journals)");
   }
 
   TransferAnswer Get(const std::string& user, uint64_t id) {
@@ -439,4 +467,119 @@ TEST_CASE("amounts and prices beyond the bounds are refused; totals at the bound
       Sql(m.service.database_url(), "UPDATE credit_transfer_lines SET amount = 100000000001"));
   CHECK_THROWS(Sql(m.service.database_url(),
                    "UPDATE credit_transfer_lines SET price_per_credit_cents = 10000001"));
+}
+
+TEST_CASE("a replay answers with the stored response, not the transfer as it is now",
+          "[transfer]") {
+  Market m;
+  m.Fund(m.vs1, 1000);
+  auto created = m.ledger.CreateTransfer("test_vs_1", "replay-create", m.vs2,
+                                         TransferLine{kYear, 100, 0}, "offer");
+  REQUIRE(created.status.ok());
+  const uint64_t id = created.transfer.id();
+  auto updated = m.Update("test_vs_1", "replay-update", id, m.vs3, 150);
+  INFO(updated.status.error_message());
+  REQUIRE(updated.status.ok());
+  auto submitted = m.Act("test_vs_1", id, credits::TRANSFER_ACTION_SUBMIT, "replay-submit");
+  REQUIRE(submitted.status.ok());
+  REQUIRE(submitted.transfer.status() == credits::TRANSFER_STATUS_SUBMITTED);
+  // A later change of the same transfer, by its buyer.
+  REQUIRE(m.Act("test_vs_3", id, credits::TRANSFER_ACTION_ACCEPT).status.ok());
+  const std::string footprint = m.Footprint(id);
+
+  auto create_again = m.ledger.CreateTransfer("test_vs_1", "replay-create", m.vs2,
+                                              TransferLine{kYear, 100, 0}, "offer");
+  REQUIRE(create_again.status.ok());
+  CHECK(create_again.transfer.status() == credits::TRANSFER_STATUS_DRAFT);
+  CHECK(create_again.transfer.version() == 1);
+  CHECK(WireBytes(create_again.transfer) == WireBytes(created.transfer));
+  auto update_again = m.Update("test_vs_1", "replay-update", id, m.vs3, 150);
+  REQUIRE(update_again.status.ok());
+  CHECK(WireBytes(update_again.transfer) == WireBytes(updated.transfer));
+  auto submit_again = m.Act("test_vs_1", id, credits::TRANSFER_ACTION_SUBMIT, "replay-submit");
+  REQUIRE(submit_again.status.ok());
+  CHECK(submit_again.transfer.status() == credits::TRANSFER_STATUS_SUBMITTED);
+  CHECK(WireBytes(submit_again.transfer) == WireBytes(submitted.transfer));
+  // The replays changed nothing.
+  CHECK(m.Footprint(id) == footprint);
+  CHECK(m.Get("test_vs_1", id).transfer.status() == credits::TRANSFER_STATUS_ACCEPTED);
+  CHECK(m.Balance(m.vs1).reserved().hundredths() == 150);
+  CHECK(LedgerViolations(m.service.database_url()).empty());
+}
+
+TEST_CASE(
+    "in-doubt commit: a client that gave up retries with its key and gets the stored "
+    "response; a duplicate that waited gets the same; the change happened once",
+    "[transfer]") {
+  Market m;
+  m.Fund(m.vs1, 1000);
+  const uint64_t id = m.InStatus(credits::TRANSFER_STATUS_DRAFT);
+  const std::string url = m.service.database_url();
+  auto waiting = [&](int n) {
+    return Sql(url,
+               "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND "
+               "datname = current_database() AND pid <> pg_backend_pid()") == std::to_string(n);
+  };
+  credits::TransitionTransferRequest request;
+  request.set_idempotency_key("in-doubt");
+  request.set_transfer_id(id);
+  request.set_action(credits::TRANSFER_ACTION_SUBMIT);
+  request.set_comment("submit");
+
+  // The transfer's row is held, so the SUBMIT waits inside its transaction with its key
+  // claimed, and a duplicate waits on that key; the first client gives up (its connection
+  // gone, as far as the server can tell); the row is released and the server commits for
+  // nobody but the duplicate.
+  pqxx::connection holder(url);
+  pqxx::work hold(holder);
+  hold.exec("SELECT 1 FROM credit_transfers WHERE id = " + std::to_string(id) + " FOR UPDATE");
+  auto context = m.service.ContextFor("test_vs_1");
+  grpc::Status first;
+  std::thread caller([&] {
+    credits::Transfer ignored;
+    first = m.Stub()->TransitionTransfer(context.get(), request, &ignored);
+  });
+  REQUIRE(WaitUntil([&] { return waiting(1); }, std::chrono::seconds(10)));
+  TransferAnswer duplicate;
+  std::thread duplicate_caller([&] {
+    auto duplicate_context = m.service.ContextFor("test_vs_1");
+    duplicate.status =
+        m.Stub()->TransitionTransfer(duplicate_context.get(), request, &duplicate.transfer);
+  });
+  REQUIRE(WaitUntil([&] { return waiting(2); }, std::chrono::seconds(10)));
+  context->TryCancel();
+  caller.join();
+  CHECK(first.error_code() == StatusCode::CANCELLED);
+  hold.commit();
+  duplicate_caller.join();
+  INFO(duplicate.status.error_message());
+  REQUIRE(duplicate.status.ok());
+  const std::string key_stored =
+      "SELECT count(*) FROM idempotency_records WHERE idempotency_key = 'in-doubt' AND "
+      "result_id <> 0";
+  REQUIRE(WaitUntil([&] { return Sql(url, key_stored) == "1"; }, std::chrono::seconds(10)));
+  // A later change of the same transfer, before the client retries.
+  REQUIRE(m.Act("test_vs_2", id, credits::TRANSFER_ACTION_ACCEPT).status.ok());
+  const std::string footprint = m.Footprint(id);
+
+  auto retry_context = m.service.ContextFor("test_vs_1");
+  credits::Transfer retried;
+  const grpc::Status retry = m.Stub()->TransitionTransfer(retry_context.get(), request, &retried);
+  INFO(retry.error_message());
+  REQUIRE(retry.ok());
+  CHECK(retried.status() == credits::TRANSFER_STATUS_SUBMITTED);
+  CHECK(retried.version() == 2);
+  REQUIRE(retried.history_size() == 2);
+  CHECK(retried.history(1).action() == credits::TRANSFER_ACTION_SUBMIT);
+  // The duplicate and the retry: exactly the bytes stored with the key; the SUBMIT happened
+  // once.
+  CHECK(WireBytes(duplicate.transfer) == WireBytes(retried));
+  CHECK(Sql(url,
+            "SELECT encode(response, 'hex') FROM idempotency_records WHERE "
+            "idempotency_key = 'in-doubt'") == absl::BytesToHexString(retried.SerializeAsString()));
+  CHECK(m.Footprint(id) == footprint);
+  CHECK(Sql(url, "SELECT count(*) FROM credit_transfer_history WHERE transfer_id = " +
+                     std::to_string(id) + " AND action = 'SUBMIT'") == "1");
+  CHECK(m.Balance(m.vs1).reserved().hundredths() == 100);
+  CHECK(LedgerViolations(url).empty());
 }

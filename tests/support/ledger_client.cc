@@ -1,5 +1,8 @@
 #include "tests/support/ledger_client.h"
 
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+
 #include "absl/strings/str_join.h"
 #include "db/ledger_audit.h"
 #include "google/rpc/error_details.pb.h"
@@ -161,6 +164,17 @@ std::string LedgerViolations(const std::string& database_url, bool outbox) {
 
 uint64_t OrganizationId(const std::string& database_url, const std::string& name) {
   return std::stoull(Sql(database_url, "SELECT id FROM organizations WHERE name = '" + name + "'"));
+}
+
+std::string WireBytes(const google::protobuf::Message& message) {
+  std::string bytes;
+  {
+    google::protobuf::io::StringOutputStream stream(&bytes);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    message.SerializeToCodedStream(&coded);
+  }
+  return bytes;
 }
 
 }  // namespace zeva::testing

@@ -75,4 +75,8 @@ std::string LedgerViolations(const std::string& database_url, bool outbox = true
 
 uint64_t OrganizationId(const std::string& database_url, const std::string& name);
 
+// `message` serialized deterministically: two responses are the same response when these are
+// equal (a replay must answer with the stored response byte for byte).
+std::string WireBytes(const google::protobuf::Message& message);
+
 }  // namespace zeva::testing
