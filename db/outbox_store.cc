@@ -77,14 +77,20 @@ constexpr Statement kDeadPublish{"outbox_dead_publish",
 constexpr Statement kDeadMail{"outbox_dead_mail",
                               "UPDATE outbox_events SET mail_dead_at = now(),"
                               " mail_error = left($2, 500) WHERE id = $1::uuid"};
-constexpr Statement kReleasePublish{"outbox_release_publish",
-                                    "UPDATE outbox_events SET next_publish_at = now(),"
-                                    " publish_attempts = greatest(publish_attempts - 1, 0)"
-                                    " WHERE id = ANY($1::uuid[]) AND published_at IS NULL"};
+// Like the retries, only while the caller's claim is the latest ($2: the attempts it counted):
+// a stalled worker must not hand back, and so double, another worker's claim.
+constexpr Statement kReleasePublish{
+    "outbox_release_publish",
+    "UPDATE outbox_events e SET next_publish_at = now(),"
+    " publish_attempts = greatest(e.publish_attempts - 1, 0)"
+    " FROM unnest($1::uuid[], $2::int[]) AS r(id, attempts)"
+    " WHERE e.id = r.id AND e.published_at IS NULL AND e.publish_attempts = r.attempts"};
 constexpr Statement kReleaseMail{
     "outbox_release_mail",
-    "UPDATE outbox_events SET next_mail_at = now(), mail_attempts = greatest(mail_attempts - 1, 0)"
-    " WHERE id = ANY($1::uuid[]) AND mailed_at IS NULL"};
+    "UPDATE outbox_events e SET next_mail_at = now(),"
+    " mail_attempts = greatest(e.mail_attempts - 1, 0)"
+    " FROM unnest($1::uuid[], $2::int[]) AS r(id, attempts)"
+    " WHERE e.id = r.id AND e.mailed_at IS NULL AND e.mail_attempts = r.attempts"};
 constexpr Statement kMailRecipients{
     "outbox_mail_recipients",
     "SELECT n.event_id::text, n.username, u.email, n.message"
@@ -231,12 +237,18 @@ absl::StatusOr<std::vector<std::string>> OutboxStore::ScheduleRetries(
       });
 }
 
-absl::Status OutboxStore::Release(OutboxChannel channel, const std::vector<std::string>& event_ids,
+absl::Status OutboxStore::Release(OutboxChannel channel,
+                                  const std::vector<domain::OutboxEvent>& events,
                                   const Budget& budget) {
-  if (event_ids.empty()) return absl::OkStatus();
+  if (events.empty()) return absl::OkStatus();
+  std::vector<std::string> ids, attempts;
+  for (const domain::OutboxEvent& event : events) {
+    ids.push_back(event.id);
+    attempts.push_back(std::to_string(event.attempts));
+  }
   return RunWrite(pool_, budget, [&](pqxx::work& tx) {
-    tx.exec_prepared(IsPublish(channel) ? kReleasePublish.name : kReleaseMail.name,
-                     IdArray(event_ids));
+    tx.exec_prepared(IsPublish(channel) ? kReleasePublish.name : kReleaseMail.name, IdArray(ids),
+                     ArrayLiteral(attempts));
   });
 }
 

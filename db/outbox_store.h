@@ -83,8 +83,9 @@ class OutboxStore {
                                                            const std::vector<OutboxRetry>& retries,
                                                            const std::string& error,
                                                            int max_attempts, const Budget& budget);
-  // Not attempted after all (shutdown): due again at once, the claim's attempt not counted.
-  absl::Status Release(OutboxChannel channel, const std::vector<std::string>& event_ids,
+  // Not attempted after all (shutdown): due again at once, the claim's attempt not counted;
+  // events claimed by another worker since (this one's lease ran out) are left alone.
+  absl::Status Release(OutboxChannel channel, const std::vector<domain::OutboxEvent>& events,
                        const Budget& budget);
   // The recipients with an e-mail address of these events, by event then username.
   absl::StatusOr<std::vector<MailRecipient>> MailRecipients(

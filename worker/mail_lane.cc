@@ -46,7 +46,7 @@ Pass MailLane::RunOnce(const Wakeup& wakeup) {
 
   std::vector<std::string> mailed;
   std::vector<domain::OutboxEvent> not_mailed;
-  std::vector<std::string> not_attempted;
+  std::vector<domain::OutboxEvent> not_attempted;
   absl::Status failure;
   for (const domain::OutboxEvent& event : *events) {
     // Shutdown, or half the lease gone (a slow mail server): hand the rest back rather than
@@ -54,7 +54,7 @@ Pass MailLane::RunOnce(const Wakeup& wakeup) {
     if (!failure.ok() || wakeup.stopping() ||
         std::chrono::steady_clock::now() - started > options_.lease / 2) {
       if (failure.ok()) {
-        not_attempted.push_back(event.id);
+        not_attempted.push_back(event);
       } else {
         not_mailed.push_back(event);
       }
