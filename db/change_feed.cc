@@ -184,7 +184,8 @@ std::string ChangeFeed::ServerIdentity() {
 
 bool ChangeFeed::Open() {
   auto connection = Connect(options_.url, options_.application_name,
-                            std::min(options_.connect_timeout_seconds, kMaxConnectTimeoutSeconds));
+                            std::min(options_.connect_timeout_seconds, kMaxConnectTimeoutSeconds),
+                            options_.peer_timeout_ms);
   if (!connection.ok()) {
     // Said once per outage, not at every attempt (one a second).
     spdlog::log(failed_opens_++ == 0 ? spdlog::level::warn : spdlog::level::debug,

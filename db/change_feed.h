@@ -36,6 +36,8 @@
 #include <thread>
 #include <vector>
 
+#include "db/connection.h"
+
 namespace zeva::db {
 
 class ChangeFeed {
@@ -48,6 +50,8 @@ class ChangeFeed {
     std::chrono::milliseconds reconnect_delay{1000};
     // The longest CatchUp waits for its round trip before it gives up (returns false).
     std::chrono::milliseconds max_wait{1000};
+    // How soon a half-open connection fails (db/connection.h, kDefaultPeerTimeoutMs).
+    int peer_timeout_ms = kDefaultPeerTimeoutMs;
   };
   using OnChange = std::function<void(const std::string& channel, const std::string& payload)>;
   using OnReset = std::function<void()>;

@@ -35,9 +35,10 @@ class FreshReads {
  public:
   // Reads the database only.
   FreshReads(LedgerStore& ledger, VehicleStore& vehicles);
-  // Caches, listening with a connection of its own to `database_url`.
+  // Caches, listening with a connection of its own to `database_url` (`peer_timeout_ms`: see
+  // kDefaultPeerTimeoutMs).
   FreshReads(LedgerStore& ledger, VehicleStore& vehicles, const std::string& database_url,
-             int connect_timeout_seconds);
+             int connect_timeout_seconds, int peer_timeout_ms = kDefaultPeerTimeoutMs);
   ~FreshReads();
   FreshReads(const FreshReads&) = delete;
   FreshReads& operator=(const FreshReads&) = delete;

@@ -67,7 +67,8 @@ absl::StatusOr<std::unique_ptr<ConnectionPool::Pooled>> ConnectionPool::Open(
   const auto left = std::chrono::ceil<std::chrono::seconds>(limit - Clock::now()).count();
   const int seconds = static_cast<int>(
       std::min<int64_t>(options_.connect_timeout_seconds, std::max<int64_t>(2, left)));
-  auto connection = Connect(options_.url, options_.application_name, seconds);
+  auto connection =
+      Connect(options_.url, options_.application_name, seconds, options_.peer_timeout_ms);
   if (!connection.ok()) return connection.status();
   try {
     for (const Statement& statement : AllStatements()) {

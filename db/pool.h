@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "db/connection.h"
 #include "domain/refusal.h"
 
 namespace zeva::db {
@@ -49,7 +50,8 @@ struct PoolOptions {
   std::chrono::milliseconds acquire_timeout{2000};
   int connect_timeout_seconds = 5;
   std::string application_name = "zeva-transaction-service";
-  int max_per_owner = 0;  // 0: `size`
+  int max_per_owner = 0;                        // 0: `size`
+  int peer_timeout_ms = kDefaultPeerTimeoutMs;  // see db/connection.h
 };
 
 struct PoolStats {

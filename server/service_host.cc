@@ -96,21 +96,22 @@ void BlockShutdownSignals() {
 }
 
 int RunServer(const config::ServerConfig& config) {
-  db::ConnectionPool pool(db::PoolOptions{
-      config.database_url, config.db_pool_size,
-      std::chrono::milliseconds(config.db_acquire_timeout_ms), config.db_connect_timeout_seconds,
-      "zeva-transaction-service",
-      std::max(1, config.db_pool_size * config.db_pool_caller_share_percent / 100)});
+  db::ConnectionPool pool(
+      db::PoolOptions{config.database_url, config.db_pool_size,
+                      std::chrono::milliseconds(config.db_acquire_timeout_ms),
+                      config.db_connect_timeout_seconds, "zeva-transaction-service",
+                      std::max(1, config.db_pool_size * config.db_pool_caller_share_percent / 100),
+                      config.db_peer_timeout_ms});
   db::UserStore users(pool);
   db::TransactionStore transaction_store(pool);
   db::VehicleStore vehicle_store(pool);
   db::LedgerStore ledger_store(pool);
   db::IdempotencyStore idempotency_store(pool);
-  auto fresh_reads =
-      config.read_cache
-          ? std::make_unique<db::FreshReads>(ledger_store, vehicle_store, config.database_url,
-                                             config.db_connect_timeout_seconds)
-          : std::make_unique<db::FreshReads>(ledger_store, vehicle_store);
+  auto fresh_reads = config.read_cache
+                         ? std::make_unique<db::FreshReads>(
+                               ledger_store, vehicle_store, config.database_url,
+                               config.db_connect_timeout_seconds, config.db_peer_timeout_ms)
+                         : std::make_unique<db::FreshReads>(ledger_store, vehicle_store);
   db::TransferStore transfer_store(pool);
   db::IcbcStore icbc_store(pool);
   db::ApplicationStore application_store(pool);
@@ -216,7 +217,8 @@ int RunServer(const config::ServerConfig& config) {
   // Live at once; the services are NOT_SERVING until the first readiness check passes.
   health->SetServingStatus(true);
   for (const auto& name : kServiceNames) health->SetServingStatus(name, false);
-  db::Probe probe(config.database_url, std::chrono::milliseconds(config.db_probe_timeout_ms));
+  db::Probe probe(config.database_url, std::chrono::milliseconds(config.db_probe_timeout_ms),
+                  config.db_peer_timeout_ms);
   Readiness readiness(
       health, kServiceNames, [&probe, keys] { return keys->KeysLoaded() && probe.Check().ok(); },
       std::chrono::seconds(1));

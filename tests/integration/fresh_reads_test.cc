@@ -18,6 +18,7 @@
 #include "tests/support/postgres_server.h"
 #include "tests/support/process.h"
 #include "tests/support/service_fixture.h"
+#include "tests/support/tcp_proxy.h"
 #include "tests/support/wait_until.h"
 #include "zevs.grpc.pb.h"
 
@@ -536,4 +537,87 @@ TEST_CASE("a fresh database behind the same URL: every cached read is dropped on
   CHECK(Metric(server, "zeva_balance_cache_hits_total") > hits);
   CHECK(Metric(server, "zeva_read_cache_server_changes_total") == 1);
   CHECK(server.Log().find("reached another server") != std::string::npos);
+}
+
+TEST_CASE(
+    "a half-open LISTEN connection is found dead within --db-peer-timeout-ms and replaced; "
+    "cached GetBalances never waits long meanwhile",
+    "[fresh_reads]") {
+  // Everything the server opens goes through a proxy that can leave its connections half-open
+  // (a host that vanished): no FIN, no RST, no acknowledgement, so only the server's own
+  // keepalives and tcp_user_timeout can tell.
+  const std::string url = MigratedDatabase();
+  const std::string host_port = "127.0.0.1:";
+  const size_t at = url.find(host_port) + host_port.size();
+  const size_t slash = url.find('/', at);
+  TcpProxy proxy(std::stoi(url.substr(at, slash - at)));
+  auto env = ServerEnv(url.substr(0, at) + std::to_string(proxy.port()) + url.substr(slash));
+  constexpr int kPeerTimeoutMs = 2000;
+  ServerProcess server(env, {"--db-peer-timeout-ms=" + std::to_string(kPeerTimeoutMs)});
+  server.WaitUntilServing();
+  auto channel = server.Channel();
+  REQUIRE(WaitUntil([&] { return Metric(server, "zeva_read_cache_listening") == 1; }, 30s, 50ms));
+  REQUIRE(PostedThrough(channel, "test_vs_1").has_value());
+  const auto expected = PostedThrough(channel, "test_vs_1");  // a hit: cached and listening
+  REQUIRE(expected.has_value());
+  REQUIRE(Metric(server, "zeva_balance_cache_hits_total") >= 1);
+  const auto count = [&](const std::string& what) {
+    const std::string log = server.Log();
+    size_t n = 0;
+    for (size_t pos = log.find(what); pos != std::string::npos; pos = log.find(what, pos + 1)) ++n;
+    return n;
+  };
+  const size_t listens_before = count("listening on ");
+  REQUIRE(count("lost the LISTEN connection") == 0);
+
+  // Every connection open now (the pool's, the LISTEN one, readiness' probe) goes silent.
+  const auto froze = std::chrono::steady_clock::now();
+  CHECK(proxy.FreezeOpenConnections() >= 2);
+  // A caller keeps reading its cached balances meanwhile, each call bounded by 30 s.
+  std::atomic<bool> stop{false};
+  std::atomic<int> calls{0};
+  std::atomic<int> failed{0};
+  std::atomic<double> slowest{0};
+  std::thread caller([&] {
+    while (!stop) {
+      const auto started = std::chrono::steady_clock::now();
+      const auto read = PostedThrough(channel, "test_vs_1");
+      const double took =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      if (took > slowest) slowest = took;
+      ++calls;
+      if (read != expected) ++failed;
+    }
+  });
+  const auto seconds_since_freeze = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - froze).count();
+  };
+  // Keepalives find an idle half-open connection after about idle + 3 probes (1 + 3 x 1 s
+  // with a 2 s peer timeout), tcp_user_timeout a query sent into the void after 2 s (checked
+  // at the next retransmission): the bound leaves room for a loaded machine.
+  const double bound = 3.0 * kPeerTimeoutMs / 1000.0 + 2.0;
+  const bool lost = WaitUntil([&] { return count("lost the LISTEN connection") > 0; }, 30s, 20ms);
+  const double lost_after = seconds_since_freeze();
+  const bool relistened =
+      WaitUntil([&] { return count("listening on ") > listens_before; }, 30s, 20ms);
+  const double relistened_after = seconds_since_freeze();
+  // Answering from memory again: the hits grow.
+  const double hits = Metric(server, "zeva_balance_cache_hits_total");
+  CHECK(WaitUntil([&] { return Metric(server, "zeva_balance_cache_hits_total") > hits; }, 10s));
+  stop = true;
+  caller.join();
+  WARN("LISTEN connection found dead " << lost_after << " s after the freeze, listening again "
+                                       << relistened_after << " s after it; " << calls
+                                       << " GetBalances meanwhile, slowest " << slowest << " s");
+  INFO(server.Log());
+  CHECK(lost);
+  CHECK(lost_after < bound);
+  CHECK(relistened);
+  CHECK(relistened_after < bound + 2.0);  // reconnect_delay (1 s) and a connection
+  CHECK(Metric(server, "zeva_read_cache_listening") == 1);
+  CHECK(failed == 0);
+  // No call waits out its fallback for long: at most the CatchUp wait (1 s), then a pooled
+  // connection found dead by tcp_user_timeout and the one retry on a fresh one.
+  CHECK(slowest < bound);
+  CHECK(proxy.accepted() > 3);  // the reconnects went through the proxy again
 }

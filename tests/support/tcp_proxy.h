@@ -1,0 +1,46 @@
+#pragma once
+// A TCP proxy for tests: listens on a free loopback port and forwards every connection to
+// `target_port` on 127.0.0.1, a thread pair per connection. FreezeOpenConnections() makes
+// the connections open at that moment half-open, as when the peer's host vanished without
+// closing anything: the proxy stops reading and writing them, keeps both sockets open, and
+// its kernel stops acknowledging what arrives on them (a socket filter drops every incoming
+// segment, keepalive probes included), so that only the other side's own timeouts
+// (keepalives, tcp_user_timeout) can tell. Connections made afterwards are forwarded as usual
+// (the way back, like a failed-over address that answers again).
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace zeva::testing {
+
+class TcpProxy {
+ public:
+  explicit TcpProxy(int target_port);
+  ~TcpProxy();  // closes every connection
+  TcpProxy(const TcpProxy&) = delete;
+  TcpProxy& operator=(const TcpProxy&) = delete;
+
+  int port() const { return port_; }
+  // Freezes the connections open now; returns how many.
+  int FreezeOpenConnections();
+  // Connections accepted so far.
+  int accepted() const { return accepted_.load(); }
+
+ private:
+  struct Link;
+  void Accept();
+
+  const int target_port_;
+  int listener_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::atomic<int> accepted_{0};
+  std::mutex mutex_;
+  std::vector<std::shared_ptr<Link>> links_;
+  std::thread acceptor_;
+};
+
+}  // namespace zeva::testing
