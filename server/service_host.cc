@@ -112,6 +112,7 @@ int RunServer(const config::ServerConfig& config) {
                                ledger_store, vehicle_store, config.database_url,
                                config.db_connect_timeout_seconds, config.db_peer_timeout_ms)
                          : std::make_unique<db::FreshReads>(ledger_store, vehicle_store);
+  pool.WatchServers([r = fresh_reads.get()](const std::string& server) { r->ServerSeen(server); });
   db::TransferStore transfer_store(pool);
   db::IcbcStore icbc_store(pool);
   db::ApplicationStore application_store(pool);

@@ -108,6 +108,27 @@ double Metric(const ServerProcess& server, const std::string& name) {
   return MetricValue(ScrapeMetrics(server.metrics_port()), name);
 }
 
+// Migrates `url` with the fixtures and gives Test Vehicle Supplier 1 `hundredths` (kYear,
+// class A) in one balanced journal.
+void MigrateWithPosted(const std::string& url, int64_t hundredths) {
+  const CommandResult migrated =
+      RunCommand({MigrateBinary(), "upgrade", "head", "--fixtures"}, {{"DATABASE_URL", url}});
+  INFO(migrated.output);
+  REQUIRE(migrated.exit_code == 0);
+  const std::string amount = std::to_string(hundredths);
+  Sql(url,
+      "WITH o AS (SELECT (SELECT id FROM organizations WHERE name = 'Test Vehicle Supplier 1') "
+      "AS vs, (SELECT id FROM organizations WHERE organization_type = 'GOVERNMENT') AS gov), "
+      "j AS (INSERT INTO credit_journals (kind, posted_by, reason) VALUES ('ADJUSTMENT', "
+      "'test', 'seed') RETURNING id), e AS (INSERT INTO credit_ledger_entries (journal_id, "
+      "organization_id, model_year, credit_class, amount) SELECT j.id, o.vs, 2021, "
+      "'A'::credit_class, " +
+          amount + " FROM j, o UNION ALL SELECT j.id, o.gov, 2021, 'A', -" + amount +
+          " FROM j, o) INSERT INTO credit_accounts (organization_id, model_year, credit_class, "
+          "posted) SELECT vs, 2021, 'A', " +
+          amount + " FROM o");
+}
+
 }  // namespace
 
 // Also under TSan ([change_feed]): no gRPC in this process, whose uninstrumented internals
@@ -482,26 +503,7 @@ TEST_CASE("a fresh database behind the same URL: every cached read is dropped on
   // on the same port, as after a failover to a server that never sent the replica a NOTIFY.
   auto pg = PostgresServer::Own();
   const std::string url = pg->admin_url();
-  // Migrates `url` with the fixtures and gives Test Vehicle Supplier 1 `hundredths` (kYear,
-  // class A) in one balanced journal.
-  const auto populate = [&](int64_t hundredths) {
-    const CommandResult migrated =
-        RunCommand({MigrateBinary(), "upgrade", "head", "--fixtures"}, {{"DATABASE_URL", url}});
-    INFO(migrated.output);
-    REQUIRE(migrated.exit_code == 0);
-    const std::string amount = std::to_string(hundredths);
-    Sql(url,
-        "WITH o AS (SELECT (SELECT id FROM organizations WHERE name = 'Test Vehicle Supplier 1') "
-        "AS vs, (SELECT id FROM organizations WHERE organization_type = 'GOVERNMENT') AS gov), "
-        "j AS (INSERT INTO credit_journals (kind, posted_by, reason) VALUES ('ADJUSTMENT', "
-        "'test', 'seed') RETURNING id), e AS (INSERT INTO credit_ledger_entries (journal_id, "
-        "organization_id, model_year, credit_class, amount) SELECT j.id, o.vs, 2021, "
-        "'A'::credit_class, " +
-            amount + " FROM j, o UNION ALL SELECT j.id, o.gov, 2021, 'A', -" + amount +
-            " FROM j, o) INSERT INTO credit_accounts (organization_id, model_year, credit_class, "
-            "posted) SELECT vs, 2021, 'A', " +
-            amount + " FROM o");
-  };
+  const auto populate = [&](int64_t hundredths) { MigrateWithPosted(url, hundredths); };
   populate(100);
   ServerProcess server(ServerEnv(url), {});
   server.WaitUntilServing();
@@ -620,4 +622,68 @@ TEST_CASE(
   // connection found dead by tcp_user_timeout and the one retry on a fresh one.
   CHECK(slowest < bound);
   CHECK(proxy.accepted() > 3);  // the reconnects went through the proxy again
+}
+
+TEST_CASE(
+    "a LISTEN connection left on the old primary while the pool reaches a new one drops the "
+    "cache and follows",
+    "[fresh_reads]") {
+  // Two clusters (two system identifiers), both still running: the server's URL goes through a
+  // proxy that first leads to `old_primary`, then (Retarget) to `new_primary`, as a failover
+  // that moves the address and leaves the old primary reachable to whoever is connected to it.
+  auto old_primary = PostgresServer::Own();
+  auto new_primary = PostgresServer::Own();
+  MigrateWithPosted(old_primary->admin_url(), 100);
+  MigrateWithPosted(new_primary->admin_url(), 250);
+  const auto port_of = [](const std::string& url) {
+    const size_t at = url.rfind(':') + 1;
+    return std::stoi(url.substr(at, url.find('/', at) - at));
+  };
+  const std::string old_url = old_primary->admin_url();
+  TcpProxy proxy(port_of(old_url));
+  const std::string proxied = old_url.substr(0, old_url.rfind(':') + 1) +
+                              std::to_string(proxy.port()) + old_url.substr(old_url.rfind('/'));
+  ServerProcess server(ServerEnv(proxied), {});
+  server.WaitUntilServing();
+  REQUIRE(WaitUntil([&] { return Metric(server, "zeva_read_cache_listening") == 1; }, 30s, 50ms));
+  REQUIRE(PostedThrough(server.Channel(), "test_vs_1") == 100);
+  REQUIRE(PostedThrough(server.Channel(), "test_vs_1") == 100);  // from memory
+  REQUIRE(Metric(server, "zeva_balance_cache_hits_total") >= 1);
+
+  // The address moves; the old primary ends the pool's sessions (not the LISTEN one), so the
+  // pool's next connection reaches the new primary. A read the cache does not hold needs it.
+  proxy.Retarget(port_of(new_primary->admin_url()));
+  Sql(old_url,
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = "
+      "'zeva-transaction-service'");
+  auto stub = zeva::transactions::ZEVModels::NewStub(server.Channel());
+  REQUIRE(WaitUntil(
+      [&] {
+        auto context = ContextFor("test_vs_1");
+        zeva::transactions::ModelDetailsRequest request;
+        request.set_id(1);
+        zeva::transactions::ModelDetails details;
+        const auto code = stub->GetModelDetails(context.get(), request, &details).error_code();
+        return code == grpc::StatusCode::OK || code == grpc::StatusCode::NOT_FOUND;
+      },
+      30s, 50ms));
+  // From here on the new primary's 250, never the old one's 100 from memory.
+  int stale = 0;
+  const bool current = WaitUntil(
+      [&] {
+        const auto posted = PostedThrough(server.Channel(), "test_vs_1");
+        if (posted == 100) ++stale;
+        return posted == 250 && Metric(server, "zeva_read_cache_listening") == 1;
+      },
+      30s, 50ms);
+  INFO(server.Log());
+  CHECK(stale == 0);
+  CHECK(current);
+  // The feed followed: it listens on the new primary and answers from memory again.
+  CHECK(Metric(server, "zeva_read_cache_server_changes_total") == 1);
+  const double hits = Metric(server, "zeva_balance_cache_hits_total");
+  CHECK(PostedThrough(server.Channel(), "test_vs_1") == 250);
+  CHECK(PostedThrough(server.Channel(), "test_vs_1") == 250);
+  CHECK(Metric(server, "zeva_balance_cache_hits_total") > hits);
+  CHECK(server.Log().find("a pooled connection reached server") != std::string::npos);
 }

@@ -137,7 +137,7 @@ class AcceptWatch {
 }  // namespace
 
 TEST_CASE(
-    "PostgreSQL restarted 20 times under 32 streaming ListModels callers: every call started 2 s "
+    "PostgreSQL restarted 20 times under 32 streaming ListModels callers, every call started 2 s "
     "after it accepts connections succeeds",
     "[recovery]") {
   ServiceFixture service;

@@ -102,7 +102,7 @@ void TcpProxy::Accept() {
     sockaddr_in address{};
     address.sin_family = AF_INET;
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    address.sin_port = htons(static_cast<uint16_t>(target_port_));
+    address.sin_port = htons(static_cast<uint16_t>(target_port_.load()));
     if (target < 0 || connect(target, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
       if (target >= 0) close(target);
       close(client);  // the target refused: so does the proxy

@@ -6,7 +6,8 @@
 // its kernel stops acknowledging what arrives on them (a socket filter drops every incoming
 // segment, keepalive probes included), so that only the other side's own timeouts
 // (keepalives, tcp_user_timeout) can tell. Connections made afterwards are forwarded as usual
-// (the way back, like a failed-over address that answers again).
+// (the way back, like a failed-over address that answers again), to the target of the moment
+// (Retarget).
 
 #include <atomic>
 #include <memory>
@@ -26,6 +27,9 @@ class TcpProxy {
   int port() const { return port_; }
   // Freezes the connections open now; returns how many.
   int FreezeOpenConnections();
+  // Connections accepted from now on go to `target_port` (those open stay where they are): an
+  // address that moved to a new primary while the old one still runs.
+  void Retarget(int target_port) { target_port_ = target_port; }
   // Connections accepted so far.
   int accepted() const { return accepted_.load(); }
 
@@ -33,7 +37,7 @@ class TcpProxy {
   struct Link;
   void Accept();
 
-  const int target_port_;
+  std::atomic<int> target_port_;
   int listener_ = -1;
   int port_ = 0;
   std::atomic<bool> stopping_{false};
