@@ -40,6 +40,15 @@ OptionSet ServerOptions(ServerConfig* c) {
   options.AddInt("db-probe-timeout-ms", "DB_PROBE_TIMEOUT_MS", d.db_probe_timeout_ms, 100, 60000,
                  "Readiness: a database that does not answer SELECT 1 within this is not ready.",
                  &c->db_probe_timeout_ms);
+  options.AddInt(
+      "db-peer-timeout-ms", "DB_PEER_TIMEOUT_MS", d.db_peer_timeout_ms, 1000, 600000,
+      "How soon a PostgreSQL connection whose peer vanished without closing it (network drop, "
+      "failed-over host, half-open connection) fails, on every connection the replica opens "
+      "(pool, LISTEN, readiness): data unacknowledged this long (tcp_user_timeout), or an idle "
+      "connection's TCP keepalives after half of it, every fifth of it (at least 1 s), 3 "
+      "unanswered. Then the pool drops the connection and the LISTEN connection reconnects. "
+      "libpq parameters set in DATABASE_URL take precedence.",
+      &c->db_peer_timeout_ms);
   options.AddInt("default-deadline-ms", "DEFAULT_DEADLINE_MS", d.default_deadline_ms, 100, 86400000,
                  "Deadline of calls that arrive without one. Every database statement of a call "
                  "is bounded by the call's deadline.",

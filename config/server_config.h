@@ -41,6 +41,7 @@ struct ServerConfig {
   int db_connect_timeout_seconds = 5;
   int db_pool_caller_share_percent = 50;
   int db_probe_timeout_ms = 2000;
+  int db_peer_timeout_ms = 10000;
   int default_deadline_ms = 30000;
   int shutdown_grace_seconds = 20;
   int max_threads = 1024;

@@ -10,16 +10,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "db/connection.h"
+#include "db/session.h"
 #include "spdlog/spdlog.h"
 
 namespace zeva::db {
-
-namespace {
-// Which server a connection reached (ServerIdentity).
-constexpr char kServerIdentity[] =
-    "SELECT s.system_identifier::text || '/' || c.timeline_id "
-    "FROM pg_control_system() s, pg_control_checkpoint() c";
-}  // namespace
 
 struct ChangeFeed::Receiver : pqxx::notification_receiver {
   Receiver(pqxx::connection_base& c, const std::string& channel, const OnChange& on_change)
@@ -144,6 +138,22 @@ bool ChangeFeed::CatchUpThen(std::chrono::system_clock::time_point deadline, The
   return true;
 }
 
+void ChangeFeed::ServerSeen(const std::string& server) {
+  std::vector<Then> unanswered;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (server.empty() || !connected_ || listening_server_.empty() || server == listening_server_) {
+      return;
+    }
+    other_server_ = server;
+    connected_ = false;  // no CatchUp succeeds on the old server's word from now on
+    unanswered = TakeAnswered(0);
+  }
+  NotifyAll();
+  Wake();
+  RunAll(unanswered, false);
+}
+
 bool ChangeFeed::connected() const {
   std::lock_guard<std::mutex> lock(mu_);
   return connected_;
@@ -167,12 +177,9 @@ void ChangeFeed::RoundTrip() {
 }
 
 std::string ChangeFeed::ServerIdentity() {
-  // Both functions are executable by any role in PostgreSQL 15. A promoted standby keeps the
-  // primary's system identifier and starts a new timeline; a fresh cluster has another
-  // identifier.
   try {
     pqxx::nontransaction tx(*connection_);
-    return tx.exec1(kServerIdentity)[0].as<std::string>();
+    return tx.exec1(kServerIdentitySql)[0].as<std::string>();
   } catch (const pqxx::broken_connection&) {
     throw;
   } catch (const pqxx::sql_error& e) {
@@ -184,7 +191,8 @@ std::string ChangeFeed::ServerIdentity() {
 
 bool ChangeFeed::Open() {
   auto connection = Connect(options_.url, options_.application_name,
-                            std::min(options_.connect_timeout_seconds, kMaxConnectTimeoutSeconds));
+                            std::min(options_.connect_timeout_seconds, kMaxConnectTimeoutSeconds),
+                            options_.peer_timeout_ms);
   if (!connection.ok()) {
     // Said once per outage, not at every attempt (one a second).
     spdlog::log(failed_opens_++ == 0 ? spdlog::level::warn : spdlog::level::debug,
@@ -219,6 +227,8 @@ bool ChangeFeed::Open() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     connected_ = true;
+    listening_server_ = server;
+    other_server_.clear();
     ++stats_.connects;
     if (other_server) ++stats_.server_changes;
   }
@@ -245,9 +255,11 @@ void ChangeFeed::Lost(const std::string& why) {
 void ChangeFeed::Run() {
   for (;;) {
     bool barrier_wanted = false;
+    std::string other_server;
     {
       std::unique_lock<std::mutex> lock(mu_);
       if (stopping_) return;
+      other_server.swap(other_server_);
       if (connection_ == nullptr) {
         lock.unlock();
         if (!Open()) {
@@ -257,6 +269,11 @@ void ChangeFeed::Run() {
         continue;
       }
       barrier_wanted = wanted_;
+    }
+    if (!other_server.empty()) {
+      Lost(absl::StrCat("a pooled connection reached server ", other_server, ", it listens on ",
+                        server_));
+      continue;
     }
     pollfd fds[2] = {{connection_->sock(), POLLIN, 0}, {wake_fd_, POLLIN, 0}};
     // Idle, the thread still reads what arrives, so that the server never blocks on a full

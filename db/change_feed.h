@@ -36,6 +36,8 @@
 #include <thread>
 #include <vector>
 
+#include "db/connection.h"
+
 namespace zeva::db {
 
 class ChangeFeed {
@@ -48,6 +50,8 @@ class ChangeFeed {
     std::chrono::milliseconds reconnect_delay{1000};
     // The longest CatchUp waits for its round trip before it gives up (returns false).
     std::chrono::milliseconds max_wait{1000};
+    // How soon a half-open connection fails (db/connection.h, kDefaultPeerTimeoutMs).
+    int peer_timeout_ms = kDefaultPeerTimeoutMs;
   };
   using OnChange = std::function<void(const std::string& channel, const std::string& payload)>;
   using OnReset = std::function<void()>;
@@ -77,6 +81,13 @@ class ChangeFeed {
   bool CatchUpThen(std::chrono::system_clock::time_point deadline, Then then);
   bool connected() const;
   Stats stats() const;
+  // Another connection (the pool's) reached `server` ("<system identifier>/<timeline>"): when
+  // that is not the server the LISTEN connection listens on (a failover left it on the old
+  // primary, still reachable, while new connections reach the new one), nothing it hears says
+  // anything about what the others read: CatchUp fails at once from here on, and the thread
+  // drops the connection and reconnects (which resets, and counts a server change). "" is
+  // unknown: ignored. Thread-safe.
+  void ServerSeen(const std::string& server);
 
  private:
   struct Receiver;
@@ -107,9 +118,11 @@ class ChangeFeed {
   std::condition_variable stop_;  // the thread's pause between connection attempts
   bool connected_ = false;
   bool stopping_ = false;
-  bool wanted_ = false;  // a CatchUp waits for a barrier not yet started
-  uint64_t next_ = 1;    // number of the next barrier to start
-  uint64_t done_ = 0;    // the last barrier answered
+  bool wanted_ = false;           // a CatchUp waits for a barrier not yet started
+  std::string listening_server_;  // server_ while connected ("": unknown)
+  std::string other_server_;      // what ServerSeen reported instead; the thread reconnects
+  uint64_t next_ = 1;             // number of the next barrier to start
+  uint64_t done_ = 0;             // the last barrier answered
   struct Waiter {
     uint64_t ticket;  // the barrier whose answer proves this caller's moment
     std::chrono::system_clock::time_point deadline;

@@ -1,5 +1,6 @@
 #include "db/connection.h"
 
+#include <algorithm>
 #include <pqxx/pqxx>
 #include <utility>
 #include <vector>
@@ -26,21 +27,24 @@ std::string RedactUrl(const std::string& url) {
 }
 
 std::string ConnectionString(const std::string& url, const std::string& application_name,
-                             int connect_timeout_seconds) {
+                             int connect_timeout_seconds, int peer_timeout_ms) {
   // A peer that vanishes without closing (a silent network drop, a failed-over host) must be
   // noticed in seconds, not after the kernel's two hours: TCP keepalive probes an idle
-  // connection after 5 s, every 2 s, and gives up after 3 unanswered (about 11 s); and data
-  // left unacknowledged for 10 s (a query sent into the void) fails the connection
-  // (tcp_user_timeout, libpq 12+). Then the pool drops the connection and the LISTEN feed
-  // reconnects. libpq's own parameters, so the URL may still override any of them.
+  // connection after half the peer timeout, every fifth of it, and gives up after 3
+  // unanswered (about 11 s at the default 10 s); and data left unacknowledged for the peer
+  // timeout (a query sent into the void) fails the connection (tcp_user_timeout, libpq 12+).
+  // Then the pool drops the connection and the LISTEN feed reconnects. libpq's own
+  // parameters, so the URL may still override any of them.
+  const int idle_seconds = std::max(1, peer_timeout_ms / 2000);
+  const int interval_seconds = std::max(1, peer_timeout_ms / 5000);
   const std::vector<std::pair<const char*, std::string>> params = {
       {"application_name", application_name},
       {"connect_timeout", std::to_string(connect_timeout_seconds)},
       {"keepalives", "1"},
-      {"keepalives_idle", "5"},
-      {"keepalives_interval", "2"},
+      {"keepalives_idle", std::to_string(idle_seconds)},
+      {"keepalives_interval", std::to_string(interval_seconds)},
       {"keepalives_count", "3"},
-      {"tcp_user_timeout", "10000"}};
+      {"tcp_user_timeout", std::to_string(peer_timeout_ms)}};
   const bool uri = absl::StrContains(url, "://");
   std::string out = url;
   char separator = uri ? (absl::StrContains(url, '?') ? '&' : '?') : ' ';
@@ -55,10 +59,11 @@ std::string ConnectionString(const std::string& url, const std::string& applicat
 
 absl::StatusOr<std::unique_ptr<pqxx::connection>> Connect(const std::string& url,
                                                           const std::string& application_name,
-                                                          int connect_timeout_seconds) {
+                                                          int connect_timeout_seconds,
+                                                          int peer_timeout_ms) {
   try {
     return std::make_unique<pqxx::connection>(
-        ConnectionString(url, application_name, connect_timeout_seconds));
+        ConnectionString(url, application_name, connect_timeout_seconds, peer_timeout_ms));
   } catch (const pqxx::broken_connection& e) {
     return absl::UnavailableError(
         absl::StrCat("cannot connect to PostgreSQL at ", RedactUrl(url), ": ", e.what()));

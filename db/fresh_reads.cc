@@ -6,14 +6,17 @@ FreshReads::FreshReads(LedgerStore& ledger, VehicleStore& vehicles)
     : ledger_(ledger), vehicles_(vehicles) {}
 
 FreshReads::FreshReads(LedgerStore& ledger, VehicleStore& vehicles, const std::string& database_url,
-                       int connect_timeout_seconds)
+                       int connect_timeout_seconds, int peer_timeout_ms)
     : ledger_(ledger),
       vehicles_(vehicles),
       feed_(std::make_unique<ChangeFeed>(
           ChangeFeed::Options{database_url,
                               {kBalancesChannel, kModelsChannel},
                               "zeva-transaction-service-listen",
-                              connect_timeout_seconds},
+                              connect_timeout_seconds,
+                              std::chrono::milliseconds(1000),
+                              std::chrono::milliseconds(1000),
+                              peer_timeout_ms},
           [this](const std::string& channel, const std::string& payload) {
             if (channel == kBalancesChannel) {
               balances_.cache.Announce(payload);

@@ -35,9 +35,10 @@ class FreshReads {
  public:
   // Reads the database only.
   FreshReads(LedgerStore& ledger, VehicleStore& vehicles);
-  // Caches, listening with a connection of its own to `database_url`.
+  // Caches, listening with a connection of its own to `database_url` (`peer_timeout_ms`: see
+  // kDefaultPeerTimeoutMs).
   FreshReads(LedgerStore& ledger, VehicleStore& vehicles, const std::string& database_url,
-             int connect_timeout_seconds);
+             int connect_timeout_seconds, int peer_timeout_ms = kDefaultPeerTimeoutMs);
   ~FreshReads();
   FreshReads(const FreshReads&) = delete;
   FreshReads& operator=(const FreshReads&) = delete;
@@ -63,6 +64,11 @@ class FreshReads {
   // Whether the LISTEN connection is open, and the round trips that proved the caches current.
   bool listening() const { return feed_ != nullptr && feed_->connected(); }
   int64_t round_trips() const { return feed_ == nullptr ? 0 : feed_->stats().round_trips; }
+  // A pooled connection reached `server` (ConnectionPool::WatchServers): see
+  // ChangeFeed::ServerSeen.
+  void ServerSeen(const std::string& server) {
+    if (feed_ != nullptr) feed_->ServerSeen(server);
+  }
   // Reconnects that found another server (failover, a fresh database): every copy dropped.
   int64_t server_changes() const { return feed_ == nullptr ? 0 : feed_->stats().server_changes; }
 

@@ -46,6 +46,17 @@ bool LooksDead(pqxx::connection& connection) {
   return poll(&fd, 1, 0) != 0;
 }
 
+// kServerIdentitySql on `connection`; "" when it cannot be read (e.g. the functions revoked).
+std::string ServerIdentity(pqxx::connection& connection) {
+  try {
+    pqxx::nontransaction tx(connection);
+    return tx.exec1(kServerIdentitySql)[0].as<std::string>();
+  } catch (const std::exception& e) {
+    spdlog::debug("cannot read the server's system identifier and timeline: {}", e.what());
+    return "";
+  }
+}
+
 absl::Status DeadlinePassed() {
   return absl::DeadlineExceededError("the call's deadline passed before the database was reached");
 }
@@ -67,7 +78,8 @@ absl::StatusOr<std::unique_ptr<ConnectionPool::Pooled>> ConnectionPool::Open(
   const auto left = std::chrono::ceil<std::chrono::seconds>(limit - Clock::now()).count();
   const int seconds = static_cast<int>(
       std::min<int64_t>(options_.connect_timeout_seconds, std::max<int64_t>(2, left)));
-  auto connection = Connect(options_.url, options_.application_name, seconds);
+  auto connection =
+      Connect(options_.url, options_.application_name, seconds, options_.peer_timeout_ms);
   if (!connection.ok()) return connection.status();
   try {
     for (const Statement& statement : AllStatements()) {
@@ -78,6 +90,7 @@ absl::StatusOr<std::unique_ptr<ConnectionPool::Pooled>> ConnectionPool::Open(
   } catch (const std::exception& e) {
     return absl::UnavailableError(absl::StrCat("preparing the connection failed: ", e.what()));
   }
+  if (server_watcher_) server_watcher_(ServerIdentity(**connection));
   return std::make_unique<Pooled>(Pooled{*std::move(connection), 0});
 }
 

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "db/connection.h"
 #include "domain/refusal.h"
 
 namespace zeva::db {
@@ -49,7 +50,8 @@ struct PoolOptions {
   std::chrono::milliseconds acquire_timeout{2000};
   int connect_timeout_seconds = 5;
   std::string application_name = "zeva-transaction-service";
-  int max_per_owner = 0;  // 0: `size`
+  int max_per_owner = 0;                        // 0: `size`
+  int peer_timeout_ms = kDefaultPeerTimeoutMs;  // see db/connection.h
 };
 
 struct PoolStats {
@@ -86,6 +88,12 @@ class ConnectionPool {
   }
 
   PoolStats Stats() const;
+  // Told, on every new connection, which server it reached ("<system identifier>/<timeline>",
+  // "" when that cannot be read): so that a LISTEN connection left on an old primary is
+  // noticed once the pool reaches a new one. Set before the pool is used.
+  void WatchServers(std::function<void(const std::string& server)> watcher) {
+    server_watcher_ = std::move(watcher);
+  }
   // RunWithRetries counts each transaction it runs again (a deadlock or serialization failure).
   void CountRetry() { retries_.fetch_add(1, std::memory_order_relaxed); }
 
@@ -108,6 +116,7 @@ class ConnectionPool {
   int64_t broken_ = 0;
   int64_t owner_refusals_ = 0;
   std::atomic<int64_t> retries_{0};
+  std::function<void(const std::string&)> server_watcher_;
 };
 
 // Runs `work` like ConnectionPool::Run, and again when PostgreSQL aborted it (serialization

@@ -54,8 +54,9 @@ absl::Status Probe::CheckOnce(Steady::time_point deadline) {
   if (connection_ != nullptr && PQstatus(connection_) != CONNECTION_OK) Close();
   if (connection_ == nullptr) {
     const auto seconds = std::chrono::ceil<std::chrono::seconds>(timeout_).count();
-    const std::string conninfo = ConnectionString(url_, "zeva-transaction-service-probe",
-                                                  static_cast<int>(std::max<int64_t>(2, seconds)));
+    const std::string conninfo =
+        ConnectionString(url_, "zeva-transaction-service-probe",
+                         static_cast<int>(std::max<int64_t>(2, seconds)), peer_timeout_ms_);
     connection_ = PQconnectStart(conninfo.c_str());
     if (connection_ == nullptr) return absl::UnavailableError("out of memory for a connection");
     PostgresPollingStatusType state = PGRES_POLLING_WRITING;

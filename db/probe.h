@@ -11,6 +11,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "db/connection.h"
 
 struct pg_conn;
 
@@ -18,8 +19,9 @@ namespace zeva::db {
 
 class Probe {
  public:
-  Probe(std::string url, std::chrono::milliseconds timeout)
-      : url_(std::move(url)), timeout_(timeout) {}
+  Probe(std::string url, std::chrono::milliseconds timeout,
+        int peer_timeout_ms = kDefaultPeerTimeoutMs)
+      : url_(std::move(url)), timeout_(timeout), peer_timeout_ms_(peer_timeout_ms) {}
   ~Probe();
   Probe(const Probe&) = delete;
   Probe& operator=(const Probe&) = delete;
@@ -34,6 +36,7 @@ class Probe {
 
   const std::string url_;
   const std::chrono::milliseconds timeout_;
+  const int peer_timeout_ms_;  // see db/connection.h
   pg_conn* connection_ = nullptr;
 };
 

@@ -22,6 +22,13 @@ inline constexpr Statement kSetStatementTimeout{
 inline constexpr Statement kCustomPlans{
     "custom_plans", "SELECT set_config('plan_cache_mode', 'force_custom_plan', false)"};
 
+// Which server a connection reached: "<system identifier>/<timeline>". A promoted standby keeps
+// the primary's system identifier and starts a new timeline; a fresh cluster has another
+// identifier. Both functions are executable by any role in PostgreSQL 15.
+inline constexpr char kServerIdentitySql[] =
+    "SELECT s.system_identifier::text || '/' || c.timeline_id "
+    "FROM pg_control_system() s, pg_control_checkpoint() c";
+
 }  // namespace zeva::db
 
 namespace zeva::db {

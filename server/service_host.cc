@@ -87,7 +87,8 @@ db::PoolOptions PoolOptionsFor(const config::ServerConfig& config) {
       std::chrono::milliseconds(config.db_acquire_timeout_ms),
       config.db_connect_timeout_seconds,
       "zeva-transaction-service",
-      std::max(1, config.db_pool_size * config.db_pool_caller_share_percent / 100)};
+      std::max(1, config.db_pool_size * config.db_pool_caller_share_percent / 100),
+      config.db_peer_timeout_ms};
 }
 
 // With READ_CACHE, balances and model lists from memory when provably current.
@@ -95,7 +96,8 @@ std::unique_ptr<db::FreshReads> FreshReadsFor(const config::ServerConfig& config
                                               db::LedgerStore& ledger, db::VehicleStore& vehicles) {
   if (!config.read_cache) return std::make_unique<db::FreshReads>(ledger, vehicles);
   return std::make_unique<db::FreshReads>(ledger, vehicles, config.database_url,
-                                          config.db_connect_timeout_seconds);
+                                          config.db_connect_timeout_seconds,
+                                          config.db_peer_timeout_ms);
 }
 
 // The database side: the pool, the stores on it and the read caches (declared, so built and
@@ -113,7 +115,12 @@ struct Stores {
         icbc(pool),
         applications(pool),
         compliance(pool),
-        notifications(pool) {}
+        notifications(pool) {
+    // A pool connection on another server than the LISTEN connection's (a failover the feed
+    // has not seen) stops cached reads and moves the feed.
+    pool.WatchServers(
+        [r = fresh_reads.get()](const std::string& server) { r->ServerSeen(server); });
+  }
 
   db::ConnectionPool pool;
   db::UserStore users;
@@ -303,7 +310,8 @@ int RunServer(const config::ServerConfig& config) {
   }
   grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
   MarkLiveNotReady(health);
-  db::Probe probe(config.database_url, std::chrono::milliseconds(config.db_probe_timeout_ms));
+  db::Probe probe(config.database_url, std::chrono::milliseconds(config.db_probe_timeout_ms),
+                  config.db_peer_timeout_ms);
   Readiness readiness(
       health, kServiceNames, [&probe, keys] { return keys->KeysLoaded() && probe.Check().ok(); },
       std::chrono::seconds(1));

@@ -18,6 +18,7 @@
 #include "tests/support/postgres_server.h"
 #include "tests/support/process.h"
 #include "tests/support/service_fixture.h"
+#include "tests/support/tcp_proxy.h"
 #include "tests/support/wait_until.h"
 #include "zevs.grpc.pb.h"
 
@@ -105,6 +106,27 @@ bool Connected(const zeva::db::ChangeFeed& feed) {
 
 double Metric(const ServerProcess& server, const std::string& name) {
   return MetricValue(ScrapeMetrics(server.metrics_port()), name);
+}
+
+// Migrates `url` with the fixtures and gives Test Vehicle Supplier 1 `hundredths` (kYear,
+// class A) in one balanced journal.
+void MigrateWithPosted(const std::string& url, int64_t hundredths) {
+  const CommandResult migrated =
+      RunCommand({MigrateBinary(), "upgrade", "head", "--fixtures"}, {{"DATABASE_URL", url}});
+  INFO(migrated.output);
+  REQUIRE(migrated.exit_code == 0);
+  const std::string amount = std::to_string(hundredths);
+  Sql(url,
+      "WITH o AS (SELECT (SELECT id FROM organizations WHERE name = 'Test Vehicle Supplier 1') "
+      "AS vs, (SELECT id FROM organizations WHERE organization_type = 'GOVERNMENT') AS gov), "
+      "j AS (INSERT INTO credit_journals (kind, posted_by, reason) VALUES ('ADJUSTMENT', "
+      "'test', 'seed') RETURNING id), e AS (INSERT INTO credit_ledger_entries (journal_id, "
+      "organization_id, model_year, credit_class, amount) SELECT j.id, o.vs, 2021, "
+      "'A'::credit_class, " +
+          amount + " FROM j, o UNION ALL SELECT j.id, o.gov, 2021, 'A', -" + amount +
+          " FROM j, o) INSERT INTO credit_accounts (organization_id, model_year, credit_class, "
+          "posted) SELECT vs, 2021, 'A', " +
+          amount + " FROM o");
 }
 
 }  // namespace
@@ -481,26 +503,7 @@ TEST_CASE("a fresh database behind the same URL: every cached read is dropped on
   // on the same port, as after a failover to a server that never sent the replica a NOTIFY.
   auto pg = PostgresServer::Own();
   const std::string url = pg->admin_url();
-  // Migrates `url` with the fixtures and gives Test Vehicle Supplier 1 `hundredths` (kYear,
-  // class A) in one balanced journal.
-  const auto populate = [&](int64_t hundredths) {
-    const CommandResult migrated =
-        RunCommand({MigrateBinary(), "upgrade", "head", "--fixtures"}, {{"DATABASE_URL", url}});
-    INFO(migrated.output);
-    REQUIRE(migrated.exit_code == 0);
-    const std::string amount = std::to_string(hundredths);
-    Sql(url,
-        "WITH o AS (SELECT (SELECT id FROM organizations WHERE name = 'Test Vehicle Supplier 1') "
-        "AS vs, (SELECT id FROM organizations WHERE organization_type = 'GOVERNMENT') AS gov), "
-        "j AS (INSERT INTO credit_journals (kind, posted_by, reason) VALUES ('ADJUSTMENT', "
-        "'test', 'seed') RETURNING id), e AS (INSERT INTO credit_ledger_entries (journal_id, "
-        "organization_id, model_year, credit_class, amount) SELECT j.id, o.vs, 2021, "
-        "'A'::credit_class, " +
-            amount + " FROM j, o UNION ALL SELECT j.id, o.gov, 2021, 'A', -" + amount +
-            " FROM j, o) INSERT INTO credit_accounts (organization_id, model_year, credit_class, "
-            "posted) SELECT vs, 2021, 'A', " +
-            amount + " FROM o");
-  };
+  const auto populate = [&](int64_t hundredths) { MigrateWithPosted(url, hundredths); };
   populate(100);
   ServerProcess server(ServerEnv(url), {});
   server.WaitUntilServing();
@@ -536,4 +539,151 @@ TEST_CASE("a fresh database behind the same URL: every cached read is dropped on
   CHECK(Metric(server, "zeva_balance_cache_hits_total") > hits);
   CHECK(Metric(server, "zeva_read_cache_server_changes_total") == 1);
   CHECK(server.Log().find("reached another server") != std::string::npos);
+}
+
+TEST_CASE(
+    "a half-open LISTEN connection is found dead within --db-peer-timeout-ms and replaced; "
+    "cached GetBalances never waits long meanwhile",
+    "[fresh_reads]") {
+  // Everything the server opens goes through a proxy that can leave its connections half-open
+  // (a host that vanished): no FIN, no RST, no acknowledgement, so only the server's own
+  // keepalives and tcp_user_timeout can tell.
+  const std::string url = MigratedDatabase();
+  const std::string host_port = "127.0.0.1:";
+  const size_t at = url.find(host_port) + host_port.size();
+  const size_t slash = url.find('/', at);
+  TcpProxy proxy(std::stoi(url.substr(at, slash - at)));
+  auto env = ServerEnv(url.substr(0, at) + std::to_string(proxy.port()) + url.substr(slash));
+  constexpr int kPeerTimeoutMs = 2000;
+  ServerProcess server(env, {"--db-peer-timeout-ms=" + std::to_string(kPeerTimeoutMs)});
+  server.WaitUntilServing();
+  auto channel = server.Channel();
+  REQUIRE(WaitUntil([&] { return Metric(server, "zeva_read_cache_listening") == 1; }, 30s, 50ms));
+  REQUIRE(PostedThrough(channel, "test_vs_1").has_value());
+  const auto expected = PostedThrough(channel, "test_vs_1");  // a hit: cached and listening
+  REQUIRE(expected.has_value());
+  REQUIRE(Metric(server, "zeva_balance_cache_hits_total") >= 1);
+  const auto count = [&](const std::string& what) {
+    const std::string log = server.Log();
+    size_t n = 0;
+    for (size_t pos = log.find(what); pos != std::string::npos; pos = log.find(what, pos + 1)) ++n;
+    return n;
+  };
+  const size_t listens_before = count("listening on ");
+  REQUIRE(count("lost the LISTEN connection") == 0);
+
+  // Every connection open now (the pool's, the LISTEN one, readiness' probe) goes silent.
+  const auto froze = std::chrono::steady_clock::now();
+  CHECK(proxy.FreezeOpenConnections() >= 2);
+  // A caller keeps reading its cached balances meanwhile, each call bounded by 30 s.
+  std::atomic<bool> stop{false};
+  std::atomic<int> calls{0};
+  std::atomic<int> failed{0};
+  std::atomic<double> slowest{0};
+  std::thread caller([&] {
+    while (!stop) {
+      const auto started = std::chrono::steady_clock::now();
+      const auto read = PostedThrough(channel, "test_vs_1");
+      const double took =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      if (took > slowest) slowest = took;
+      ++calls;
+      if (read != expected) ++failed;
+    }
+  });
+  const auto seconds_since_freeze = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - froze).count();
+  };
+  // Keepalives find an idle half-open connection after about idle + 3 probes (1 + 3 x 1 s
+  // with a 2 s peer timeout), tcp_user_timeout a query sent into the void after 2 s (checked
+  // at the next retransmission): the bound leaves room for a loaded machine.
+  const double bound = 3.0 * kPeerTimeoutMs / 1000.0 + 2.0;
+  const bool lost = WaitUntil([&] { return count("lost the LISTEN connection") > 0; }, 30s, 20ms);
+  const double lost_after = seconds_since_freeze();
+  const bool relistened =
+      WaitUntil([&] { return count("listening on ") > listens_before; }, 30s, 20ms);
+  const double relistened_after = seconds_since_freeze();
+  // Answering from memory again: the hits grow.
+  const double hits = Metric(server, "zeva_balance_cache_hits_total");
+  CHECK(WaitUntil([&] { return Metric(server, "zeva_balance_cache_hits_total") > hits; }, 10s));
+  stop = true;
+  caller.join();
+  WARN("LISTEN connection found dead " << lost_after << " s after the freeze, listening again "
+                                       << relistened_after << " s after it; " << calls
+                                       << " GetBalances meanwhile, slowest " << slowest << " s");
+  INFO(server.Log());
+  CHECK(lost);
+  CHECK(lost_after < bound);
+  CHECK(relistened);
+  CHECK(relistened_after < bound + 2.0);  // reconnect_delay (1 s) and a connection
+  CHECK(Metric(server, "zeva_read_cache_listening") == 1);
+  CHECK(failed == 0);
+  // No call waits out its fallback for long: at most the CatchUp wait (1 s), then a pooled
+  // connection found dead by tcp_user_timeout and the one retry on a fresh one.
+  CHECK(slowest < bound);
+  CHECK(proxy.accepted() > 3);  // the reconnects went through the proxy again
+}
+
+TEST_CASE(
+    "a LISTEN connection left on the old primary while the pool reaches a new one drops the "
+    "cache and follows",
+    "[fresh_reads]") {
+  // Two clusters (two system identifiers), both still running: the server's URL goes through a
+  // proxy that first leads to `old_primary`, then (Retarget) to `new_primary`, as a failover
+  // that moves the address and leaves the old primary reachable to whoever is connected to it.
+  auto old_primary = PostgresServer::Own();
+  auto new_primary = PostgresServer::Own();
+  MigrateWithPosted(old_primary->admin_url(), 100);
+  MigrateWithPosted(new_primary->admin_url(), 250);
+  const auto port_of = [](const std::string& url) {
+    const size_t at = url.rfind(':') + 1;
+    return std::stoi(url.substr(at, url.find('/', at) - at));
+  };
+  const std::string old_url = old_primary->admin_url();
+  TcpProxy proxy(port_of(old_url));
+  const std::string proxied = old_url.substr(0, old_url.rfind(':') + 1) +
+                              std::to_string(proxy.port()) + old_url.substr(old_url.rfind('/'));
+  ServerProcess server(ServerEnv(proxied), {});
+  server.WaitUntilServing();
+  REQUIRE(WaitUntil([&] { return Metric(server, "zeva_read_cache_listening") == 1; }, 30s, 50ms));
+  REQUIRE(PostedThrough(server.Channel(), "test_vs_1") == 100);
+  REQUIRE(PostedThrough(server.Channel(), "test_vs_1") == 100);  // from memory
+  REQUIRE(Metric(server, "zeva_balance_cache_hits_total") >= 1);
+
+  // The address moves; the old primary ends the pool's sessions (not the LISTEN one), so the
+  // pool's next connection reaches the new primary. A read the cache does not hold needs it.
+  proxy.Retarget(port_of(new_primary->admin_url()));
+  Sql(old_url,
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = "
+      "'zeva-transaction-service'");
+  auto stub = zeva::transactions::ZEVModels::NewStub(server.Channel());
+  REQUIRE(WaitUntil(
+      [&] {
+        auto context = ContextFor("test_vs_1");
+        zeva::transactions::ModelDetailsRequest request;
+        request.set_id(1);
+        zeva::transactions::ModelDetails details;
+        const auto code = stub->GetModelDetails(context.get(), request, &details).error_code();
+        return code == grpc::StatusCode::OK || code == grpc::StatusCode::NOT_FOUND;
+      },
+      30s, 50ms));
+  // From here on the new primary's 250, never the old one's 100 from memory.
+  int stale = 0;
+  const bool current = WaitUntil(
+      [&] {
+        const auto posted = PostedThrough(server.Channel(), "test_vs_1");
+        if (posted == 100) ++stale;
+        return posted == 250 && Metric(server, "zeva_read_cache_listening") == 1;
+      },
+      30s, 50ms);
+  INFO(server.Log());
+  CHECK(stale == 0);
+  CHECK(current);
+  // The feed followed: it listens on the new primary and answers from memory again.
+  CHECK(Metric(server, "zeva_read_cache_server_changes_total") == 1);
+  const double hits = Metric(server, "zeva_balance_cache_hits_total");
+  CHECK(PostedThrough(server.Channel(), "test_vs_1") == 250);
+  CHECK(PostedThrough(server.Channel(), "test_vs_1") == 250);
+  CHECK(Metric(server, "zeva_balance_cache_hits_total") > hits);
+  CHECK(server.Log().find("a pooled connection reached server") != std::string::npos);
 }

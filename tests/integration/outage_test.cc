@@ -10,7 +10,6 @@
 #include <map>
 #include <mutex>
 #include <optional>
-#include <sstream>
 #include <thread>
 
 #include "tests/support/metrics_scrape.h"
@@ -66,17 +65,6 @@ std::string PoolBackends(const std::string& url) {
   return Sql(url,
              "SELECT count(*) FROM pg_stat_activity WHERE application_name = "
              "'zeva-transaction-service' AND datname = current_database()");
-}
-
-// The server's log without the per-call lines (thousands under load).
-std::string LogWithoutCalls(const std::string& log) {
-  std::istringstream in(log);
-  std::string out;
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.find("] call ") == std::string::npos) out += line + "\n";
-  }
-  return out;
 }
 
 }  // namespace
@@ -169,7 +157,7 @@ TEST_CASE("PostgreSQL restarted under load: UNAVAILABLE during the outage, back 
   std::string summary;
   for (const auto& [code, n] : codes)
     summary += " " + std::to_string(code) + ":" + std::to_string(n);
-  INFO("codes (gRPC code:count):" << summary << "\n" << LogWithoutCalls(service.server().Log()));
+  INFO("codes (gRPC code:count):" << summary << "\n" << service.server().LogWithoutCalls());
   CHECK(ok_before > 0);
   CHECK(failed_before == 0);
   CHECK(unavailable_in_outage > 0);  // the outage was seen, as UNAVAILABLE
@@ -275,7 +263,7 @@ TEST_CASE("a frozen database: NOT_SERVING within 5 s, and SIGTERM exits within g
   const int exit_code = service.server().StopWith(SIGTERM, std::chrono::seconds(30));
   const double exited_after = Seconds(Steady::now() - signalled);
   WARN("exit code " << exit_code << " " << exited_after << " s after SIGTERM");
-  INFO(LogWithoutCalls(service.server().Log()));
+  INFO(service.server().LogWithoutCalls());
   CHECK(exit_code >= 0);  // exited by itself, not killed after the timeout
   CHECK(exited_after < kGraceSeconds + 5.0);
   stuck.join();

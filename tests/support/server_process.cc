@@ -155,4 +155,14 @@ std::string ServerProcess::Log() const {
   return buffer.str();
 }
 
+std::string ServerProcess::LogWithoutCalls() const {
+  std::ifstream in(log_path_);
+  std::string out;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.find("] call ") == std::string::npos) out += line + "\n";
+  }
+  return out;
+}
+
 }  // namespace zeva::testing

@@ -49,6 +49,8 @@ class ServerProcess {
   bool Running();
   // Everything the server has logged so far.
   std::string Log() const;
+  // The same without the per-call lines (tens of thousands under load, in an outage).
+  std::string LogWithoutCalls() const;
 
  private:
   ServerProcess(const std::string& binary, const std::string& port_variable,

@@ -13,6 +13,8 @@
 #include <stdexcept>
 #include <utility>
 
+#include "tests/support/loopback.h"
+
 namespace zeva::testing {
 
 namespace {
@@ -91,25 +93,11 @@ std::string Address(const std::string& argument) {
 }  // namespace
 
 SmtpSink::SmtpSink() {
-  if (pipe2(wake_fds_, O_CLOEXEC) != 0) throw std::runtime_error("SmtpSink: pipe failed");
-  // Close-on-exec: child processes of the test (brokers, servers) must not keep the port.
-  listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof addr;
-  if (listen_fd_ < 0 || bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      listen(listen_fd_, 64) != 0 ||
-      getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    const int error = errno;
-    if (listen_fd_ >= 0) close(listen_fd_);
-    close(wake_fds_[0]);
-    close(wake_fds_[1]);
-    throw std::runtime_error(std::string("SmtpSink: cannot listen on 127.0.0.1: ") +
-                             strerror(error));
+  listen_fd_ = ListenOnLoopback(&port_, "SmtpSink");
+  if (pipe2(wake_fds_, O_CLOEXEC) != 0) {
+    close(listen_fd_);
+    throw std::runtime_error("SmtpSink: pipe failed");
   }
-  port_ = ntohs(addr.sin_port);
   acceptor_ = std::thread([this] { AcceptLoop(); });
 }
 

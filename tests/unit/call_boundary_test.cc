@@ -99,4 +99,11 @@ TEST_CASE("every database connection detects a vanished peer in seconds", "[call
   CHECK(ConnectionString("host=db dbname=zeva", "w", 2) ==
         "host=db dbname=zeva application_name=w connect_timeout=2 keepalives=1 "
         "keepalives_idle=5 keepalives_interval=2 keepalives_count=3 tcp_user_timeout=10000");
+  // DB_PEER_TIMEOUT_MS scales them (keepalive steps of at least 1 s).
+  CHECK(ConnectionString("host=db", "w", 2, 2000) ==
+        "host=db application_name=w connect_timeout=2 keepalives=1 keepalives_idle=1 "
+        "keepalives_interval=1 keepalives_count=3 tcp_user_timeout=2000");
+  CHECK(ConnectionString("host=db", "w", 2, 60000) ==
+        "host=db application_name=w connect_timeout=2 keepalives=1 keepalives_idle=30 "
+        "keepalives_interval=12 keepalives_count=3 tcp_user_timeout=60000");
 }

@@ -82,13 +82,17 @@ TEST_CASE("bounds on the database and on calls without a deadline are configurab
   CHECK(help.find("DEFAULT_DEADLINE_MS") != std::string::npos);
   CHECK(help.find("30000") != std::string::npos);
   CHECK(help.find("DB_POOL_CALLER_SHARE_PERCENT") != std::string::npos);
+  CHECK(help.find("--db-peer-timeout-ms") != std::string::npos);
+  CHECK(help.find("DB_PEER_TIMEOUT_MS") != std::string::npos);
   CHECK(help.find("http://localhost:8888/auth/realms/zeva") != std::string::npos);
 
   auto env = kMinimalEnv;
   env["DEFAULT_DEADLINE_MS"] = "5000";
   env["DB_POOL_CALLER_SHARE_PERCENT"] = "25";
+  env["DB_PEER_TIMEOUT_MS"] = "2000";
   auto parsed = ParseServerConfig({"--db-probe-timeout-ms=700"}, FakeEnv(env));
   REQUIRE(parsed.ok());
+  CHECK(parsed->config.db_peer_timeout_ms == 2000);
   CHECK(parsed->config.default_deadline_ms == 5000);
   CHECK(parsed->config.db_pool_caller_share_percent == 25);
   CHECK(parsed->config.db_probe_timeout_ms == 700);
