@@ -99,7 +99,7 @@ Pass PublishLane::RunOnce(const Wakeup& wakeup) {
   }
   const std::vector<domain::OutboxEvent> refused = TakeEvents(*events, outcome.refused);
   if (!refused.empty()) {
-    metrics_.DeliveryFailed(channel, FailureReason(published));
+    metrics_.DeliveryFailed(channel, "nacked");
     spdlog::warn("{} events had messages RabbitMQ refused ({}); retrying them with back-off",
                  refused.size(), std::string(published.message()));
     ScheduleRetries(store_, metrics_, kChannel, refused, options_.retry,

@@ -874,7 +874,7 @@ TEST_CASE("a nacked event is retried with back-off, then delivered once the queu
   std::string metrics = ScrapeMetrics(worker->metrics_port());
   CHECK(MetricValue(metrics, "zeva_worker_confirms_total", {"result=\"nack\""}) >= 2);
   CHECK(MetricValue(metrics, "zeva_worker_delivery_failures_total",
-                    {"channel=\"publish\"", "reason=\"error\""}) >= 2);
+                    {"channel=\"publish\"", "reason=\"nacked\""}) >= 2);
 
   // The downstream consumer takes the filler: the queue has room, the next attempt is acked.
   AmqpTestConsumer downstream(o.broker.url(), zeva::broker::kEventsExchange, "topic", full,
@@ -906,7 +906,7 @@ TEST_CASE("a nacked event is retried with back-off, then delivered once the queu
   metrics = ScrapeMetrics(worker->metrics_port());
   CHECK(MetricValue(metrics, "zeva_worker_confirms_total", {"result=\"nack\""}) == attempts - 1);
   CHECK(MetricValue(metrics, "zeva_worker_delivery_failures_total",
-                    {"channel=\"publish\"", "reason=\"error\""}) == attempts - 1);
+                    {"channel=\"publish\"", "reason=\"nacked\""}) == attempts - 1);
   CHECK(MetricValue(metrics, "zeva_worker_confirms_total", {"result=\"ack\""}) == 3 + 4);
   CHECK(MetricValue(metrics, "zeva_worker_events_delivered_total", {"channel=\"publish\""}) == 3);
 }
