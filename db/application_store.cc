@@ -283,21 +283,6 @@ std::vector<ApplicationRecord> LoadApplications(pqxx::transaction_base& tx,
   return out;
 }
 
-// The key's earlier outcome (replayed, or reused for another request); nullopt once claimed.
-std::optional<ApplicationOutcome> Earlier(pqxx::transaction_base& tx,
-                                          const IdempotencyClaim& claim) {
-  StoredResult replayed;
-  switch (Claim(tx, claim, &replayed)) {
-    case ClaimResult::kReused:
-      return ApplicationOutcome{Kind::kKeyReused, 0, std::nullopt};
-    case ClaimResult::kReplay:
-      return ApplicationOutcome{Kind::kReplayed, replayed.result_id, replayed.response};
-    case ClaimResult::kClaimed:
-      break;
-  }
-  return std::nullopt;
-}
-
 // Gives the claimed key the changed application and its response.
 std::string RecordApplication(pqxx::transaction_base& tx,
                               const KeyedChange<ApplicationRecord>& keyed, int64_t application_id) {
@@ -330,7 +315,8 @@ absl::StatusOr<ApplicationOutcome> ChangeRecords(ConnectionPool& pool, const Bud
   return RunWithRetries<ApplicationOutcome>(
       pool, budget, [&](pqxx::connection& c) -> absl::StatusOr<ApplicationOutcome> {
         pqxx::work tx(c);
-        if (auto earlier = Earlier(tx, keyed.claim)) return *earlier;
+        if (auto earlier = ClaimOrEarlier(tx, keyed.claim, &ApplicationOutcome::application_id))
+          return *earlier;
         const std::optional<ApplicationHead> head = LockApplication(tx, application_id);
         if (!head) return ApplicationOutcome{Kind::kNotFound, 0, std::nullopt};
         if (absl::Status s = rules.access(*head); !s.ok()) return s;
@@ -463,7 +449,8 @@ absl::StatusOr<ApplicationOutcome> ApplicationStore::Create(
   return RunWithRetries<ApplicationOutcome>(
       pool_, budget, [&](pqxx::connection& c) -> absl::StatusOr<ApplicationOutcome> {
         pqxx::work tx(c);
-        if (auto earlier = Earlier(tx, keyed.claim)) return *earlier;
+        if (auto earlier = ClaimOrEarlier(tx, keyed.claim, &ApplicationOutcome::application_id))
+          return *earlier;
         const int64_t id = tx.exec_prepared1(kInsertApplication.name, actor.organization_id,
                                              actor.username, actor.roles, comment)[0]
                                .as<int64_t>();
@@ -599,7 +586,8 @@ absl::StatusOr<ApplicationOutcome> ApplicationStore::Transition(
   return RunWithRetries<ApplicationOutcome>(
       pool_, budget, [&](pqxx::connection& c) -> absl::StatusOr<ApplicationOutcome> {
         pqxx::work tx(c);
-        if (auto earlier = Earlier(tx, keyed.claim)) return *earlier;
+        if (auto earlier = ClaimOrEarlier(tx, keyed.claim, &ApplicationOutcome::application_id))
+          return *earlier;
         const std::optional<ApplicationHead> head = LockApplication(tx, application_id);
         if (!head) return ApplicationOutcome{Kind::kNotFound, 0, std::nullopt};
         auto transition = rule(*head);

@@ -320,19 +320,6 @@ std::vector<ReportRecord> LoadReports(pqxx::transaction_base& tx,
   return out;
 }
 
-std::optional<ReportOutcome> Earlier(pqxx::transaction_base& tx, const IdempotencyClaim& claim) {
-  StoredResult replayed;
-  switch (Claim(tx, claim, &replayed)) {
-    case ClaimResult::kReused:
-      return ReportOutcome{Kind::kKeyReused, 0, std::nullopt};
-    case ClaimResult::kReplay:
-      return ReportOutcome{Kind::kReplayed, replayed.result_id, replayed.response};
-    case ClaimResult::kClaimed:
-      break;
-  }
-  return std::nullopt;
-}
-
 // Gives the claimed key the changed report and its response.
 std::string RecordReport(pqxx::transaction_base& tx, const KeyedChange<ReportRecord>& keyed,
                          int64_t report_id) {
@@ -557,7 +544,8 @@ absl::StatusOr<ReportOutcome> ComplianceStore::Create(const KeyedChange<ReportRe
   return RunWithRetries<ReportOutcome>(
       pool_, budget, [&](pqxx::connection& c) -> absl::StatusOr<ReportOutcome> {
         pqxx::work tx(c);
-        if (auto earlier = Earlier(tx, keyed.claim)) return *earlier;
+        if (auto earlier = ClaimOrEarlier(tx, keyed.claim, &ReportOutcome::report_id))
+          return *earlier;
         tx.exec_prepared(kLockOrganization.name, actor.organization_id);
         bool open = false;
         bool exists = false;
@@ -607,7 +595,8 @@ absl::StatusOr<ReportOutcome> ComplianceStore::Update(const KeyedChange<ReportRe
   return RunWithRetries<ReportOutcome>(
       pool_, budget, [&](pqxx::connection& c) -> absl::StatusOr<ReportOutcome> {
         pqxx::work tx(c);
-        if (auto earlier = Earlier(tx, keyed.claim)) return *earlier;
+        if (auto earlier = ClaimOrEarlier(tx, keyed.claim, &ReportOutcome::report_id))
+          return *earlier;
         const std::optional<ReportHead> head = LockReport(tx, report_id);
         if (!head) return ReportOutcome{Kind::kNotFound, 0, std::nullopt};
         if (absl::Status s = rules.access(*head); !s.ok()) return s;
@@ -640,7 +629,8 @@ absl::StatusOr<ReportOutcome> ComplianceStore::Transition(const KeyedChange<Repo
   return RunWithRetries<ReportOutcome>(
       pool_, budget, [&](pqxx::connection& c) -> absl::StatusOr<ReportOutcome> {
         pqxx::work tx(c);
-        if (auto earlier = Earlier(tx, keyed.claim)) return *earlier;
+        if (auto earlier = ClaimOrEarlier(tx, keyed.claim, &ReportOutcome::report_id))
+          return *earlier;
         const std::optional<ReportHead> head = LockReport(tx, report_id);
         if (!head) return ReportOutcome{Kind::kNotFound, 0, std::nullopt};
         auto transition = rule(*head);

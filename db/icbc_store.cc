@@ -244,14 +244,8 @@ absl::StatusOr<IcbcOutcome> IcbcStore::Start(const KeyedChange<IcbcImportRecord>
   return RunWithRetries<IcbcOutcome>(
       pool_, budget, [&](pqxx::connection& c) -> absl::StatusOr<IcbcOutcome> {
         pqxx::work tx(c);
-        StoredResult replayed;
-        switch (::zeva::db::Claim(tx, keyed.claim, &replayed)) {  // the key, not an import
-          case ClaimResult::kReused:
-            return IcbcOutcome{Kind::kKeyReused, 0, 0, std::nullopt};
-          case ClaimResult::kReplay:
-            return IcbcOutcome{Kind::kReplayed, replayed.result_id, 0, replayed.response};
-          case ClaimResult::kClaimed:
-            break;
+        if (auto earlier = ClaimOrEarlier(tx, keyed.claim, &IcbcOutcome::import_id)) {
+          return *earlier;
         }
         const int64_t id =
             tx.exec_prepared1(kInsertImport.name, input.file_name, input.year, input.month,

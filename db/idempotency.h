@@ -11,6 +11,7 @@
 #include <optional>
 #include <pqxx/transaction_base>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -46,6 +47,29 @@ enum class ClaimResult { kClaimed, kReplay, kReused };
 // it commits (then kReplay with its result) or rolls back (then kClaimed).
 ClaimResult Claim(pqxx::transaction_base& tx, const IdempotencyClaim& claim,
                   StoredResult* replayed);
+
+// Claims the key for a store's change: nullopt once claimed, else the change's outcome for a
+// key used before (Outcome::Kind::kReplayed with the earlier result in `id` and the stored
+// response, or kKeyReused for another request). One switch for every store's outcome type.
+template <class Outcome>
+std::optional<Outcome> ClaimOrEarlier(pqxx::transaction_base& tx, const IdempotencyClaim& claim,
+                                      int64_t Outcome::*id) {
+  StoredResult replayed;
+  Outcome earlier;
+  switch (Claim(tx, claim, &replayed)) {
+    case ClaimResult::kReused:
+      earlier.kind = Outcome::Kind::kKeyReused;
+      return earlier;
+    case ClaimResult::kReplay:
+      earlier.kind = Outcome::Kind::kReplayed;
+      earlier.*id = replayed.result_id;
+      earlier.response = std::move(replayed.response);
+      return earlier;
+    case ClaimResult::kClaimed:
+      break;
+  }
+  return std::nullopt;
+}
 
 // The serialized response of a change, given what it produced (`Record`, read in the change's
 // transaction after its writes).

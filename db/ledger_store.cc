@@ -134,22 +134,6 @@ std::optional<JournalRecord> LoadJournal(pqxx::transaction_base& tx, int64_t jou
 // LedgerStore::Post, step by step, in one transaction: returning without commit rolls back
 // everything written before.
 
-// 1. The key. A concurrent request with the same key waits here until the first commits (then
-//    finds its result) or rolls back (then proceeds). An outcome when the key was used before.
-std::optional<PostOutcome> ClaimKey(pqxx::transaction_base& tx, const IdempotencyClaim& claim) {
-  StoredResult replayed;
-  switch (Claim(tx, claim, &replayed)) {
-    case ClaimResult::kReused:
-      return PostOutcome{PostOutcome::Kind::kKeyReused, 0, {}, 0};
-    case ClaimResult::kReplay:
-      return PostOutcome{
-          PostOutcome::Kind::kReplayed, replayed.result_id, {}, 0, replayed.response};
-    case ClaimResult::kClaimed:
-      break;
-  }
-  return std::nullopt;
-}
-
 // 2. The entries a posting makes, and the supplier accounts they change (the government's is
 //    derived from them).
 struct PlannedEntries {
@@ -376,7 +360,11 @@ absl::StatusOr<std::map<uint64_t, domain::IssuedVehicle>> LedgerStore::VehiclesF
 absl::StatusOr<PostOutcome> LedgerStore::Post(const JournalPosting& posting, const Budget& budget) {
   auto attempt = [&](pqxx::connection& c) -> absl::StatusOr<PostOutcome> {
     pqxx::work tx(c);
-    if (auto replayed = ClaimKey(tx, posting.key.claim)) return *replayed;
+    // 1. The key. A concurrent request with the same key waits here until the first commits
+    //    (then finds its result) or rolls back (then proceeds).
+    if (auto earlier = ClaimOrEarlier(tx, posting.key.claim, &PostOutcome::journal_id)) {
+      return *earlier;
+    }
     PlannedEntries planned;
     if (auto refused = posting.kind == "REVERSAL"
                            ? PlanReversal(tx, posting.reverses_journal_id, &planned)

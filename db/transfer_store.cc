@@ -140,21 +140,6 @@ void InsertLines(pqxx::transaction_base& tx, int64_t transfer_id,
                    ArrayLiteral(classes), ArrayLiteral(amounts), ArrayLiteral(prices));
 }
 
-// The key's earlier outcome (replayed, or reused for another request); nullopt once claimed.
-std::optional<TransferOutcome> Earlier(pqxx::transaction_base& tx, const IdempotencyClaim& claim) {
-  StoredResult replayed;
-  switch (Claim(tx, claim, &replayed)) {
-    case ClaimResult::kReused:
-      return TransferOutcome{TransferOutcome::Kind::kKeyReused, 0, {}, std::nullopt};
-    case ClaimResult::kReplay:
-      return TransferOutcome{
-          TransferOutcome::Kind::kReplayed, replayed.result_id, {}, replayed.response};
-    case ClaimResult::kClaimed:
-      break;
-  }
-  return std::nullopt;
-}
-
 // Gives the claimed key the changed transfer and its response.
 std::string RecordTransfer(pqxx::transaction_base& tx, const KeyedChange<TransferRecord>& keyed,
                            int64_t transfer_id) {
@@ -267,7 +252,8 @@ absl::StatusOr<TransferOutcome> TransferStore::Create(
   return RunWithRetries<TransferOutcome>(
       pool_, budget, [&](pqxx::connection& c) -> absl::StatusOr<TransferOutcome> {
         pqxx::work tx(c);
-        if (auto earlier = Earlier(tx, keyed.claim)) return *earlier;
+        if (auto earlier = ClaimOrEarlier(tx, keyed.claim, &TransferOutcome::transfer_id))
+          return *earlier;
         const int64_t id =
             tx.exec_prepared1(kInsertTransfer.name, actor.organization_id, to_organization_id)[0]
                 .as<int64_t>();
@@ -289,7 +275,8 @@ absl::StatusOr<TransferOutcome> TransferStore::Update(
   return RunWithRetries<TransferOutcome>(
       pool_, budget, [&](pqxx::connection& c) -> absl::StatusOr<TransferOutcome> {
         pqxx::work tx(c);
-        if (auto earlier = Earlier(tx, keyed.claim)) return *earlier;
+        if (auto earlier = ClaimOrEarlier(tx, keyed.claim, &TransferOutcome::transfer_id))
+          return *earlier;
         bool found = false;
         const TransferHead head = LockTransfer(tx, transfer_id, &found);
         if (!found) return TransferOutcome{Kind::kNotFound, transfer_id, {}};
@@ -316,7 +303,8 @@ absl::StatusOr<TransferOutcome> TransferStore::Transition(const KeyedChange<Tran
   return RunWithRetries<TransferOutcome>(
       pool_, budget, [&](pqxx::connection& c) -> absl::StatusOr<TransferOutcome> {
         pqxx::work tx(c);
-        if (auto earlier = Earlier(tx, keyed.claim)) return *earlier;
+        if (auto earlier = ClaimOrEarlier(tx, keyed.claim, &TransferOutcome::transfer_id))
+          return *earlier;
         // The transfer's lock orders every step of this transfer.
         bool found = false;
         const TransferHead head = LockTransfer(tx, transfer_id, &found);
