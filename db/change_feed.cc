@@ -176,19 +176,6 @@ void ChangeFeed::RoundTrip() {
   connection_->get_notifs();
 }
 
-std::string ChangeFeed::ServerIdentity() {
-  try {
-    pqxx::nontransaction tx(*connection_);
-    return tx.exec1(kServerIdentitySql)[0].as<std::string>();
-  } catch (const pqxx::broken_connection&) {
-    throw;
-  } catch (const pqxx::sql_error& e) {
-    // E.g. a server whose administrator revoked them: unknown, which the reset covers anyway.
-    spdlog::debug("cannot read the server's system identifier and timeline: {}", e.what());
-    return "";
-  }
-}
-
 bool ChangeFeed::Open() {
   auto connection = Connect(options_.url, options_.application_name,
                             std::min(options_.connect_timeout_seconds, kMaxConnectTimeoutSeconds),
@@ -207,7 +194,7 @@ bool ChangeFeed::Open() {
     for (const std::string& channel : options_.channels) {
       receivers_.push_back(std::make_unique<Receiver>(*connection_, channel, on_change_));
     }
-    server = ServerIdentity();
+    server = ServerIdentity(*connection_);
     // LISTEN is in effect once a round trip after it has been answered.
     RoundTrip();
   } catch (const std::exception& e) {

@@ -94,8 +94,6 @@ class ChangeFeed {
   void Run();
   bool Open();       // connects and LISTENs; on_reset; then connected
   void RoundTrip();  // one barrier (throws on a broken connection)
-  // "<system identifier>/<timeline>" of the server connected to; "" when it cannot be read.
-  std::string ServerIdentity();
   void Lost(const std::string& why);
   void Wake() const;
   void NotifyAll();
@@ -133,7 +131,8 @@ class ChangeFeed {
 
   // Used by the thread only.
   int failed_opens_ = 0;  // connect attempts failed since the last success
-  std::string server_;    // ServerIdentity() of the last connection ("": none yet, unknown)
+  std::string
+      server_;  // ServerIdentity (db/connection.h) of the last connection ("": none yet, unknown)
   std::unique_ptr<pqxx::connection> connection_;
   std::vector<std::unique_ptr<Receiver>> receivers_;
   std::thread thread_;

@@ -7,8 +7,22 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "db/session.h"
+#include "spdlog/spdlog.h"
 
 namespace zeva::db {
+
+std::string ServerIdentity(pqxx::connection& connection) {
+  try {
+    pqxx::nontransaction tx(connection);
+    return tx.exec1(kServerIdentitySql)[0].as<std::string>();
+  } catch (const pqxx::broken_connection&) {
+    throw;
+  } catch (const pqxx::sql_error& e) {
+    spdlog::debug("cannot read the server's system identifier and timeline: {}", e.what());
+    return "";
+  }
+}
 
 std::string RedactUrl(const std::string& url) {
   // postgresql://user:password@host/db -> postgresql://user:***@host/db

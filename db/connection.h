@@ -28,6 +28,11 @@ std::string ConnectionString(const std::string& url, const std::string& applicat
                              int connect_timeout_seconds,
                              int peer_timeout_ms = kDefaultPeerTimeoutMs);
 
+// Which server `connection` reached (kServerIdentitySql: "<system identifier>/<timeline>"), or ""
+// when the server will not say (e.g. the functions revoked). A lost connection throws
+// pqxx::broken_connection, for the caller to treat as any failure of a fresh connection.
+std::string ServerIdentity(pqxx::connection& connection);
+
 // The URL with any password replaced by "***", safe to log.
 std::string RedactUrl(const std::string& url);
 

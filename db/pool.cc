@@ -46,17 +46,6 @@ bool LooksDead(pqxx::connection& connection) {
   return poll(&fd, 1, 0) != 0;
 }
 
-// kServerIdentitySql on `connection`; "" when it cannot be read (e.g. the functions revoked).
-std::string ServerIdentity(pqxx::connection& connection) {
-  try {
-    pqxx::nontransaction tx(connection);
-    return tx.exec1(kServerIdentitySql)[0].as<std::string>();
-  } catch (const std::exception& e) {
-    spdlog::debug("cannot read the server's system identifier and timeline: {}", e.what());
-    return "";
-  }
-}
-
 absl::Status DeadlinePassed() {
   return absl::DeadlineExceededError("the call's deadline passed before the database was reached");
 }
@@ -85,12 +74,14 @@ absl::StatusOr<std::unique_ptr<ConnectionPool::Pooled>> ConnectionPool::Open(
     for (const Statement& statement : AllStatements()) {
       (*connection)->prepare(statement.name, statement.sql);
     }
-    pqxx::nontransaction tx(**connection);
-    tx.exec_prepared(kCustomPlans.name);
+    {
+      pqxx::nontransaction tx(**connection);
+      tx.exec_prepared(kCustomPlans.name);
+    }  // one transaction at a time on a connection: ServerIdentity opens its own
+    if (server_watcher_) server_watcher_(ServerIdentity(**connection));
   } catch (const std::exception& e) {
     return absl::UnavailableError(absl::StrCat("preparing the connection failed: ", e.what()));
   }
-  if (server_watcher_) server_watcher_(ServerIdentity(**connection));
   return std::make_unique<Pooled>(Pooled{*std::move(connection), 0});
 }
 
