@@ -23,9 +23,7 @@ OptionSet ServerOptions(ServerConfig* c) {
                     "PostgreSQL URL, postgresql://USER:PASSWORD@HOST[:PORT]/DB. Required.",
                     &c->database_url);
   options.AddInt("db-pool-size", "DB_POOL_SIZE", d.db_pool_size, 1, 1000,
-                 "Connections to PostgreSQL held by each replica (also the threads that do the "
-                 "waiting of callback-API calls).",
-                 &c->db_pool_size);
+                 "Connections to PostgreSQL held by each replica.", &c->db_pool_size);
   options.AddInt("db-acquire-timeout-ms", "DB_ACQUIRE_TIMEOUT_MS", d.db_acquire_timeout_ms, 1,
                  600000, "How long a call waits for a free connection before UNAVAILABLE.",
                  &c->db_acquire_timeout_ms);
@@ -58,18 +56,18 @@ OptionSet ServerOptions(ServerConfig* c) {
       "After SIGTERM/SIGINT, how long in-flight calls may run before they are cancelled.",
       &c->shutdown_grace_seconds);
   options.AddInt("max-threads", "MAX_THREADS", d.max_threads, 16, 100000,
-                 "Cap on the threads of gRPC's synchronous server: one per call in flight plus "
-                 "its pollers. Calls beyond it are refused RESOURCE_EXHAUSTED by gRPC, so keep it "
-                 "well above the expected concurrency; the database pool bounds the real work.",
+                 "Cap on the threads that run calls (one per call in flight: database work, user "
+                 "lookups, a stream waiting for its client). A call beyond it is refused "
+                 "RESOURCE_EXHAUSTED, so keep it well above the expected concurrency; the database "
+                 "pool bounds the real work.",
                  &c->max_threads);
-  options.AddInt(
-      "min-pollers", "MIN_POLLERS", d.min_pollers, 1, 1024,
-      "Threads of the synchronous server kept waiting for calls. Too few and gRPC "
-      "starts and ends a thread for many calls (measured at 16 callers: GetMyOrganization "
-      "28% more calls/s than with gRPC's default of 1).",
-      &c->min_pollers);
+  options.AddInt("min-pollers", "MIN_POLLERS", d.min_pollers, 1, 1024,
+                 "Call threads started at once and kept waiting for calls. Too few and threads "
+                 "are started and ended for many calls (measured at 16 callers on gRPC's "
+                 "synchronous server: GetMyOrganization 28% more calls/s than with 1).",
+                 &c->min_pollers);
   options.AddInt("max-pollers", "MAX_POLLERS", d.max_pollers, 1, 4096,
-                 "Most threads waiting for calls at once; idle ones above it end. At least "
+                 "Most call threads waiting for calls at once; idle ones above it end. At least "
                  "--min-pollers, below --max-threads.",
                  &c->max_pollers);
   options.AddBool("read-cache", "READ_CACHE", d.read_cache,

@@ -1,5 +1,6 @@
 #include "server/service_host.h"
 
+#include <google/protobuf/descriptor.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
@@ -7,6 +8,8 @@
 #include <algorithm>
 #include <chrono>
 #include <memory>
+#include <set>
+#include <string>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -57,6 +60,19 @@ const std::vector<std::string> kServiceNames = {
     "zeva.credits.v1.IcbcService",           "zeva.credits.v1.CreditApplicationService",
     "zeva.credits.v1.ComplianceService",
 };
+
+// Full names ("/package.Service/Method") of every contract method, read from the protos.
+std::set<std::string> ContractMethods() {
+  std::set<std::string> methods;
+  for (const std::string& name : kServiceNames) {
+    const google::protobuf::ServiceDescriptor* service =
+        google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(name);
+    for (int i = 0; service != nullptr && i < service->method_count(); ++i) {
+      methods.insert(absl::StrCat("/", name, "/", service->method(i)->name()));
+    }
+  }
+  return methods;
+}
 
 // Users come from the database; authentication sees them as callers.
 auth::UserLookup LookupIn(db::UserStore& users) {
@@ -229,8 +245,8 @@ absl::Status PrepareBuilder(const config::ServerConfig& config,
     return status;
   }
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
-  interceptors.push_back(std::make_unique<services::UnparsedRequestInterceptorFactory>(
-      observer, services::CreditLedgerService::CallbackMethods()));
+  interceptors.push_back(
+      std::make_unique<services::UnparsedRequestInterceptorFactory>(observer, ContractMethods()));
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
   handlers.RegisterWith(builder);
   return absl::OkStatus();
@@ -289,9 +305,10 @@ int RunServer(const config::ServerConfig& config) {
     return 1;
   }
   const services::CallObserver observer = ObserverFor(metrics->get());
-  // The callback-API calls' waiting (database reads, user lookups) happens here: as many
-  // threads as database connections, which is all such work can use at once.
-  services::BlockingPool blocking(config.db_pool_size);
+  // Every call's waiting (database statements, user lookups, slow stream readers) happens
+  // here, one thread per call in flight, up to --max-threads.
+  services::BlockingPool blocking(
+      services::BlockingPoolLimits{config.min_pollers, config.max_pollers, config.max_threads});
   services::CallGuard guard(*keys, observer, std::chrono::milliseconds(config.default_deadline_ms),
                             blocking);
   Handlers handlers(guard, stores);

@@ -1,6 +1,5 @@
 #include "server/transport.h"
 
-#include <grpcpp/resource_quota.h>
 #include <grpcpp/security/server_credentials.h>
 
 #include <fstream>
@@ -59,15 +58,8 @@ absl::Status ConfigureTransport(const config::ServerConfig& config, grpc::Server
   builder.SetMaxReceiveMessageSize(config.max_message_bytes);
   builder.SetMaxSendMessageSize(config.max_message_bytes);
 
-  // Threads kept polling for calls: with gRPC's default (1 to 2) most calls found no idle
-  // thread, and a thread was started and ended for them.
-  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MIN_POLLERS,
-                              config.min_pollers);
-  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS,
-                              config.max_pollers);
-  grpc::ResourceQuota quota("zeva-transaction-service");
-  quota.SetMaxThreads(config.max_threads);
-  builder.SetResourceQuota(quota);
+  // Every contract method is on the callback API (services/call_guard); gRPC's synchronous
+  // server is left only the reflection service, at gRPC's default threads.
   return absl::OkStatus();
 }
 

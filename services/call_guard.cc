@@ -24,6 +24,12 @@ absl::Status Unhandled(const std::exception* e) {
                                           : std::string("unhandled non-standard exception"));
 }
 
+// Every thread of the blocking pool is busy with a call.
+absl::Status AtCapacity() {
+  return absl::ResourceExhaustedError(
+      "the server is at its limit of calls in progress (--max-threads); retry later");
+}
+
 }  // namespace
 
 struct CallGuard::Started {
@@ -50,13 +56,6 @@ CallGuard::Started CallGuard::Start(grpc::ServerContextBase* context, const char
   return started;
 }
 
-absl::StatusOr<auth::Caller> CallGuard::Authenticate(const grpc::ServerContextBase& context,
-                                                     db::Clock::time_point deadline) {
-  bool has_header = false;
-  const std::string header = Metadata(context, "authorization", &has_header);
-  return authenticator_.Authenticate(has_header ? &header : nullptr, deadline);
-}
-
 grpc::Status CallGuard::End(grpc::ServerContextBase* context, const Started& started,
                             absl::Status status) const {
   // A client that gave up (cancelled, or its deadline passed) gets nothing, whatever the
@@ -81,58 +80,67 @@ grpc::Status CallGuard::End(grpc::ServerContextBase* context, const Started& sta
   return ToGrpcStatus(status, started.error_domain);
 }
 
-grpc::Status CallGuard::Run(grpc::ServerContext* context, const char* method,
-                            const std::function<absl::Status(const Call&)>& body,
-                            const char* error_domain) {
-  Started started = Start(context, method, error_domain);
-  absl::Status status;
-  if (gate_.Enter()) {
-    try {
-      absl::StatusOr<auth::Caller> caller = Authenticate(*context, started.deadline);
-      if (caller.ok()) {
-        started.caller_id = caller->user_id;
-        status = body(Call{*caller, db::Budget{started.deadline, caller->user_id}});
-      } else {
-        status = caller.status();
-      }
-    } catch (const std::exception& e) {
-      status = Unhandled(&e);
-    } catch (...) {
-      status = Unhandled(nullptr);
-    }
-    gate_.Leave();
-  } else {
-    status = absl::UnavailableError("the server is shutting down");
-  }
-  return End(context, started, std::move(status));
+grpc::ServerUnaryReactor* CallGuard::Serve(grpc::CallbackServerContext* context, const char* method,
+                                           Body body, const char* error_domain) {
+  auto shared = std::make_shared<const Body>(std::move(body));
+  return RunLater(
+      context, method,
+      [this, shared](const Call& call, Answer answer) {
+        Later(std::move(answer), [call, shared] { return (*shared)(call); });
+      },
+      error_domain);
 }
 
 grpc::ServerUnaryReactor* CallGuard::RunLater(grpc::CallbackServerContext* context,
                                               const char* method, LaterBody body,
                                               const char* error_domain) {
+  grpc::ServerUnaryReactor* const reactor = context->DefaultReactor();
+  Begin(
+      context, method, error_domain,
+      [reactor](grpc::Status status) { reactor->Finish(std::move(status)); }, std::move(body));
+  return reactor;
+}
+
+void CallGuard::Later(Answer answer, std::function<absl::Status()> work) {
+  auto run = [answer, work = std::move(work)] {
+    absl::Status status;
+    try {
+      status = work();
+    } catch (const std::exception& e) {
+      status = Unhandled(&e);
+    } catch (...) {
+      status = Unhandled(nullptr);
+    }
+    answer(std::move(status));
+  };
+  if (BlockingPool::OnPoolThread()) return run();
+  if (!blocking_.Run(run)) answer(AtCapacity());
+}
+
+void CallGuard::Begin(grpc::CallbackServerContext* context, const char* method,
+                      const char* error_domain, Finisher finish, LaterBody body) {
   // What the answer needs, kept alive by whoever holds `answer` (the reactor, its request,
   // response and context live until Finish).
   struct Pending {
     Started started;
     grpc::CallbackServerContext* context = nullptr;
-    grpc::ServerUnaryReactor* reactor = nullptr;
+    Finisher finish;
     std::optional<auth::Caller> caller;
     std::atomic<bool> answered{false};
   };
   auto pending = std::make_shared<Pending>();
   pending->started = Start(context, method, error_domain);
   pending->context = context;
-  pending->reactor = context->DefaultReactor();
-  grpc::ServerUnaryReactor* const reactor = pending->reactor;
+  pending->finish = std::move(finish);
   if (!gate_.Enter()) {
-    reactor->Finish(
+    pending->finish(
         End(context, pending->started, absl::UnavailableError("the server is shutting down")));
-    return reactor;
+    return;
   }
   Answer answer = [this, pending](absl::Status status) {
     if (pending->answered.exchange(true)) return;  // a body that broke its promise: once only
     gate_.Leave();
-    pending->reactor->Finish(End(pending->context, pending->started, std::move(status)));
+    pending->finish(End(pending->context, pending->started, std::move(status)));
   };
   auto run = [pending, body = std::move(body), answer](absl::StatusOr<auth::Caller> caller) {
     try {
@@ -155,12 +163,10 @@ grpc::ServerUnaryReactor* CallGuard::RunLater(grpc::CallbackServerContext* conte
   } catch (const std::exception& e) {
     known = absl::StatusOr<auth::Caller>(Unhandled(&e));
   }
-  if (known) {
-    run(*std::move(known));
-    return reactor;
-  }
-  blocking_.Run([this, pending, run = std::move(run), has_header,
-                 header = std::move(header)]() mutable {
+  if (known) return run(*std::move(known));
+  // The lookup may wait: on the pool, which runs the body there too.
+  const bool queued = blocking_.Run([this, pending, run = std::move(run), has_header,
+                                     header = std::move(header)]() mutable {
     absl::StatusOr<auth::Caller> caller = absl::UnknownError("not authenticated");
     try {
       caller =
@@ -172,7 +178,7 @@ grpc::ServerUnaryReactor* CallGuard::RunLater(grpc::CallbackServerContext* conte
     }
     run(std::move(caller));
   });
-  return reactor;
+  if (!queued) answer(AtCapacity());
 }
 
 }  // namespace zeva::services

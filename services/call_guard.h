@@ -1,17 +1,22 @@
 #pragma once
-// Every contract RPC runs through CallGuard::Run: it gives the call a deadline when the
-// client sent none, authenticates the caller from the `authorization` metadata (or ends the
-// call UNAUTHENTICATED), runs the handler body with the caller and the call's database
-// budget, turns exceptions into INTERNAL (nothing a client sends may crash the process), maps
-// the result to a gRPC status in one place, and writes one log line per call.
+// Every contract RPC runs through CallGuard: it gives the call a deadline when the client sent
+// none, authenticates the caller from the `authorization` metadata (or ends the call
+// UNAUTHENTICATED), runs the handler body with the caller and the call's database budget,
+// turns exceptions into INTERNAL (nothing a client sends may crash the process), maps the
+// result to a gRPC status in one place, and writes one log line per call.
 // gRPC 1.51 offers no dependable hook for this (an AuthMetadataProcessor on insecure
 // credentials aborts; interceptors cannot end a call with their own status), hence a wrapper.
-
+//
+// Every method is on gRPC's callback API (measured faster than the sync API: see
+// docs/performance.md), so no gRPC thread ever waits: the caller is authenticated from the
+// caches when that needs no waiting, and whatever may wait (the body, a user lookup) runs on
+// the BlockingPool.
 #include <grpcpp/server_context.h>
 #include <grpcpp/support/server_callback.h>
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "absl/status/status.h"
@@ -20,6 +25,7 @@
 #include "services/blocking_pool.h"
 #include "services/call_gate.h"
 #include "services/grpc_status.h"
+#include "services/row_stream.h"
 
 namespace zeva::services {
 
@@ -46,31 +52,53 @@ class CallGuard {
         default_deadline_(default_deadline),
         blocking_(blocking) {}
 
+  // A unary call: `body` runs on the blocking pool and its status ends the call.
   // `error_domain`: see ToGrpcStatus (the credits API's errors carry details).
-  grpc::Status Run(grpc::ServerContext* context, const char* method,
-                   const std::function<absl::Status(const Call&)>& body,
-                   const char* error_domain = nullptr);
+  using Body = std::function<absl::Status(const Call&)>;
+  grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* context, const char* method,
+                                  Body body, const char* error_domain = nullptr);
 
-  // The same boundary for a unary call of gRPC's callback API, whose answer may come later and
-  // from another thread, so that no thread waits for it. gRPC's callback threads must never
-  // block (see BlockingPool): the caller is authenticated from the caches when that needs no
-  // waiting, else on blocking(). `body` then runs, on either thread, and ends the call through
-  // `answer`, now or later; whatever in it may wait goes to blocking() as well. The Call stays
-  // valid until the answer. Once it has handed `answer` on, the body must not throw.
+  // A server stream: `body` runs on the blocking pool and writes its rows to the RowWriter;
+  // its status ends the call once the rows before it are sent.
+  template <typename Row>
+  using StreamBody = std::function<absl::Status(const Call&, RowWriter<Row>*)>;
+  template <typename Row>
+  grpc::ServerWriteReactor<Row>* Stream(grpc::CallbackServerContext* context, const char* method,
+                                        StreamBody<Row> body, const char* error_domain = nullptr) {
+    auto* reactor = new RowStreamReactor<Row>();  // deletes itself in OnDone
+    auto shared = std::make_shared<const StreamBody<Row>>(std::move(body));
+    Begin(
+        context, method, error_domain,
+        [reactor](grpc::Status status) { reactor->FinishWhenWritten(std::move(status)); },
+        [this, reactor, shared](const Call& call, Answer answer) {
+          Later(std::move(answer), [call, reactor, shared] { return (*shared)(call, reactor); });
+        });
+    return reactor;
+  }
+
+  // A unary call whose body ends it through `answer`, now or later, from any thread: for a
+  // body that can answer without waiting (GetBalances from memory). It runs on a gRPC thread
+  // or the blocking pool, and must hand whatever may wait to Later. The Call stays valid until
+  // the answer. Once it has handed `answer` on, the body must not throw.
   using LaterBody = std::function<void(const Call&, Answer)>;
   grpc::ServerUnaryReactor* RunLater(grpc::CallbackServerContext* context, const char* method,
                                      LaterBody body, const char* error_domain = nullptr);
-  BlockingPool& blocking() { return blocking_; }
+
+  // Runs `work` on the blocking pool (at once when this is a pool thread) and answers with its
+  // status (INTERNAL if it throws); RESOURCE_EXHAUSTED when every thread of the pool is busy.
+  void Later(Answer answer, std::function<absl::Status()> work);
 
   // Closed on shutdown: later calls end UNAVAILABLE at once.
   CallGate& gate() { return gate_; }
 
  private:
   struct Started;  // what a call's start established, for its end
+  // Starts a call of either kind: `finish` sends the final status (once).
+  using Finisher = std::function<void(grpc::Status)>;
+  void Begin(grpc::CallbackServerContext* context, const char* method, const char* error_domain,
+             Finisher finish, LaterBody body);
   Started Start(grpc::ServerContextBase* context, const char* method,
                 const char* error_domain) const;
-  absl::StatusOr<auth::Caller> Authenticate(const grpc::ServerContextBase& context,
-                                            db::Clock::time_point deadline);
   // Maps, observes and logs the outcome; the status to send.
   grpc::Status End(grpc::ServerContextBase* context, const Started& started,
                    absl::Status status) const;

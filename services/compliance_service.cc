@@ -194,22 +194,23 @@ absl::Status ComplianceService::Answer(const Call& call, int64_t report_id,
   return absl::OkStatus();
 }
 
-grpc::Status ComplianceService::Mutate(grpc::ServerContext* context, const char* method,
-                                       const google::protobuf::Message& request,
-                                       const std::string& key, const Change& change,
-                                       wire::ModelYearReport* response) {
+grpc::ServerUnaryReactor* ComplianceService::Mutate(grpc::CallbackServerContext* context,
+                                                    const char* method,
+                                                    const google::protobuf::Message& request,
+                                                    const std::string& key, const Change& change,
+                                                    wire::ModelYearReport* response) {
   return MutateWorkflow(
       guard_, keys_, context, method, request, key, FillReport, change,
       &db::ReportOutcome::report_id, OutcomeError,
-      [&](const Call& call, int64_t id) { return Answer(call, id, response); }, response);
+      [=](const Call& call, int64_t id) { return Answer(call, id, response); }, response);
 }
 
-grpc::Status ComplianceService::GetComplianceRatios(grpc::ServerContext* context,
-                                                    const wire::GetComplianceRatiosRequest*,
-                                                    wire::GetComplianceRatiosResponse* response) {
-  return guard_.Run(
+grpc::ServerUnaryReactor* ComplianceService::GetComplianceRatios(
+    grpc::CallbackServerContext* context, const wire::GetComplianceRatiosRequest*,
+    wire::GetComplianceRatiosResponse* response) {
+  return guard_.Serve(
       context, "GetComplianceRatios",
-      [&](const Call& call) -> absl::Status {
+      [=](const Call& call) -> absl::Status {
         auto ratios = reports_.Ratios(call.budget);
         if (!ratios.ok()) return ratios.status();
         for (const domain::ComplianceRatio& r : *ratios) FillRatio(r, response->add_ratios());
@@ -218,12 +219,12 @@ grpc::Status ComplianceService::GetComplianceRatios(grpc::ServerContext* context
       domain::kErrorDomain);
 }
 
-grpc::Status ComplianceService::CreateModelYearReport(
-    grpc::ServerContext* context, const wire::CreateModelYearReportRequest* request,
+grpc::ServerUnaryReactor* ComplianceService::CreateModelYearReport(
+    grpc::CallbackServerContext* context, const wire::CreateModelYearReportRequest* request,
     wire::ModelYearReport* response) {
   return Mutate(
       context, "CreateModelYearReport", *request, request->idempotency_key(),
-      [&](const Call& call,
+      [=](const Call& call,
           const db::KeyedChange<db::ReportRecord>& key) -> absl::StatusOr<db::ReportOutcome> {
         if (absl::Status s = domain::CheckReportYear(request->model_year(), CurrentBcYear());
             !s.ok()) {
@@ -239,12 +240,12 @@ grpc::Status ComplianceService::CreateModelYearReport(
       response);
 }
 
-grpc::Status ComplianceService::UpdateModelYearReport(
-    grpc::ServerContext* context, const wire::UpdateModelYearReportRequest* request,
+grpc::ServerUnaryReactor* ComplianceService::UpdateModelYearReport(
+    grpc::CallbackServerContext* context, const wire::UpdateModelYearReportRequest* request,
     wire::ModelYearReport* response) {
   return Mutate(
       context, "UpdateModelYearReport", *request, request->idempotency_key(),
-      [&](const Call& call,
+      [=](const Call& call,
           const db::KeyedChange<db::ReportRecord>& key) -> absl::StatusOr<db::ReportOutcome> {
         auto id = RequiredId("report_id", request->report_id());
         if (!id.ok()) return id.status();
@@ -281,12 +282,12 @@ grpc::Status ComplianceService::UpdateModelYearReport(
       response);
 }
 
-grpc::Status ComplianceService::TransitionModelYearReport(
-    grpc::ServerContext* context, const wire::TransitionModelYearReportRequest* request,
+grpc::ServerUnaryReactor* ComplianceService::TransitionModelYearReport(
+    grpc::CallbackServerContext* context, const wire::TransitionModelYearReportRequest* request,
     wire::ModelYearReport* response) {
   return Mutate(
       context, "TransitionModelYearReport", *request, request->idempotency_key(),
-      [&](const Call& call,
+      [=](const Call& call,
           const db::KeyedChange<db::ReportRecord>& key) -> absl::StatusOr<db::ReportOutcome> {
         auto id = RequiredId("report_id", request->report_id());
         if (!id.ok()) return id.status();
@@ -314,12 +315,12 @@ grpc::Status ComplianceService::TransitionModelYearReport(
       response);
 }
 
-grpc::Status ComplianceService::GetModelYearReport(grpc::ServerContext* context,
-                                                   const wire::GetModelYearReportRequest* request,
-                                                   wire::ModelYearReport* response) {
-  return guard_.Run(
+grpc::ServerUnaryReactor* ComplianceService::GetModelYearReport(
+    grpc::CallbackServerContext* context, const wire::GetModelYearReportRequest* request,
+    wire::ModelYearReport* response) {
+  return guard_.Serve(
       context, "GetModelYearReport",
-      [&](const Call& call) -> absl::Status {
+      [=](const Call& call) -> absl::Status {
         auto id = RequiredId("report_id", request->report_id());
         if (!id.ok()) return id.status();
         auto report = reports_.Get(*id, call.budget);
@@ -335,12 +336,11 @@ grpc::Status ComplianceService::GetModelYearReport(grpc::ServerContext* context,
       domain::kErrorDomain);
 }
 
-grpc::Status ComplianceService::ListModelYearReports(
-    grpc::ServerContext* context, const wire::ListModelYearReportsRequest* request,
-    grpc::ServerWriter<wire::ModelYearReport>* writer) {
-  return guard_.Run(
+grpc::ServerWriteReactor<wire::ModelYearReport>* ComplianceService::ListModelYearReports(
+    grpc::CallbackServerContext* context, const wire::ListModelYearReportsRequest* request) {
+  return guard_.Stream<wire::ModelYearReport>(
       context, "ListModelYearReports",
-      [&](const Call& call) -> absl::Status {
+      [=](const Call& call, RowWriter<wire::ModelYearReport>* writer) -> absl::Status {
         db::ReportFilter filter;
         filter.after_id = AfterId(request->after_id());
         filter.limit = request->limit();
@@ -382,12 +382,12 @@ grpc::Status ComplianceService::ListModelYearReports(
       domain::kErrorDomain);
 }
 
-grpc::Status ComplianceService::GetDeficits(grpc::ServerContext* context,
-                                            const wire::GetDeficitsRequest* request,
-                                            wire::GetDeficitsResponse* response) {
-  return guard_.Run(
+grpc::ServerUnaryReactor* ComplianceService::GetDeficits(grpc::CallbackServerContext* context,
+                                                         const wire::GetDeficitsRequest* request,
+                                                         wire::GetDeficitsResponse* response) {
+  return guard_.Serve(
       context, "GetDeficits",
-      [&](const Call& call) -> absl::Status {
+      [=](const Call& call) -> absl::Status {
         auto id = domain::LedgerOrganization(IsGovernment(call.caller), call.caller.organization_id,
                                              OptionalId(request->organization_id()));
         if (!id.ok()) return id.status();

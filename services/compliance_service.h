@@ -13,42 +13,47 @@
 
 namespace zeva::services {
 
-class ComplianceService final : public zeva::credits::v1::ComplianceService::Service {
+class ComplianceService final : public zeva::credits::v1::ComplianceService::CallbackService {
  public:
   ComplianceService(CallGuard& guard, db::ComplianceStore& reports, db::LedgerStore& ledger,
                     db::IdempotencyStore& keys)
       : guard_(guard), reports_(reports), ledger_(ledger), keys_(keys) {}
 
-  grpc::Status GetComplianceRatios(
-      grpc::ServerContext* context, const zeva::credits::v1::GetComplianceRatiosRequest* request,
+  grpc::ServerUnaryReactor* GetComplianceRatios(
+      grpc::CallbackServerContext* context,
+      const zeva::credits::v1::GetComplianceRatiosRequest* request,
       zeva::credits::v1::GetComplianceRatiosResponse* response) override;
-  grpc::Status CreateModelYearReport(grpc::ServerContext* context,
-                                     const zeva::credits::v1::CreateModelYearReportRequest* request,
-                                     zeva::credits::v1::ModelYearReport* response) override;
-  grpc::Status UpdateModelYearReport(grpc::ServerContext* context,
-                                     const zeva::credits::v1::UpdateModelYearReportRequest* request,
-                                     zeva::credits::v1::ModelYearReport* response) override;
-  grpc::Status TransitionModelYearReport(
-      grpc::ServerContext* context,
+  grpc::ServerUnaryReactor* CreateModelYearReport(
+      grpc::CallbackServerContext* context,
+      const zeva::credits::v1::CreateModelYearReportRequest* request,
+      zeva::credits::v1::ModelYearReport* response) override;
+  grpc::ServerUnaryReactor* UpdateModelYearReport(
+      grpc::CallbackServerContext* context,
+      const zeva::credits::v1::UpdateModelYearReportRequest* request,
+      zeva::credits::v1::ModelYearReport* response) override;
+  grpc::ServerUnaryReactor* TransitionModelYearReport(
+      grpc::CallbackServerContext* context,
       const zeva::credits::v1::TransitionModelYearReportRequest* request,
       zeva::credits::v1::ModelYearReport* response) override;
-  grpc::Status GetModelYearReport(grpc::ServerContext* context,
-                                  const zeva::credits::v1::GetModelYearReportRequest* request,
-                                  zeva::credits::v1::ModelYearReport* response) override;
-  grpc::Status ListModelYearReports(
-      grpc::ServerContext* context, const zeva::credits::v1::ListModelYearReportsRequest* request,
-      grpc::ServerWriter<zeva::credits::v1::ModelYearReport>* writer) override;
-  grpc::Status GetDeficits(grpc::ServerContext* context,
-                           const zeva::credits::v1::GetDeficitsRequest* request,
-                           zeva::credits::v1::GetDeficitsResponse* response) override;
+  grpc::ServerUnaryReactor* GetModelYearReport(
+      grpc::CallbackServerContext* context,
+      const zeva::credits::v1::GetModelYearReportRequest* request,
+      zeva::credits::v1::ModelYearReport* response) override;
+  grpc::ServerWriteReactor<zeva::credits::v1::ModelYearReport>* ListModelYearReports(
+      grpc::CallbackServerContext* context,
+      const zeva::credits::v1::ListModelYearReportsRequest* request) override;
+  grpc::ServerUnaryReactor* GetDeficits(grpc::CallbackServerContext* context,
+                                        const zeva::credits::v1::GetDeficitsRequest* request,
+                                        zeva::credits::v1::GetDeficitsResponse* response) override;
 
  private:
   using Change = std::function<absl::StatusOr<db::ReportOutcome>(
       const Call& call, const db::KeyedChange<db::ReportRecord>& key)>;
   // Idempotency, then `change` (which validates and runs the store), then the report.
-  grpc::Status Mutate(grpc::ServerContext* context, const char* method,
-                      const google::protobuf::Message& request, const std::string& key,
-                      const Change& change, zeva::credits::v1::ModelYearReport* response);
+  grpc::ServerUnaryReactor* Mutate(grpc::CallbackServerContext* context, const char* method,
+                                   const google::protobuf::Message& request, const std::string& key,
+                                   const Change& change,
+                                   zeva::credits::v1::ModelYearReport* response);
   absl::Status Answer(const Call& call, int64_t report_id, zeva::credits::v1::ModelYearReport* out);
 
   CallGuard& guard_;

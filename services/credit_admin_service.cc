@@ -81,13 +81,16 @@ db::JournalPosting NewPosting(const Call& call, const char* kind) {
 
 }  // namespace
 
-grpc::Status CreditAdminService::Administer(grpc::ServerContext* context, const char* method,
-                                            const google::protobuf::Message& request,
-                                            const std::string& key, const Prepare& prepare,
-                                            credits::Journal* response) {
-  return guard_.Run(
+grpc::ServerUnaryReactor* CreditAdminService::Administer(grpc::CallbackServerContext* context,
+                                                         const char* method,
+                                                         const google::protobuf::Message& request,
+                                                         const std::string& key,
+                                                         const Prepare& prepare,
+                                                         credits::Journal* response) {
+  // The body runs after this returns: copies, and references to what outlives the call.
+  return guard_.Serve(
       context, method,
-      [&](const Call& call) -> absl::Status {
+      [this, method, &request, &key, prepare, response](const Call& call) -> absl::Status {
         // 1.-2. The key: malformed, or already used (its response, or ALREADY_EXISTS).
         return Idempotently<db::JournalRecord, credits::Journal>(
             keys_, call, method, request, key, FillJournal,
@@ -119,12 +122,12 @@ grpc::Status CreditAdminService::Administer(grpc::ServerContext* context, const 
       domain::kErrorDomain);
 }
 
-grpc::Status CreditAdminService::IssueCredits(grpc::ServerContext* context,
-                                              const credits::IssueCreditsRequest* request,
-                                              credits::Journal* response) {
+grpc::ServerUnaryReactor* CreditAdminService::IssueCredits(
+    grpc::CallbackServerContext* context, const credits::IssueCreditsRequest* request,
+    credits::Journal* response) {
   return Administer(
       context, "IssueCredits", *request, request->idempotency_key(),
-      [&](const Call& call) -> absl::StatusOr<db::JournalPosting> {
+      [=](const Call& call) -> absl::StatusOr<db::JournalPosting> {
         auto supplier = SupplierOf(request->organization_id(), call, store_);
         if (!supplier.ok()) return supplier.status();
         auto reference = domain::CheckReference(request->reference());
@@ -153,12 +156,12 @@ grpc::Status CreditAdminService::IssueCredits(grpc::ServerContext* context,
       response);
 }
 
-grpc::Status CreditAdminService::AdjustCredits(grpc::ServerContext* context,
-                                               const credits::AdjustCreditsRequest* request,
-                                               credits::Journal* response) {
+grpc::ServerUnaryReactor* CreditAdminService::AdjustCredits(
+    grpc::CallbackServerContext* context, const credits::AdjustCreditsRequest* request,
+    credits::Journal* response) {
   return Administer(
       context, "AdjustCredits", *request, request->idempotency_key(),
-      [&](const Call& call) -> absl::StatusOr<db::JournalPosting> {
+      [=](const Call& call) -> absl::StatusOr<db::JournalPosting> {
         auto supplier = SupplierOf(request->organization_id(), call, store_);
         if (!supplier.ok()) return supplier.status();
         auto reason = domain::CheckReason(request->reason());
@@ -180,12 +183,12 @@ grpc::Status CreditAdminService::AdjustCredits(grpc::ServerContext* context,
       response);
 }
 
-grpc::Status CreditAdminService::ReverseJournal(grpc::ServerContext* context,
-                                                const credits::ReverseJournalRequest* request,
-                                                credits::Journal* response) {
+grpc::ServerUnaryReactor* CreditAdminService::ReverseJournal(
+    grpc::CallbackServerContext* context, const credits::ReverseJournalRequest* request,
+    credits::Journal* response) {
   return Administer(
       context, "ReverseJournal", *request, request->idempotency_key(),
-      [&](const Call& call) -> absl::StatusOr<db::JournalPosting> {
+      [=](const Call& call) -> absl::StatusOr<db::JournalPosting> {
         auto journal_id = RequiredId("journal_id", request->journal_id());
         if (!journal_id.ok()) return journal_id.status();
         auto reason = domain::CheckReason(request->reason());

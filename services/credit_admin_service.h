@@ -11,27 +11,28 @@
 
 namespace zeva::services {
 
-class CreditAdminService final : public zeva::credits::v1::CreditAdminService::Service {
+class CreditAdminService final : public zeva::credits::v1::CreditAdminService::CallbackService {
  public:
   CreditAdminService(CallGuard& guard, db::LedgerStore& store, db::IdempotencyStore& keys)
       : guard_(guard), store_(store), keys_(keys) {}
 
-  grpc::Status IssueCredits(grpc::ServerContext* context,
-                            const zeva::credits::v1::IssueCreditsRequest* request,
-                            zeva::credits::v1::Journal* response) override;
-  grpc::Status AdjustCredits(grpc::ServerContext* context,
-                             const zeva::credits::v1::AdjustCreditsRequest* request,
-                             zeva::credits::v1::Journal* response) override;
-  grpc::Status ReverseJournal(grpc::ServerContext* context,
-                              const zeva::credits::v1::ReverseJournalRequest* request,
-                              zeva::credits::v1::Journal* response) override;
+  grpc::ServerUnaryReactor* IssueCredits(grpc::CallbackServerContext* context,
+                                         const zeva::credits::v1::IssueCreditsRequest* request,
+                                         zeva::credits::v1::Journal* response) override;
+  grpc::ServerUnaryReactor* AdjustCredits(grpc::CallbackServerContext* context,
+                                          const zeva::credits::v1::AdjustCreditsRequest* request,
+                                          zeva::credits::v1::Journal* response) override;
+  grpc::ServerUnaryReactor* ReverseJournal(grpc::CallbackServerContext* context,
+                                           const zeva::credits::v1::ReverseJournalRequest* request,
+                                           zeva::credits::v1::Journal* response) override;
 
  private:
   using Prepare = std::function<absl::StatusOr<db::JournalPosting>(const Call& call)>;
   // Idempotency, then `prepare` (validation, visibility, permission), then the posting.
-  grpc::Status Administer(grpc::ServerContext* context, const char* method,
-                          const google::protobuf::Message& request, const std::string& key,
-                          const Prepare& prepare, zeva::credits::v1::Journal* response);
+  grpc::ServerUnaryReactor* Administer(grpc::CallbackServerContext* context, const char* method,
+                                       const google::protobuf::Message& request,
+                                       const std::string& key, const Prepare& prepare,
+                                       zeva::credits::v1::Journal* response);
 
   CallGuard& guard_;
   db::LedgerStore& store_;

@@ -190,22 +190,24 @@ absl::Status CreditApplicationService::Answer(const Call& call, int64_t applicat
   return absl::OkStatus();
 }
 
-grpc::Status CreditApplicationService::Mutate(grpc::ServerContext* context, const char* method,
-                                              const google::protobuf::Message& request,
-                                              const std::string& key, const Change& change,
-                                              wire::CreditApplication* response) {
+grpc::ServerUnaryReactor* CreditApplicationService::Mutate(grpc::CallbackServerContext* context,
+                                                           const char* method,
+                                                           const google::protobuf::Message& request,
+                                                           const std::string& key,
+                                                           const Change& change,
+                                                           wire::CreditApplication* response) {
   return MutateWorkflow(
       guard_, keys_, context, method, request, key, FillApplication, change,
       &db::ApplicationOutcome::application_id, OutcomeError,
-      [&](const Call& call, int64_t id) { return Answer(call, id, response); }, response);
+      [=](const Call& call, int64_t id) { return Answer(call, id, response); }, response);
 }
 
-grpc::Status CreditApplicationService::CreateApplication(
-    grpc::ServerContext* context, const wire::CreateApplicationRequest* request,
+grpc::ServerUnaryReactor* CreditApplicationService::CreateApplication(
+    grpc::CallbackServerContext* context, const wire::CreateApplicationRequest* request,
     wire::CreditApplication* response) {
   return Mutate(
       context, "CreateApplication", *request, request->idempotency_key(),
-      [&](const Call& call, const db::KeyedChange<db::ApplicationRecord>& key)
+      [=](const Call& call, const db::KeyedChange<db::ApplicationRecord>& key)
           -> absl::StatusOr<db::ApplicationOutcome> {
         auto comment = domain::CheckComment(request->comment());
         if (!comment.ok()) return comment.status();
@@ -219,12 +221,12 @@ grpc::Status CreditApplicationService::CreateApplication(
       response);
 }
 
-grpc::Status CreditApplicationService::AddSalesRecords(grpc::ServerContext* context,
-                                                       const wire::AddSalesRecordsRequest* request,
-                                                       wire::CreditApplication* response) {
+grpc::ServerUnaryReactor* CreditApplicationService::AddSalesRecords(
+    grpc::CallbackServerContext* context, const wire::AddSalesRecordsRequest* request,
+    wire::CreditApplication* response) {
   return Mutate(
       context, "AddSalesRecords", *request, request->idempotency_key(),
-      [&](const Call& call, const db::KeyedChange<db::ApplicationRecord>& key)
+      [=](const Call& call, const db::KeyedChange<db::ApplicationRecord>& key)
           -> absl::StatusOr<db::ApplicationOutcome> {
         auto id = RequiredId("application_id", request->application_id());
         if (!id.ok()) return id.status();
@@ -246,12 +248,12 @@ grpc::Status CreditApplicationService::AddSalesRecords(grpc::ServerContext* cont
       response);
 }
 
-grpc::Status CreditApplicationService::RemoveSalesRecords(
-    grpc::ServerContext* context, const wire::RemoveSalesRecordsRequest* request,
+grpc::ServerUnaryReactor* CreditApplicationService::RemoveSalesRecords(
+    grpc::CallbackServerContext* context, const wire::RemoveSalesRecordsRequest* request,
     wire::CreditApplication* response) {
   return Mutate(
       context, "RemoveSalesRecords", *request, request->idempotency_key(),
-      [&](const Call& call, const db::KeyedChange<db::ApplicationRecord>& key)
+      [=](const Call& call, const db::KeyedChange<db::ApplicationRecord>& key)
           -> absl::StatusOr<db::ApplicationOutcome> {
         auto id = RequiredId("application_id", request->application_id());
         if (!id.ok()) return id.status();
@@ -275,12 +277,12 @@ grpc::Status CreditApplicationService::RemoveSalesRecords(
       response);
 }
 
-grpc::Status CreditApplicationService::SetRecordDecisions(
-    grpc::ServerContext* context, const wire::SetRecordDecisionsRequest* request,
+grpc::ServerUnaryReactor* CreditApplicationService::SetRecordDecisions(
+    grpc::CallbackServerContext* context, const wire::SetRecordDecisionsRequest* request,
     wire::CreditApplication* response) {
   return Mutate(
       context, "SetRecordDecisions", *request, request->idempotency_key(),
-      [&](const Call& call, const db::KeyedChange<db::ApplicationRecord>& key)
+      [=](const Call& call, const db::KeyedChange<db::ApplicationRecord>& key)
           -> absl::StatusOr<db::ApplicationOutcome> {
         auto id = RequiredId("application_id", request->application_id());
         if (!id.ok()) return id.status();
@@ -298,12 +300,12 @@ grpc::Status CreditApplicationService::SetRecordDecisions(
       response);
 }
 
-grpc::Status CreditApplicationService::TransitionApplication(
-    grpc::ServerContext* context, const wire::TransitionApplicationRequest* request,
+grpc::ServerUnaryReactor* CreditApplicationService::TransitionApplication(
+    grpc::CallbackServerContext* context, const wire::TransitionApplicationRequest* request,
     wire::CreditApplication* response) {
   return Mutate(
       context, "TransitionApplication", *request, request->idempotency_key(),
-      [&](const Call& call, const db::KeyedChange<db::ApplicationRecord>& key)
+      [=](const Call& call, const db::KeyedChange<db::ApplicationRecord>& key)
           -> absl::StatusOr<db::ApplicationOutcome> {
         auto id = RequiredId("application_id", request->application_id());
         if (!id.ok()) return id.status();
@@ -332,12 +334,12 @@ grpc::Status CreditApplicationService::TransitionApplication(
       response);
 }
 
-grpc::Status CreditApplicationService::GetApplication(grpc::ServerContext* context,
-                                                      const wire::GetApplicationRequest* request,
-                                                      wire::CreditApplication* response) {
-  return guard_.Run(
+grpc::ServerUnaryReactor* CreditApplicationService::GetApplication(
+    grpc::CallbackServerContext* context, const wire::GetApplicationRequest* request,
+    wire::CreditApplication* response) {
+  return guard_.Serve(
       context, "GetApplication",
-      [&](const Call& call) -> absl::Status {
+      [=](const Call& call) -> absl::Status {
         auto id = RequiredId("application_id", request->application_id());
         if (!id.ok()) return id.status();
         auto application = applications_.Get(*id, call.budget);
@@ -353,12 +355,11 @@ grpc::Status CreditApplicationService::GetApplication(grpc::ServerContext* conte
       domain::kErrorDomain);
 }
 
-grpc::Status CreditApplicationService::ListApplications(
-    grpc::ServerContext* context, const wire::ListApplicationsRequest* request,
-    grpc::ServerWriter<wire::CreditApplication>* writer) {
-  return guard_.Run(
+grpc::ServerWriteReactor<wire::CreditApplication>* CreditApplicationService::ListApplications(
+    grpc::CallbackServerContext* context, const wire::ListApplicationsRequest* request) {
+  return guard_.Stream<wire::CreditApplication>(
       context, "ListApplications",
-      [&](const Call& call) -> absl::Status {
+      [=](const Call& call, RowWriter<wire::CreditApplication>* writer) -> absl::Status {
         db::ApplicationFilter filter;
         filter.after_id = AfterId(request->after_id());
         filter.limit = request->limit();
@@ -398,12 +399,11 @@ grpc::Status CreditApplicationService::ListApplications(
       domain::kErrorDomain);
 }
 
-grpc::Status CreditApplicationService::ListSalesRecords(
-    grpc::ServerContext* context, const wire::ListSalesRecordsRequest* request,
-    grpc::ServerWriter<wire::SalesRecord>* writer) {
-  return guard_.Run(
+grpc::ServerWriteReactor<wire::SalesRecord>* CreditApplicationService::ListSalesRecords(
+    grpc::CallbackServerContext* context, const wire::ListSalesRecordsRequest* request) {
+  return guard_.Stream<wire::SalesRecord>(
       context, "ListSalesRecords",
-      [&](const Call& call) -> absl::Status {
+      [=](const Call& call, RowWriter<wire::SalesRecord>* writer) -> absl::Status {
         auto id = RequiredId("application_id", request->application_id());
         if (!id.ok()) return id.status();
         const int64_t after_id = AfterId(request->after_id());

@@ -12,44 +12,51 @@
 
 namespace zeva::services {
 
-class CreditApplicationService final : public zeva::credits::v1::CreditApplicationService::Service {
+class CreditApplicationService final
+    : public zeva::credits::v1::CreditApplicationService::CallbackService {
  public:
   CreditApplicationService(CallGuard& guard, db::ApplicationStore& applications,
                            db::IdempotencyStore& keys)
       : guard_(guard), applications_(applications), keys_(keys) {}
 
-  grpc::Status CreateApplication(grpc::ServerContext* context,
-                                 const zeva::credits::v1::CreateApplicationRequest* request,
-                                 zeva::credits::v1::CreditApplication* response) override;
-  grpc::Status AddSalesRecords(grpc::ServerContext* context,
-                               const zeva::credits::v1::AddSalesRecordsRequest* request,
-                               zeva::credits::v1::CreditApplication* response) override;
-  grpc::Status RemoveSalesRecords(grpc::ServerContext* context,
-                                  const zeva::credits::v1::RemoveSalesRecordsRequest* request,
-                                  zeva::credits::v1::CreditApplication* response) override;
-  grpc::Status SetRecordDecisions(grpc::ServerContext* context,
-                                  const zeva::credits::v1::SetRecordDecisionsRequest* request,
-                                  zeva::credits::v1::CreditApplication* response) override;
-  grpc::Status TransitionApplication(grpc::ServerContext* context,
-                                     const zeva::credits::v1::TransitionApplicationRequest* request,
-                                     zeva::credits::v1::CreditApplication* response) override;
-  grpc::Status GetApplication(grpc::ServerContext* context,
-                              const zeva::credits::v1::GetApplicationRequest* request,
-                              zeva::credits::v1::CreditApplication* response) override;
-  grpc::Status ListApplications(
-      grpc::ServerContext* context, const zeva::credits::v1::ListApplicationsRequest* request,
-      grpc::ServerWriter<zeva::credits::v1::CreditApplication>* writer) override;
-  grpc::Status ListSalesRecords(
-      grpc::ServerContext* context, const zeva::credits::v1::ListSalesRecordsRequest* request,
-      grpc::ServerWriter<zeva::credits::v1::SalesRecord>* writer) override;
+  grpc::ServerUnaryReactor* CreateApplication(
+      grpc::CallbackServerContext* context,
+      const zeva::credits::v1::CreateApplicationRequest* request,
+      zeva::credits::v1::CreditApplication* response) override;
+  grpc::ServerUnaryReactor* AddSalesRecords(
+      grpc::CallbackServerContext* context,
+      const zeva::credits::v1::AddSalesRecordsRequest* request,
+      zeva::credits::v1::CreditApplication* response) override;
+  grpc::ServerUnaryReactor* RemoveSalesRecords(
+      grpc::CallbackServerContext* context,
+      const zeva::credits::v1::RemoveSalesRecordsRequest* request,
+      zeva::credits::v1::CreditApplication* response) override;
+  grpc::ServerUnaryReactor* SetRecordDecisions(
+      grpc::CallbackServerContext* context,
+      const zeva::credits::v1::SetRecordDecisionsRequest* request,
+      zeva::credits::v1::CreditApplication* response) override;
+  grpc::ServerUnaryReactor* TransitionApplication(
+      grpc::CallbackServerContext* context,
+      const zeva::credits::v1::TransitionApplicationRequest* request,
+      zeva::credits::v1::CreditApplication* response) override;
+  grpc::ServerUnaryReactor* GetApplication(grpc::CallbackServerContext* context,
+                                           const zeva::credits::v1::GetApplicationRequest* request,
+                                           zeva::credits::v1::CreditApplication* response) override;
+  grpc::ServerWriteReactor<zeva::credits::v1::CreditApplication>* ListApplications(
+      grpc::CallbackServerContext* context,
+      const zeva::credits::v1::ListApplicationsRequest* request) override;
+  grpc::ServerWriteReactor<zeva::credits::v1::SalesRecord>* ListSalesRecords(
+      grpc::CallbackServerContext* context,
+      const zeva::credits::v1::ListSalesRecordsRequest* request) override;
 
  private:
   using Change = std::function<absl::StatusOr<db::ApplicationOutcome>(
       const Call& call, const db::KeyedChange<db::ApplicationRecord>& key)>;
   // Idempotency, then `change` (which validates and runs the store), then the application.
-  grpc::Status Mutate(grpc::ServerContext* context, const char* method,
-                      const google::protobuf::Message& request, const std::string& key,
-                      const Change& change, zeva::credits::v1::CreditApplication* response);
+  grpc::ServerUnaryReactor* Mutate(grpc::CallbackServerContext* context, const char* method,
+                                   const google::protobuf::Message& request, const std::string& key,
+                                   const Change& change,
+                                   zeva::credits::v1::CreditApplication* response);
   absl::Status Answer(const Call& call, int64_t application_id,
                       zeva::credits::v1::CreditApplication* out);
 

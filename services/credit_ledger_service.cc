@@ -73,9 +73,9 @@ void FillBalances(int64_t organization_id, const std::vector<db::BalanceRow>& ro
 grpc::ServerUnaryReactor* CreditLedgerService::GetBalances(
     grpc::CallbackServerContext* context, const credits::GetBalancesRequest* request,
     credits::GetBalancesResponse* response) {
-  // On a gRPC callback thread (or the blocking pool): nothing here may wait. A balance held in
-  // memory is answered from the LISTEN thread once proven current; anything else that needs the
-  // database runs on the blocking pool.
+  // On a gRPC thread (or the blocking pool): nothing here may wait. A balance held in memory
+  // is answered from the LISTEN thread once proven current, without a hand-over to the
+  // blocking pool; anything else that needs the database runs there.
   return guard_.RunLater(
       context, "GetBalances",
       [this, request, response](const Call& call, const Answer& answer) {
@@ -92,14 +92,14 @@ grpc::ServerUnaryReactor* CreditLedgerService::GetBalances(
         if (!own.ok()) return answer(own.status());
         if (!own->has_value()) {
           // Another organization's ledger: its kind is a database read.
-          return guard_.blocking().Run([this, call = Call{call}, requested, read, answer] {
+          return guard_.Later(answer, [this, call = Call{call}, requested, read] {
             auto target = TargetOf(call, requested, store_);
-            answer(target.ok() ? read(*target, call.budget) : target.status());
+            return target.ok() ? read(*target, call.budget) : target.status();
           });
         }
         const LedgerTarget target = **own;
         auto read_on_pool = [this, target, read, answer, budget] {
-          guard_.blocking().Run([target, read, answer, budget] { answer(read(target, budget)); });
+          guard_.Later(answer, [target, read, budget] { return read(target, budget); });
         };
         const bool later = reads_.BalancesFromMemory(
             target.organization_id, target.government, budget,
@@ -114,12 +114,11 @@ grpc::ServerUnaryReactor* CreditLedgerService::GetBalances(
       domain::kErrorDomain);
 }
 
-grpc::Status CreditLedgerService::ListLedgerEntries(
-    grpc::ServerContext* context, const credits::ListLedgerEntriesRequest* request,
-    grpc::ServerWriter<credits::LedgerEntry>* writer) {
-  return guard_.Run(
+grpc::ServerWriteReactor<credits::LedgerEntry>* CreditLedgerService::ListLedgerEntries(
+    grpc::CallbackServerContext* context, const credits::ListLedgerEntriesRequest* request) {
+  return guard_.Stream<credits::LedgerEntry>(
       context, "ListLedgerEntries",
-      [&](const Call& call) -> absl::Status {
+      [=](const Call& call, RowWriter<credits::LedgerEntry>* writer) -> absl::Status {
         const int64_t after_id = AfterId(request->after_id());
         auto target = TargetOf(call, request->organization_id(), store_);
         if (!target.ok()) return target.status();
@@ -133,12 +132,12 @@ grpc::Status CreditLedgerService::ListLedgerEntries(
       domain::kErrorDomain);
 }
 
-grpc::Status CreditLedgerService::GetJournal(grpc::ServerContext* context,
-                                             const credits::GetJournalRequest* request,
-                                             credits::Journal* response) {
-  return guard_.Run(
+grpc::ServerUnaryReactor* CreditLedgerService::GetJournal(grpc::CallbackServerContext* context,
+                                                          const credits::GetJournalRequest* request,
+                                                          credits::Journal* response) {
+  return guard_.Serve(
       context, "GetJournal",
-      [&](const Call& call) -> absl::Status {
+      [=](const Call& call) -> absl::Status {
         auto id = RequiredId("journal_id", request->journal_id());
         if (!id.ok()) return id.status();
         // A supplier sees a journal with an entry of its own, and only its own entries.

@@ -121,22 +121,24 @@ absl::StatusOr<int64_t> CreditTransferService::Partner(const Call& call, uint64_
   return *id;
 }
 
-grpc::Status CreditTransferService::Mutate(grpc::ServerContext* context, const char* method,
-                                           const google::protobuf::Message& request,
-                                           const std::string& key, const Change& change,
-                                           credits::Transfer* response) {
+grpc::ServerUnaryReactor* CreditTransferService::Mutate(grpc::CallbackServerContext* context,
+                                                        const char* method,
+                                                        const google::protobuf::Message& request,
+                                                        const std::string& key,
+                                                        const Change& change,
+                                                        credits::Transfer* response) {
   return MutateWorkflow(
       guard_, keys_, context, method, request, key, FillTransfer, change,
       &db::TransferOutcome::transfer_id, OutcomeError,
-      [&](const Call& call, int64_t id) { return Answer(call, id, response); }, response);
+      [=](const Call& call, int64_t id) { return Answer(call, id, response); }, response);
 }
 
-grpc::Status CreditTransferService::CreateTransfer(grpc::ServerContext* context,
-                                                   const credits::CreateTransferRequest* request,
-                                                   credits::Transfer* response) {
+grpc::ServerUnaryReactor* CreditTransferService::CreateTransfer(
+    grpc::CallbackServerContext* context, const credits::CreateTransferRequest* request,
+    credits::Transfer* response) {
   return Mutate(
       context, "CreateTransfer", *request, request->idempotency_key(),
-      [&](const Call& call,
+      [=](const Call& call,
           const db::KeyedChange<db::TransferRecord>& key) -> absl::StatusOr<db::TransferOutcome> {
         auto partner = Partner(call, request->to_organization_id());
         if (!partner.ok()) return partner.status();
@@ -156,12 +158,12 @@ grpc::Status CreditTransferService::CreateTransfer(grpc::ServerContext* context,
       response);
 }
 
-grpc::Status CreditTransferService::UpdateTransfer(grpc::ServerContext* context,
-                                                   const credits::UpdateTransferRequest* request,
-                                                   credits::Transfer* response) {
+grpc::ServerUnaryReactor* CreditTransferService::UpdateTransfer(
+    grpc::CallbackServerContext* context, const credits::UpdateTransferRequest* request,
+    credits::Transfer* response) {
   return Mutate(
       context, "UpdateTransfer", *request, request->idempotency_key(),
-      [&](const Call& call,
+      [=](const Call& call,
           const db::KeyedChange<db::TransferRecord>& key) -> absl::StatusOr<db::TransferOutcome> {
         auto id = RequiredId("transfer_id", request->transfer_id());
         if (!id.ok()) return id.status();
@@ -191,12 +193,12 @@ grpc::Status CreditTransferService::UpdateTransfer(grpc::ServerContext* context,
       response);
 }
 
-grpc::Status CreditTransferService::TransitionTransfer(
-    grpc::ServerContext* context, const credits::TransitionTransferRequest* request,
+grpc::ServerUnaryReactor* CreditTransferService::TransitionTransfer(
+    grpc::CallbackServerContext* context, const credits::TransitionTransferRequest* request,
     credits::Transfer* response) {
   return Mutate(
       context, "TransitionTransfer", *request, request->idempotency_key(),
-      [&](const Call& call,
+      [=](const Call& call,
           const db::KeyedChange<db::TransferRecord>& key) -> absl::StatusOr<db::TransferOutcome> {
         auto id = RequiredId("transfer_id", request->transfer_id());
         if (!id.ok()) return id.status();
@@ -224,12 +226,12 @@ grpc::Status CreditTransferService::TransitionTransfer(
       response);
 }
 
-grpc::Status CreditTransferService::GetTransfer(grpc::ServerContext* context,
-                                                const credits::GetTransferRequest* request,
-                                                credits::Transfer* response) {
-  return guard_.Run(
+grpc::ServerUnaryReactor* CreditTransferService::GetTransfer(
+    grpc::CallbackServerContext* context, const credits::GetTransferRequest* request,
+    credits::Transfer* response) {
+  return guard_.Serve(
       context, "GetTransfer",
-      [&](const Call& call) -> absl::Status {
+      [=](const Call& call) -> absl::Status {
         auto id = RequiredId("transfer_id", request->transfer_id());
         if (!id.ok()) return id.status();
         auto transfer = transfers_.Get(*id, call.budget);
@@ -246,12 +248,11 @@ grpc::Status CreditTransferService::GetTransfer(grpc::ServerContext* context,
       domain::kErrorDomain);
 }
 
-grpc::Status CreditTransferService::ListTransfers(grpc::ServerContext* context,
-                                                  const credits::ListTransfersRequest* request,
-                                                  grpc::ServerWriter<credits::Transfer>* writer) {
-  return guard_.Run(
+grpc::ServerWriteReactor<credits::Transfer>* CreditTransferService::ListTransfers(
+    grpc::CallbackServerContext* context, const credits::ListTransfersRequest* request) {
+  return guard_.Stream<credits::Transfer>(
       context, "ListTransfers",
-      [&](const Call& call) -> absl::Status {
+      [=](const Call& call, RowWriter<credits::Transfer>* writer) -> absl::Status {
         const bool government = IsGovernment(call.caller);
         db::TransferFilter filter;
         filter.after_id = AfterId(request->after_id());
@@ -291,12 +292,11 @@ grpc::Status CreditTransferService::ListTransfers(grpc::ServerContext* context,
       domain::kErrorDomain);
 }
 
-grpc::Status CreditTransferService::ListSuppliers(
-    grpc::ServerContext* context, const credits::ListSuppliersRequest* /*request*/,
-    grpc::ServerWriter<credits::Organization>* writer) {
-  return guard_.Run(
+grpc::ServerWriteReactor<credits::Organization>* CreditTransferService::ListSuppliers(
+    grpc::CallbackServerContext* context, const credits::ListSuppliersRequest* /*request*/) {
+  return guard_.Stream<credits::Organization>(
       context, "ListSuppliers",
-      [&](const Call& call) -> absl::Status {
+      [=](const Call& call, RowWriter<credits::Organization>* writer) -> absl::Status {
         auto suppliers = transfers_.Suppliers(call.caller.organization_id, call.budget);
         if (!suppliers.ok()) return suppliers.status();
         credits::Organization out;

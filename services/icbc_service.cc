@@ -127,12 +127,13 @@ absl::Status IcbcService::Answer(const Call& call, int64_t import_id, wire::Icbc
   return absl::OkStatus();
 }
 
-grpc::Status IcbcService::OnImport(grpc::ServerContext* context, const char* method,
-                                   const char* action, uint64_t import_id, const Step& step,
-                                   wire::IcbcImport* response) {
-  return guard_.Run(
+grpc::ServerUnaryReactor* IcbcService::OnImport(grpc::CallbackServerContext* context,
+                                                const char* method, const char* action,
+                                                uint64_t import_id, const Step& step,
+                                                wire::IcbcImport* response) {
+  return guard_.Serve(
       context, method,
-      [&](const Call& call) -> absl::Status {
+      [=](const Call& call) -> absl::Status {
         auto id = RequiredId("import_id", import_id);
         if (!id.ok()) return id.status();
         if (absl::Status allowed = GovernmentStaffOnly(call.caller); !allowed.ok()) {
@@ -147,12 +148,12 @@ grpc::Status IcbcService::OnImport(grpc::ServerContext* context, const char* met
       domain::kErrorDomain);
 }
 
-grpc::Status IcbcService::StartIcbcImport(grpc::ServerContext* context,
-                                          const wire::StartIcbcImportRequest* request,
-                                          wire::IcbcImport* response) {
-  return guard_.Run(
+grpc::ServerUnaryReactor* IcbcService::StartIcbcImport(grpc::CallbackServerContext* context,
+                                                       const wire::StartIcbcImportRequest* request,
+                                                       wire::IcbcImport* response) {
+  return guard_.Serve(
       context, "StartIcbcImport",
-      [&](const Call& call) -> absl::Status {
+      [=](const Call& call) -> absl::Status {
         return Idempotently<db::IcbcImportRecord, wire::IcbcImport>(
             keys_, call, "StartIcbcImport", *request, request->idempotency_key(), FillImport,
             [&](const db::KeyedChange<db::IcbcImportRecord>& keyed)
@@ -182,12 +183,12 @@ grpc::Status IcbcService::StartIcbcImport(grpc::ServerContext* context,
       domain::kErrorDomain);
 }
 
-grpc::Status IcbcService::UploadIcbcChunk(grpc::ServerContext* context,
-                                          const wire::UploadIcbcChunkRequest* request,
-                                          wire::IcbcImport* response) {
+grpc::ServerUnaryReactor* IcbcService::UploadIcbcChunk(grpc::CallbackServerContext* context,
+                                                       const wire::UploadIcbcChunkRequest* request,
+                                                       wire::IcbcImport* response) {
   return OnImport(
       context, "UploadIcbcChunk", "upload to", request->import_id(),
-      [&](const Call& call, int64_t id) -> absl::StatusOr<db::IcbcOutcome> {
+      [=](const Call& call, int64_t id) -> absl::StatusOr<db::IcbcOutcome> {
         const std::string& data = request->data();
         if (data.empty() || static_cast<int64_t>(data.size()) > domain::kIcbcMaxChunkBytes) {
           return domain::InvalidField("data", "must be 1 byte to 1 MiB");
@@ -201,12 +202,12 @@ grpc::Status IcbcService::UploadIcbcChunk(grpc::ServerContext* context,
       response);
 }
 
-grpc::Status IcbcService::CommitIcbcImport(grpc::ServerContext* context,
-                                           const wire::CommitIcbcImportRequest* request,
-                                           wire::IcbcImport* response) {
+grpc::ServerUnaryReactor* IcbcService::CommitIcbcImport(
+    grpc::CallbackServerContext* context, const wire::CommitIcbcImportRequest* request,
+    wire::IcbcImport* response) {
   return OnImport(
       context, "CommitIcbcImport", "commit", request->import_id(),
-      [&](const Call& call, int64_t id) -> absl::StatusOr<db::IcbcOutcome> {
+      [=](const Call& call, int64_t id) -> absl::StatusOr<db::IcbcOutcome> {
         return imports_.Commit(
             id, call.caller.user_id,
             [] { return std::unique_ptr<db::ByteDigest>(std::make_unique<Sha256Digest>()); },
@@ -215,12 +216,12 @@ grpc::Status IcbcService::CommitIcbcImport(grpc::ServerContext* context,
       response);
 }
 
-grpc::Status IcbcService::CancelIcbcImport(grpc::ServerContext* context,
-                                           const wire::CancelIcbcImportRequest* request,
-                                           wire::IcbcImport* response) {
+grpc::ServerUnaryReactor* IcbcService::CancelIcbcImport(
+    grpc::CallbackServerContext* context, const wire::CancelIcbcImportRequest* request,
+    wire::IcbcImport* response) {
   return OnImport(
       context, "CancelIcbcImport", "cancel", request->import_id(),
-      [&](const Call& call, int64_t id) -> absl::StatusOr<db::IcbcOutcome> {
+      [=](const Call& call, int64_t id) -> absl::StatusOr<db::IcbcOutcome> {
         const bool director =
             domain::HasRole(IsGovernment(call.caller), call.caller.roles, domain::Role::kDirector);
         return imports_.Cancel(id, call.caller.user_id, director, call.budget);
@@ -228,9 +229,9 @@ grpc::Status IcbcService::CancelIcbcImport(grpc::ServerContext* context,
       response);
 }
 
-grpc::Status IcbcService::GetIcbcImport(grpc::ServerContext* context,
-                                        const wire::GetIcbcImportRequest* request,
-                                        wire::IcbcImport* response) {
+grpc::ServerUnaryReactor* IcbcService::GetIcbcImport(grpc::CallbackServerContext* context,
+                                                     const wire::GetIcbcImportRequest* request,
+                                                     wire::IcbcImport* response) {
   return OnImport(
       context, "GetIcbcImport", "read", request->import_id(),
       [](const Call& /*call*/, int64_t id) -> absl::StatusOr<db::IcbcOutcome> {
@@ -239,12 +240,11 @@ grpc::Status IcbcService::GetIcbcImport(grpc::ServerContext* context,
       response);
 }
 
-grpc::Status IcbcService::ListIcbcImports(grpc::ServerContext* context,
-                                          const wire::ListIcbcImportsRequest* request,
-                                          grpc::ServerWriter<wire::IcbcImport>* writer) {
-  return guard_.Run(
+grpc::ServerWriteReactor<wire::IcbcImport>* IcbcService::ListIcbcImports(
+    grpc::CallbackServerContext* context, const wire::ListIcbcImportsRequest* request) {
+  return guard_.Stream<wire::IcbcImport>(
       context, "ListIcbcImports",
-      [&](const Call& call) -> absl::Status {
+      [=](const Call& call, RowWriter<wire::IcbcImport>* writer) -> absl::Status {
         const int64_t after_id = AfterId(request->after_id());
         if (absl::Status allowed = GovernmentStaffOnly(call.caller); !allowed.ok()) {
           return allowed;
@@ -260,12 +260,12 @@ grpc::Status IcbcService::ListIcbcImports(grpc::ServerContext* context,
       domain::kErrorDomain);
 }
 
-grpc::Status IcbcService::LookupRegistrations(grpc::ServerContext* context,
-                                              const wire::LookupRegistrationsRequest* request,
-                                              wire::LookupRegistrationsResponse* response) {
-  return guard_.Run(
+grpc::ServerUnaryReactor* IcbcService::LookupRegistrations(
+    grpc::CallbackServerContext* context, const wire::LookupRegistrationsRequest* request,
+    wire::LookupRegistrationsResponse* response) {
+  return guard_.Serve(
       context, "LookupRegistrations",
-      [&](const Call& call) -> absl::Status {
+      [=](const Call& call) -> absl::Status {
         if (request->vins().empty() || request->vins().size() > kMaxLookupVins) {
           return domain::InvalidField("vins", "must name 1 to 1000 VINs");
         }

@@ -10,31 +10,36 @@
 
 namespace zeva::services {
 
-class IcbcService final : public zeva::credits::v1::IcbcService::Service {
+class IcbcService final : public zeva::credits::v1::IcbcService::CallbackService {
  public:
   IcbcService(CallGuard& guard, db::IcbcStore& imports, db::IdempotencyStore& keys)
       : guard_(guard), imports_(imports), keys_(keys) {}
 
-  grpc::Status StartIcbcImport(grpc::ServerContext* context,
-                               const zeva::credits::v1::StartIcbcImportRequest* request,
-                               zeva::credits::v1::IcbcImport* response) override;
-  grpc::Status UploadIcbcChunk(grpc::ServerContext* context,
-                               const zeva::credits::v1::UploadIcbcChunkRequest* request,
-                               zeva::credits::v1::IcbcImport* response) override;
-  grpc::Status CommitIcbcImport(grpc::ServerContext* context,
-                                const zeva::credits::v1::CommitIcbcImportRequest* request,
-                                zeva::credits::v1::IcbcImport* response) override;
-  grpc::Status CancelIcbcImport(grpc::ServerContext* context,
-                                const zeva::credits::v1::CancelIcbcImportRequest* request,
-                                zeva::credits::v1::IcbcImport* response) override;
-  grpc::Status GetIcbcImport(grpc::ServerContext* context,
-                             const zeva::credits::v1::GetIcbcImportRequest* request,
-                             zeva::credits::v1::IcbcImport* response) override;
-  grpc::Status ListIcbcImports(grpc::ServerContext* context,
-                               const zeva::credits::v1::ListIcbcImportsRequest* request,
-                               grpc::ServerWriter<zeva::credits::v1::IcbcImport>* writer) override;
-  grpc::Status LookupRegistrations(
-      grpc::ServerContext* context, const zeva::credits::v1::LookupRegistrationsRequest* request,
+  grpc::ServerUnaryReactor* StartIcbcImport(
+      grpc::CallbackServerContext* context,
+      const zeva::credits::v1::StartIcbcImportRequest* request,
+      zeva::credits::v1::IcbcImport* response) override;
+  grpc::ServerUnaryReactor* UploadIcbcChunk(
+      grpc::CallbackServerContext* context,
+      const zeva::credits::v1::UploadIcbcChunkRequest* request,
+      zeva::credits::v1::IcbcImport* response) override;
+  grpc::ServerUnaryReactor* CommitIcbcImport(
+      grpc::CallbackServerContext* context,
+      const zeva::credits::v1::CommitIcbcImportRequest* request,
+      zeva::credits::v1::IcbcImport* response) override;
+  grpc::ServerUnaryReactor* CancelIcbcImport(
+      grpc::CallbackServerContext* context,
+      const zeva::credits::v1::CancelIcbcImportRequest* request,
+      zeva::credits::v1::IcbcImport* response) override;
+  grpc::ServerUnaryReactor* GetIcbcImport(grpc::CallbackServerContext* context,
+                                          const zeva::credits::v1::GetIcbcImportRequest* request,
+                                          zeva::credits::v1::IcbcImport* response) override;
+  grpc::ServerWriteReactor<zeva::credits::v1::IcbcImport>* ListIcbcImports(
+      grpc::CallbackServerContext* context,
+      const zeva::credits::v1::ListIcbcImportsRequest* request) override;
+  grpc::ServerUnaryReactor* LookupRegistrations(
+      grpc::CallbackServerContext* context,
+      const zeva::credits::v1::LookupRegistrationsRequest* request,
       zeva::credits::v1::LookupRegistrationsResponse* response) override;
 
  private:
@@ -44,9 +49,9 @@ class IcbcService final : public zeva::credits::v1::IcbcService::Service {
   // mapped to the contract's errors, and the import as the answer.
   using Step = std::function<absl::StatusOr<db::IcbcOutcome>(const Call& call, int64_t id)>;
   // `action`: what the step does, for messages ("cancel").
-  grpc::Status OnImport(grpc::ServerContext* context, const char* method, const char* action,
-                        uint64_t import_id, const Step& step,
-                        zeva::credits::v1::IcbcImport* response);
+  grpc::ServerUnaryReactor* OnImport(grpc::CallbackServerContext* context, const char* method,
+                                     const char* action, uint64_t import_id, const Step& step,
+                                     zeva::credits::v1::IcbcImport* response);
 
   CallGuard& guard_;
   db::IcbcStore& imports_;

@@ -70,17 +70,20 @@ absl::Status Idempotently(db::IdempotencyStore& keys, const Call& call, const ch
 // Idempotently, in the call guard, with `change` (validation, then the store), whose outcome
 // `refusal` refuses or names the result by `id`; `fill` makes the caller's response.
 template <class Record, class Response, class Outcome>
-grpc::Status MutateWorkflow(
-    CallGuard& guard, db::IdempotencyStore& keys, grpc::ServerContext* context, const char* method,
-    const google::protobuf::Message& request, const std::string& key,
+grpc::ServerUnaryReactor* MutateWorkflow(
+    CallGuard& guard, db::IdempotencyStore& keys, grpc::CallbackServerContext* context,
+    const char* method, const google::protobuf::Message& request, const std::string& key,
     void (*fill)(const Record&, const auth::Caller&, Response*),
     const std::function<absl::StatusOr<Outcome>(const Call&, const db::KeyedChange<Record>&)>&
         change,
     int64_t Outcome::*id, absl::Status (*refusal)(const Outcome&, int64_t),
     const std::function<absl::Status(const Call&, int64_t result_id)>& as_now, Response* response) {
-  return guard.Run(
+  // The body runs after this returns: it keeps copies, and references only to what outlives
+  // the call (the request, the response, the stores).
+  return guard.Serve(
       context, method,
-      [&](const Call& call) -> absl::Status {
+      [&keys, method, &request, &key, fill, change, id, refusal, as_now,
+       response](const Call& call) -> absl::Status {
         return Idempotently<Record, Response>(
             keys, call, method, request, key,
             [&](const Record& record, Response* out) { fill(record, call.caller, out); },

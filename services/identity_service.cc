@@ -5,12 +5,13 @@
 
 namespace zeva::services {
 
-grpc::Status IdentityService::GetCurrentUser(
-    grpc::ServerContext* context, const zeva::credits::v1::GetCurrentUserRequest* /*request*/,
+grpc::ServerUnaryReactor* IdentityService::GetCurrentUser(
+    grpc::CallbackServerContext* context,
+    const zeva::credits::v1::GetCurrentUserRequest* /*request*/,
     zeva::credits::v1::CurrentUser* response) {
-  return guard_.Run(
+  return guard_.Serve(
       context, "GetCurrentUser",
-      [&](const Call& call) {
+      [=](const Call& call) {
         const auth::Caller& caller = call.caller;
         const bool government = IsGovernment(caller);
         response->set_username(caller.user_id);

@@ -7,13 +7,13 @@
 
 namespace zeva::services {
 
-class IdentityService final : public zeva::credits::v1::IdentityService::Service {
+class IdentityService final : public zeva::credits::v1::IdentityService::CallbackService {
  public:
   explicit IdentityService(CallGuard& guard) : guard_(guard) {}
 
-  grpc::Status GetCurrentUser(grpc::ServerContext* context,
-                              const zeva::credits::v1::GetCurrentUserRequest* request,
-                              zeva::credits::v1::CurrentUser* response) override;
+  grpc::ServerUnaryReactor* GetCurrentUser(grpc::CallbackServerContext* context,
+                                           const zeva::credits::v1::GetCurrentUserRequest* request,
+                                           zeva::credits::v1::CurrentUser* response) override;
 
  private:
   CallGuard& guard_;

@@ -6,12 +6,11 @@
 
 namespace zeva::services {
 
-grpc::Status NotificationService::ListNotifications(
-    grpc::ServerContext* context, const credits::ListNotificationsRequest* request,
-    grpc::ServerWriter<credits::Notification>* writer) {
-  return guard_.Run(
+grpc::ServerWriteReactor<credits::Notification>* NotificationService::ListNotifications(
+    grpc::CallbackServerContext* context, const credits::ListNotificationsRequest* request) {
+  return guard_.Stream<credits::Notification>(
       context, "ListNotifications",
-      [&](const Call& call) -> absl::Status {
+      [=](const Call& call, RowWriter<credits::Notification>* writer) -> absl::Status {
         const int64_t after_id = AfterId(request->after_id());
         credits::Notification out;
         return store_.List(
@@ -33,12 +32,12 @@ grpc::Status NotificationService::ListNotifications(
       domain::kErrorDomain);
 }
 
-grpc::Status NotificationService::MarkNotificationsRead(
-    grpc::ServerContext* context, const credits::MarkNotificationsReadRequest* request,
+grpc::ServerUnaryReactor* NotificationService::MarkNotificationsRead(
+    grpc::CallbackServerContext* context, const credits::MarkNotificationsReadRequest* request,
     credits::MarkNotificationsReadResponse* response) {
-  return guard_.Run(
+  return guard_.Serve(
       context, "MarkNotificationsRead",
-      [&](const Call& call) -> absl::Status {
+      [=](const Call& call) -> absl::Status {
         std::vector<int64_t> ids;
         for (uint64_t id : request->ids()) {
           auto checked = RequiredId("ids", id);
@@ -53,12 +52,13 @@ grpc::Status NotificationService::MarkNotificationsRead(
       domain::kErrorDomain);
 }
 
-grpc::Status NotificationService::CountUnreadNotifications(
-    grpc::ServerContext* context, const credits::CountUnreadNotificationsRequest* /*request*/,
+grpc::ServerUnaryReactor* NotificationService::CountUnreadNotifications(
+    grpc::CallbackServerContext* context,
+    const credits::CountUnreadNotificationsRequest* /*request*/,
     credits::CountUnreadNotificationsResponse* response) {
-  return guard_.Run(
+  return guard_.Serve(
       context, "CountUnreadNotifications",
-      [&](const Call& call) -> absl::Status {
+      [=](const Call& call) -> absl::Status {
         auto unread = store_.CountUnread(call.caller.user_id, call.budget);
         if (!unread.ok()) return unread.status();
         response->set_unread(static_cast<uint32_t>(*unread));

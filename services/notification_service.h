@@ -8,19 +8,20 @@
 
 namespace zeva::services {
 
-class NotificationService final : public zeva::credits::v1::NotificationService::Service {
+class NotificationService final : public zeva::credits::v1::NotificationService::CallbackService {
  public:
   NotificationService(CallGuard& guard, db::NotificationStore& store)
       : guard_(guard), store_(store) {}
 
-  grpc::Status ListNotifications(
-      grpc::ServerContext* context, const zeva::credits::v1::ListNotificationsRequest* request,
-      grpc::ServerWriter<zeva::credits::v1::Notification>* writer) override;
-  grpc::Status MarkNotificationsRead(
-      grpc::ServerContext* context, const zeva::credits::v1::MarkNotificationsReadRequest* request,
+  grpc::ServerWriteReactor<zeva::credits::v1::Notification>* ListNotifications(
+      grpc::CallbackServerContext* context,
+      const zeva::credits::v1::ListNotificationsRequest* request) override;
+  grpc::ServerUnaryReactor* MarkNotificationsRead(
+      grpc::CallbackServerContext* context,
+      const zeva::credits::v1::MarkNotificationsReadRequest* request,
       zeva::credits::v1::MarkNotificationsReadResponse* response) override;
-  grpc::Status CountUnreadNotifications(
-      grpc::ServerContext* context,
+  grpc::ServerUnaryReactor* CountUnreadNotifications(
+      grpc::CallbackServerContext* context,
       const zeva::credits::v1::CountUnreadNotificationsRequest* request,
       zeva::credits::v1::CountUnreadNotificationsResponse* response) override;
 

@@ -4,11 +4,12 @@
 
 namespace zeva::services {
 
-grpc::Status OrganizationDetailsService::GetMyOrganization(
-    grpc::ServerContext* context, const zeva::organizations::GetMyOrganizationRequest* /*request*/,
+grpc::ServerUnaryReactor* OrganizationDetailsService::GetMyOrganization(
+    grpc::CallbackServerContext* context,
+    const zeva::organizations::GetMyOrganizationRequest* /*request*/,
     zeva::organizations::MyOrganizationResponse* response) {
   // Authentication already looked the organization up with the user.
-  return guard_.Run(context, "GetMyOrganization", [&](const Call& call) {
+  return guard_.Serve(context, "GetMyOrganization", [=](const Call& call) {
     const auth::Caller& caller = call.caller;
     response->set_name(caller.organization_name);
     response->set_type(IsGovernment(caller) ? zeva::organizations::GOVERNMENT

@@ -6,13 +6,15 @@
 
 namespace zeva::services {
 
-class OrganizationDetailsService final : public zeva::organizations::OrganizationDetails::Service {
+class OrganizationDetailsService final
+    : public zeva::organizations::OrganizationDetails::CallbackService {
  public:
   explicit OrganizationDetailsService(CallGuard& guard) : guard_(guard) {}
 
-  grpc::Status GetMyOrganization(grpc::ServerContext* context,
-                                 const zeva::organizations::GetMyOrganizationRequest* request,
-                                 zeva::organizations::MyOrganizationResponse* response) override;
+  grpc::ServerUnaryReactor* GetMyOrganization(
+      grpc::CallbackServerContext* context,
+      const zeva::organizations::GetMyOrganizationRequest* request,
+      zeva::organizations::MyOrganizationResponse* response) override;
 
  private:
   CallGuard& guard_;

@@ -31,19 +31,22 @@ absl::Status Fill(const db::TransactionRecord& row, zeva::transactions::Transact
 
 }  // namespace
 
-grpc::Status TransactionListService::GetTransactions(
-    grpc::ServerContext* context, const zeva::transactions::TransactionListRequest* /*request*/,
-    grpc::ServerWriter<zeva::transactions::TransactionSummary>* writer) {
-  return guard_.Run(context, "GetTransactions", [&](const Call& call) {
-    zeva::transactions::TransactionSummary summary;  // reused: no allocation per row
-    absl::Status bad_row;
-    absl::Status status =
-        store_.List(ScopeOf(call.caller), call.budget, [&](const db::TransactionRecord& row) {
-          bad_row = Fill(row, &summary);
-          return bad_row.ok() && !context->IsCancelled() && writer->Write(summary);
-        });
-    return bad_row.ok() ? status : bad_row;
-  });
+grpc::ServerWriteReactor<zeva::transactions::TransactionSummary>*
+TransactionListService::GetTransactions(
+    grpc::CallbackServerContext* context,
+    const zeva::transactions::TransactionListRequest* /*request*/) {
+  return guard_.Stream<zeva::transactions::TransactionSummary>(
+      context, "GetTransactions",
+      [=](const Call& call, RowWriter<zeva::transactions::TransactionSummary>* writer) {
+        zeva::transactions::TransactionSummary summary;  // reused: no allocation per row
+        absl::Status bad_row;
+        absl::Status status =
+            store_.List(ScopeOf(call.caller), call.budget, [&](const db::TransactionRecord& row) {
+              bad_row = Fill(row, &summary);
+              return bad_row.ok() && !context->IsCancelled() && writer->Write(summary);
+            });
+        return bad_row.ok() ? status : bad_row;
+      });
 }
 
 }  // namespace zeva::services

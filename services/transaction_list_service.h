@@ -8,14 +8,14 @@
 
 namespace zeva::services {
 
-class TransactionListService final : public zeva::transactions::TransactionList::Service {
+class TransactionListService final : public zeva::transactions::TransactionList::CallbackService {
  public:
   TransactionListService(CallGuard& guard, db::TransactionStore& store)
       : guard_(guard), store_(store) {}
 
-  grpc::Status GetTransactions(
-      grpc::ServerContext* context, const zeva::transactions::TransactionListRequest* request,
-      grpc::ServerWriter<zeva::transactions::TransactionSummary>* writer) override;
+  grpc::ServerWriteReactor<zeva::transactions::TransactionSummary>* GetTransactions(
+      grpc::CallbackServerContext* context,
+      const zeva::transactions::TransactionListRequest* request) override;
 
  private:
   CallGuard& guard_;

@@ -4,9 +4,10 @@
 // initialization errors to report), logs nothing and counts nothing. This interceptor turns
 // that answer into INVALID_ARGUMENT with a message, and logs and counts the call like every
 // other. CallGuard never sends INTERNAL without a message, so nothing else is touched.
-// Methods on gRPC's callback API get UNIMPLEMENTED with an empty message instead (grpc 1.51,
-// server_callback_handlers.h: a request that did not parse gets no reactor); for those methods,
-// and only those (an unknown method must stay UNIMPLEMENTED), that is mapped the same way.
+// Methods on gRPC's callback API (every contract method) get UNIMPLEMENTED with an empty
+// message instead (grpc 1.51, server_callback_handlers.h: a request that did not parse gets no
+// reactor); for those methods, and only those (an unknown method must stay UNIMPLEMENTED),
+// that is mapped the same way.
 
 #include <grpcpp/support/server_interceptor.h>
 

@@ -58,33 +58,35 @@ absl::Status NoSuchModel(uint64_t id) {
 
 }  // namespace
 
-grpc::Status ZevModelsService::ListModels(
-    grpc::ServerContext* context, const zeva::transactions::ModelListRequest* request,
-    grpc::ServerWriter<zeva::transactions::ModelSummary>* writer) {
-  return guard_.Run(context, "ListModels", [&](const Call& call) -> absl::Status {
-    const auth::Caller& caller = call.caller;
-    const int64_t requested = OptionalId(request->organization());
-    db::Scope scope = ScopeOf(caller);
-    if (IsGovernment(caller)) {
-      if (requested != 0) scope = db::Scope::Of(requested);
-    } else if (requested != 0 && requested != caller.organization_id) {
-      return domain::Refusal(absl::StatusCode::kPermissionDenied,
-                             "suppliers may list only their own organization's models");
-    }
-    zeva::transactions::ModelSummary summary;  // reused: no allocation per row
-    absl::Status bad_row;
-    absl::Status status = reads_.ListModels(scope, call.budget, [&](const db::VehicleRecord& v) {
-      bad_row = Fill(v, &summary);
-      return bad_row.ok() && !context->IsCancelled() && writer->Write(summary);
-    });
-    return bad_row.ok() ? status : bad_row;
-  });
+grpc::ServerWriteReactor<zeva::transactions::ModelSummary>* ZevModelsService::ListModels(
+    grpc::CallbackServerContext* context, const zeva::transactions::ModelListRequest* request) {
+  return guard_.Stream<zeva::transactions::ModelSummary>(
+      context, "ListModels",
+      [=](const Call& call, RowWriter<zeva::transactions::ModelSummary>* writer) -> absl::Status {
+        const auth::Caller& caller = call.caller;
+        const int64_t requested = OptionalId(request->organization());
+        db::Scope scope = ScopeOf(caller);
+        if (IsGovernment(caller)) {
+          if (requested != 0) scope = db::Scope::Of(requested);
+        } else if (requested != 0 && requested != caller.organization_id) {
+          return domain::Refusal(absl::StatusCode::kPermissionDenied,
+                                 "suppliers may list only their own organization's models");
+        }
+        zeva::transactions::ModelSummary summary;  // reused: no allocation per row
+        absl::Status bad_row;
+        absl::Status status =
+            reads_.ListModels(scope, call.budget, [&](const db::VehicleRecord& v) {
+              bad_row = Fill(v, &summary);
+              return bad_row.ok() && !context->IsCancelled() && writer->Write(summary);
+            });
+        return bad_row.ok() ? status : bad_row;
+      });
 }
 
-grpc::Status ZevModelsService::GetModelDetails(
-    grpc::ServerContext* context, const zeva::transactions::ModelDetailsRequest* request,
+grpc::ServerUnaryReactor* ZevModelsService::GetModelDetails(
+    grpc::CallbackServerContext* context, const zeva::transactions::ModelDetailsRequest* request,
     zeva::transactions::ModelDetails* response) {
-  return guard_.Run(context, "GetModelDetails", [&](const Call& call) -> absl::Status {
+  return guard_.Serve(context, "GetModelDetails", [=](const Call& call) -> absl::Status {
     const auth::Caller& caller = call.caller;
     auto id = RequiredId("id", request->id());
     if (!id.ok()) return id.status();
@@ -96,10 +98,10 @@ grpc::Status ZevModelsService::GetModelDetails(
   });
 }
 
-grpc::Status ZevModelsService::CreateModelRequest(
-    grpc::ServerContext* context, const zeva::transactions::ModelCreateRequest* request,
+grpc::ServerUnaryReactor* ZevModelsService::CreateModelRequest(
+    grpc::CallbackServerContext* context, const zeva::transactions::ModelCreateRequest* request,
     zeva::transactions::ModelCreateResponse* response) {
-  return guard_.Run(context, "CreateModelRequest", [&](const Call& call) -> absl::Status {
+  return guard_.Serve(context, "CreateModelRequest", [=](const Call& call) -> absl::Status {
     const auth::Caller& caller = call.caller;
     if (absl::Status allowed = SuppliersOnly(caller, "create models"); !allowed.ok()) {
       return allowed;
@@ -114,10 +116,10 @@ grpc::Status ZevModelsService::CreateModelRequest(
   });
 }
 
-grpc::Status ZevModelsService::UpdateModelRequest(
-    grpc::ServerContext* context, const zeva::transactions::ModelUpdateRequest* request,
+grpc::ServerUnaryReactor* ZevModelsService::UpdateModelRequest(
+    grpc::CallbackServerContext* context, const zeva::transactions::ModelUpdateRequest* request,
     zeva::transactions::ModelUpdateResponse* /*response*/) {
-  return guard_.Run(context, "UpdateModelRequest", [&](const Call& call) -> absl::Status {
+  return guard_.Serve(context, "UpdateModelRequest", [=](const Call& call) -> absl::Status {
     const auth::Caller& caller = call.caller;
     if (absl::Status allowed = SuppliersOnly(caller, "update models"); !allowed.ok()) {
       return allowed;

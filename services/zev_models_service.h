@@ -8,23 +8,23 @@
 
 namespace zeva::services {
 
-class ZevModelsService final : public zeva::transactions::ZEVModels::Service {
+class ZevModelsService final : public zeva::transactions::ZEVModels::CallbackService {
  public:
   ZevModelsService(CallGuard& guard, db::VehicleStore& store, db::FreshReads& reads)
       : guard_(guard), store_(store), reads_(reads) {}
 
-  grpc::Status ListModels(grpc::ServerContext* context,
-                          const zeva::transactions::ModelListRequest* request,
-                          grpc::ServerWriter<zeva::transactions::ModelSummary>* writer) override;
-  grpc::Status GetModelDetails(grpc::ServerContext* context,
-                               const zeva::transactions::ModelDetailsRequest* request,
-                               zeva::transactions::ModelDetails* response) override;
-  grpc::Status CreateModelRequest(grpc::ServerContext* context,
-                                  const zeva::transactions::ModelCreateRequest* request,
-                                  zeva::transactions::ModelCreateResponse* response) override;
-  grpc::Status UpdateModelRequest(grpc::ServerContext* context,
-                                  const zeva::transactions::ModelUpdateRequest* request,
-                                  zeva::transactions::ModelUpdateResponse* response) override;
+  grpc::ServerWriteReactor<zeva::transactions::ModelSummary>* ListModels(
+      grpc::CallbackServerContext* context,
+      const zeva::transactions::ModelListRequest* request) override;
+  grpc::ServerUnaryReactor* GetModelDetails(grpc::CallbackServerContext* context,
+                                            const zeva::transactions::ModelDetailsRequest* request,
+                                            zeva::transactions::ModelDetails* response) override;
+  grpc::ServerUnaryReactor* CreateModelRequest(
+      grpc::CallbackServerContext* context, const zeva::transactions::ModelCreateRequest* request,
+      zeva::transactions::ModelCreateResponse* response) override;
+  grpc::ServerUnaryReactor* UpdateModelRequest(
+      grpc::CallbackServerContext* context, const zeva::transactions::ModelUpdateRequest* request,
+      zeva::transactions::ModelUpdateResponse* response) override;
 
  private:
   CallGuard& guard_;
