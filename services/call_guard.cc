@@ -6,6 +6,7 @@
 #include <optional>
 #include <utility>
 
+#include "domain/refusal.h"
 #include "services/request_id.h"
 #include "spdlog/spdlog.h"
 
@@ -24,10 +25,11 @@ absl::Status Unhandled(const std::exception* e) {
                                           : std::string("unhandled non-standard exception"));
 }
 
-// Every thread of the blocking pool is busy with a call.
+// Every thread of the blocking pool (--max-threads) is busy with a call. Said to the client
+// as it is: not this caller's share (the fixed RESOURCE_EXHAUSTED text) but the replica's.
 absl::Status AtCapacity() {
-  return absl::ResourceExhaustedError(
-      "the server is at its limit of calls in progress (--max-threads); retry later");
+  return domain::Refusal(absl::StatusCode::kResourceExhausted,
+                         "this replica is at its limit of calls in progress; retry shortly");
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <future>
+#include <optional>
 #include <pqxx/pqxx>
 #include <thread>
 
@@ -364,4 +365,47 @@ TEST_CASE("a body that is not the method's protobuf: INVALID_ARGUMENT, logged as
                     [&unknown](const grpc::Status& status) { unknown.set_value(status); });
   CHECK(unknown.get_future().get().error_code() == grpc::StatusCode::UNIMPLEMENTED);
   CHECK(service.server().Running());
+}
+
+TEST_CASE(
+    "calls beyond --max-threads are refused RESOURCE_EXHAUSTED at once; health still "
+    "answers, and calls are served again once threads are free",
+    "[hardening]") {
+  // Every call waits on a thread of the server's blocking pool, never on a gRPC thread: with
+  // all 16 of them behind a locked table, a 17th call is refused at once, and the health
+  // service (on gRPC's own threads) keeps answering.
+  ServiceFixture service({"--max-threads=16", "--min-pollers=1", "--max-pollers=2",
+                          "--db-pool-size=16", "--db-pool-caller-share-percent=100",
+                          "--user-cache-ttl-seconds=60"});
+  REQUIRE(MyOrganization(service, "test_vs_1").ok());  // the user cached before the lock
+  std::vector<grpc::Status> held(16);
+  grpc::Status refused;
+  double refused_after = 0;
+  std::string health_meanwhile;
+  {
+    std::optional<TableLock> lock(std::in_place, service.database_url(), "vehicles");
+    std::vector<std::thread> callers;
+    for (size_t i = 0; i < held.size(); ++i) {
+      callers.emplace_back(
+          [&, i] { held[i] = ModelDetails(service, "test_vs_1", 1, std::chrono::seconds(30)); });
+    }
+    // All sixteen hold a thread (and a connection), waiting behind the lock.
+    const bool all_waiting = WaitUntil(
+        [&] { return ServerBackends(service.database_url(), "wait_event_type = 'Lock'") == 16; },
+        std::chrono::seconds(20));
+    CHECK(all_waiting);
+    const auto start = Steady::now();
+    refused = MyOrganization(service, "test_vs_1", std::chrono::seconds(10));
+    refused_after = SecondsSince(start);
+    health_meanwhile = service.server().Health();
+    lock.reset();  // the sixteen go on
+    for (auto& caller : callers) caller.join();
+  }
+  INFO(refused.error_message());
+  CHECK(refused.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED);
+  CHECK(refused.error_message().find("limit of calls in progress") != std::string::npos);
+  CHECK(refused_after < 5.0);
+  CHECK(health_meanwhile == "SERVING");
+  for (const grpc::Status& status : held) CHECK(status.ok());
+  CHECK(MyOrganization(service, "test_vs_1").ok());
 }
