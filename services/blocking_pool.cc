@@ -52,23 +52,23 @@ void BlockingPool::StartThreadLocked() {
 
 bool BlockingPool::Run(std::function<void()> work) {
   std::vector<std::thread> ended;
-  bool queued = false;
   {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!stopping_) {
-      if (idle_ <= static_cast<int>(queue_.size())) {
-        // No idle thread left for this work: start one, unless the cap is reached.
-        if (static_cast<int>(live_.size()) >= limits_.max_threads) return false;
-        StartThreadLocked();
-      }
-      queue_.push_back(std::move(work));
-      ready_.notify_one();
-      ended.swap(ended_);
-      queued = true;
+    std::unique_lock<std::mutex> lock(mu_);
+    if (stopping_) {
+      lock.unlock();
+      RunOne(work);  // stopped: here and now
+      return true;
     }
+    if (idle_ <= static_cast<int>(queue_.size())) {
+      // No idle thread left for this work: start one, unless the cap is reached.
+      if (static_cast<int>(live_.size()) >= limits_.max_threads) return false;
+      StartThreadLocked();
+    }
+    queue_.push_back(std::move(work));
+    ready_.notify_one();
+    ended.swap(ended_);
   }
   for (std::thread& thread : ended) thread.join();  // they have left Serve already
-  if (!queued) RunOne(work);                        // stopped: here and now
   return true;
 }
 

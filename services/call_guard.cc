@@ -87,8 +87,8 @@ grpc::ServerUnaryReactor* CallGuard::Serve(grpc::CallbackServerContext* context,
   auto shared = std::make_shared<const Body>(std::move(body));
   return RunLater(
       context, method,
-      [this, shared](const Call& call, Answer answer) {
-        Later(std::move(answer), [call, shared] { return (*shared)(call); });
+      [this, shared](const Call& call, const Answer& answer) {
+        Later(answer, [call, shared] { return (*shared)(call); });
       },
       error_domain);
 }
@@ -103,7 +103,7 @@ grpc::ServerUnaryReactor* CallGuard::RunLater(grpc::CallbackServerContext* conte
   return reactor;
 }
 
-void CallGuard::Later(Answer answer, std::function<absl::Status()> work) {
+void CallGuard::Later(const Answer& answer, std::function<absl::Status()> work) {
   auto run = [answer, work = std::move(work)] {
     absl::Status status;
     try {

@@ -70,8 +70,8 @@ class CallGuard {
     Begin(
         context, method, error_domain,
         [reactor](grpc::Status status) { reactor->FinishWhenWritten(std::move(status)); },
-        [this, reactor, shared](const Call& call, Answer answer) {
-          Later(std::move(answer), [call, reactor, shared] { return (*shared)(call, reactor); });
+        [this, reactor, shared](const Call& call, const Answer& answer) {
+          Later(answer, [call, reactor, shared] { return (*shared)(call, reactor); });
         });
     return reactor;
   }
@@ -86,7 +86,7 @@ class CallGuard {
 
   // Runs `work` on the blocking pool (at once when this is a pool thread) and answers with its
   // status (INTERNAL if it throws); RESOURCE_EXHAUSTED when every thread of the pool is busy.
-  void Later(Answer answer, std::function<absl::Status()> work);
+  void Later(const Answer& answer, std::function<absl::Status()> work);
 
   // Closed on shutdown: later calls end UNAVAILABLE at once.
   CallGate& gate() { return gate_; }

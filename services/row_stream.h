@@ -10,10 +10,10 @@
 
 #include <condition_variable>
 #include <cstddef>
-#include <deque>
 #include <mutex>
 #include <optional>
 #include <utility>
+#include <vector>
 
 namespace zeva::services {
 
@@ -32,14 +32,18 @@ inline constexpr size_t kQueuedRows = 64;
 template <typename Row>
 class RowStreamReactor final : public grpc::ServerWriteReactor<Row>, public RowWriter<Row> {
  public:
+  RowStreamReactor() : slots_(kQueuedRows) {}
+
   bool Write(const Row& row) override {
     std::unique_lock<std::mutex> lock(mu_);
-    room_.wait(lock, [&] { return stopped_ || queue_.size() < kQueuedRows; });
+    room_.wait(lock, [&] { return stopped_ || queued_ < kQueuedRows; });
     if (stopped_) return false;
-    queue_.push_back(row);
+    // Copied into a slot no send uses; a slot's memory is reused (no allocation per row).
+    slots_[(first_ + queued_) % kQueuedRows] = row;
+    ++queued_;
     if (writing_) return true;  // OnWriteDone sends it
     writing_ = true;
-    const Row* next = &queue_.front();  // a deque's elements stay put while it grows
+    const Row* next = &slots_[first_];
     lock.unlock();
     this->StartWrite(next);
     return true;
@@ -59,11 +63,12 @@ class RowStreamReactor final : public grpc::ServerWriteReactor<Row>, public RowW
 
   void OnWriteDone(bool ok) override {
     std::unique_lock<std::mutex> lock(mu_);
-    queue_.pop_front();
+    first_ = (first_ + 1) % kQueuedRows;
+    --queued_;
     if (!ok) stopped_ = true;
     room_.notify_one();
-    if (!stopped_ && !queue_.empty()) {
-      const Row* next = &queue_.front();
+    if (!stopped_ && queued_ > 0) {
+      const Row* next = &slots_[first_];
       lock.unlock();
       this->StartWrite(next);
       return;
@@ -86,7 +91,9 @@ class RowStreamReactor final : public grpc::ServerWriteReactor<Row>, public RowW
  private:
   std::mutex mu_;
   std::condition_variable room_;
-  std::deque<Row> queue_;  // the front is being sent while writing_
+  std::vector<Row> slots_;  // a ring: queued_ rows from first_, which is being sent while writing_
+  size_t first_ = 0;
+  size_t queued_ = 0;
   bool writing_ = false;
   bool stopped_ = false;  // cancelled, or a send failed: no more rows
   std::optional<grpc::Status> final_;
