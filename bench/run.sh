@@ -265,7 +265,7 @@ if [ "$mode" = methods ]; then
     --issue-organization-id "$issue_organization" --issue-vehicle-id "$issue_vehicle"
   write_bench writes transfer-lifecycle --concurrency "$CONCURRENCY" --channels "$CHANNELS"
   stop_server
-  short_report "build=$BUILD_DIR" \
+  short_report "build=$(realpath "$BUILD_DIR")" \
     "load average (1, 5, 15 min) at the end=$(cut -d' ' -f1-3 /proc/loadavg)"
   exit 0
 fi
