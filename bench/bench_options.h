@@ -12,9 +12,11 @@ namespace zeva::bench {
 // The scenario names, as --scenario takes them.
 inline const std::vector<std::string>& ScenarioNames() {
   static const std::vector<std::string> names{
-      "health",        "organization",       "model-details",  "list-models",      "transactions",
-      "create-model",  "update-model",       "mixed",          "balances",         "ledger-entries",
-      "issue-credits", "transfer-lifecycle", "contention-hot", "contention-spread"};
+      "health",           "organization",      "model-details", "list-models",
+      "transactions",     "create-model",      "update-model",  "mixed",
+      "balances",         "ledger-entries",    "issue-credits", "transfer-lifecycle",
+      "contention-hot",   "contention-spread", "current-user",  "unread-notifications",
+      "compliance-ratios"};
   return names;
 }
 

@@ -2,9 +2,12 @@
 
 #include <chrono>
 #include <fstream>
+#include <functional>
 #include <sstream>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "zeva/credits/v1/compliance.grpc.pb.h"
 #include "zeva/credits/v1/credits.grpc.pb.h"
 
 namespace zeva::bench {
@@ -65,6 +68,33 @@ class LedgerEntriesWorker : public Worker {
   const BenchOptions& o_;
   std::unique_ptr<credits::CreditLedgerService::Stub> stub_;
 };
+
+// One unary call with an empty request, by the reading caller: measures a family (identity,
+// notifications, compliance) through a call of it that needs no set-up.
+class EmptyRequestWorker : public Worker {
+ public:
+  using Send = std::function<grpc::Status(grpc::ClientContext*)>;
+  EmptyRequestWorker(const BenchOptions& o, Send send) : o_(o), send_(std::move(send)) {}
+  CallOutcome Call() override {
+    auto context = NewContext(o_.token, o_.call_timeout_ms);
+    return Outcome(send_(context.get()), 1);
+  }
+
+ private:
+  const BenchOptions& o_;
+  const Send send_;
+};
+
+// The Send of one stub method: the stub lives in it.
+template <typename Stub, typename Request, typename Response>
+EmptyRequestWorker::Send EmptyRequest(std::unique_ptr<Stub> stub,
+                                      grpc::Status (Stub::*method)(grpc::ClientContext*,
+                                                                   const Request&, Response*)) {
+  return [stub = std::shared_ptr<Stub>(std::move(stub)), method](grpc::ClientContext* context) {
+    Response response;
+    return (stub.get()->*method)(context, Request(), &response);
+  };
+}
 
 // The director issues credits for one vehicle, with a reference of its own per call.
 class IssueCreditsWorker : public Worker {
@@ -243,20 +273,29 @@ class ContentionWorker : public Worker {
   uint64_t id_ = 0;
 };
 
-}  // namespace
-
-bool IsCreditScenario(const std::string& scenario) {
-  for (const char* name : {"balances", "ledger-entries", "issue-credits", "transfer-lifecycle",
-                           "contention-hot", "contention-spread"}) {
+// The credit scenarios of the reading caller alone (--token): no --tokens-file.
+bool ReaderOnly(const std::string& scenario) {
+  for (const char* name : {"balances", "ledger-entries", "current-user", "unread-notifications",
+                           "compliance-ratios"}) {
     if (scenario == name) return true;
   }
   return false;
 }
 
+}  // namespace
+
+bool IsCreditScenario(const std::string& scenario) {
+  for (const char* name :
+       {"issue-credits", "transfer-lifecycle", "contention-hot", "contention-spread"}) {
+    if (scenario == name) return true;
+  }
+  return ReaderOnly(scenario);
+}
+
 absl::StatusOr<CreditSetup> PrepareCredits(const BenchOptions& options,
                                            const std::shared_ptr<grpc::Channel>& channel) {
   CreditSetup setup;
-  if (options.scenario == "balances" || options.scenario == "ledger-entries") return setup;
+  if (ReaderOnly(options.scenario)) return setup;
   if (options.tokens_file.empty()) {
     return absl::InvalidArgumentError("--tokens-file is needed for " + options.scenario);
   }
@@ -288,6 +327,21 @@ std::unique_ptr<Worker> MakeCreditWorker(const std::string& scenario, const Benc
                                          const std::shared_ptr<grpc::Channel>& channel, int index) {
   if (scenario == "balances") return std::make_unique<BalancesWorker>(options, channel);
   if (scenario == "ledger-entries") return std::make_unique<LedgerEntriesWorker>(options, channel);
+  if (scenario == "current-user") {
+    return std::make_unique<EmptyRequestWorker>(
+        options, EmptyRequest(credits::IdentityService::NewStub(channel),
+                              &credits::IdentityService::Stub::GetCurrentUser));
+  }
+  if (scenario == "unread-notifications") {
+    return std::make_unique<EmptyRequestWorker>(
+        options, EmptyRequest(credits::NotificationService::NewStub(channel),
+                              &credits::NotificationService::Stub::CountUnreadNotifications));
+  }
+  if (scenario == "compliance-ratios") {
+    return std::make_unique<EmptyRequestWorker>(
+        options, EmptyRequest(credits::ComplianceService::NewStub(channel),
+                              &credits::ComplianceService::Stub::GetComplianceRatios));
+  }
   if (scenario == "issue-credits") {
     return std::make_unique<IssueCreditsWorker>(options, shared, setup, channel, index);
   }

@@ -1,7 +1,9 @@
 #pragma once
 // The credit API's scenarios (zeva.credits.v1): balances and ledger reads, issuance, whole
 // transfer lifecycles, and the contention pair (submit/rescind against one hot seller, or
-// the same load spread over one seller per caller). Their users come from --tokens-file.
+// the same load spread over one seller per caller), whose users come from --tokens-file; and
+// one call with an empty request of the identity, notification and compliance services
+// (current-user, unread-notifications, compliance-ratios) by the reading caller.
 
 #include <grpcpp/grpcpp.h>
 

@@ -6,6 +6,9 @@
 #   bash bench/run.sh --reads    only the read ratios (health, organization, list-models,
 #                                balances and list-models with the read cache on, then off), full length;
 #                                writes to bench/results/reads/ unless BENCH_OUT is set
+#   bash bench/run.sh --methods  one scenario per call family (CONCURRENCY callers over CHANNELS
+#                                channels), full length; writes to bench/results/methods/ unless
+#                                BENCH_OUT is set (bench/compare-builds.sh runs it for two builds)
 #
 # Builds, starts a throwaway PostgreSQL, migrates it with the fixtures, fills it (SQL
 # generate_series), starts the server with LOG_LEVEL=warn (one info line per call would
@@ -18,7 +21,7 @@
 # the "roundtrips" runs count the statements (round trips) each call costs.
 # Settings (environment): BUILD_DIR, BENCH_OUT, CONCURRENCY, CHANNELS, DURATION_MS,
 # WARMUP_MS, SWEEP, CREDIT_SWEEP, STREAM_SIZES, STREAM_CALLS, LEDGER_SIZES, CONTENTION,
-# SKIP_BUILD=1, SERVER_FLAGS.
+# SKIP_BUILD=1, SERVER_FLAGS, BENCH_BIN (the zeva-bench client; default BUILD_DIR's).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,11 +29,12 @@ mode=full
 case "${1:-}" in
   --quick) mode=quick ;;
   --reads) mode=reads ;;
+  --methods) mode=methods ;;
   "") ;;
-  *) echo "usage: $0 [--quick | --reads]" >&2; exit 2 ;;
+  *) echo "usage: $0 [--quick | --reads | --methods]" >&2; exit 2 ;;
 esac
-if [ "$mode" = reads ]; then
-  : "${STREAM_SIZES:=1000}" "${LEDGER_SIZES:=1000}" "${BENCH_OUT:=bench/results/reads}"
+if [ "$mode" = reads ] || [ "$mode" = methods ]; then
+  : "${STREAM_SIZES:=1000}" "${LEDGER_SIZES:=1000}" "${BENCH_OUT:=bench/results/$mode}"
 fi
 if [ "$mode" = quick ]; then
   : "${DURATION_MS:=300}" "${WARMUP_MS:=100}" "${STREAM_SIZES:=1000 100000}" "${STREAM_CALLS:=1}"
@@ -51,7 +55,7 @@ ISSUER=https://bench.invalid/auth/realms/zeva
 AUDIENCE=zeva-app
 
 [ "${SKIP_BUILD:-0}" = 1 ] || bash scripts/build.sh
-bench_bin="$BUILD_DIR/bench/zeva-bench"
+bench_bin=${BENCH_BIN:-$BUILD_DIR/bench/zeva-bench}
 server_bin="$BUILD_DIR/server/zeva-transaction-service"
 
 work=$(mktemp -d)
@@ -233,7 +237,38 @@ bench() {
     --warmup-ms "$WARMUP_MS" --duration-ms "$DURATION_MS" --server-pid "$server" "$@" >>"$results"
 }
 
+# short_report FACTS...: results.{md,json} of --reads or --methods, printed.
+short_report() {
+  mkdir -p "$OUT"
+  "$bench_bin" report --results "$results" --out-dir "$OUT" "mode=$mode" \
+    "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+    "commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" \
+    "cores (nproc)=$(nproc)" "callers=$CONCURRENCY over $CHANNELS channels" \
+    "window=${WARMUP_MS} ms warm-up, ${DURATION_MS} ms measured" "$@"
+  cat "$OUT/results.md"
+}
+
 start_server
+if [ "$mode" = methods ]; then
+  # One scenario per call family, the same callers each, one server: the figures to compare
+  # between two builds of the server (bench/compare-builds.sh). Labels as in the full run.
+  for scenario in health organization model-details list-models transactions create-model \
+      update-model current-user unread-notifications compliance-ratios; do
+    bench scenarios "$scenario" --concurrency "$CONCURRENCY" --channels "$CHANNELS"
+  done
+  stream_token=$(token "bench_ledger_$ledger_small")
+  for scenario in balances ledger-entries; do
+    bench "ledger-$ledger_small" "$scenario" --concurrency "$CONCURRENCY" --channels "$CHANNELS"
+  done
+  stream_token=""
+  write_bench writes issue-credits --concurrency "$CONCURRENCY" --channels "$CHANNELS" \
+    --issue-organization-id "$issue_organization" --issue-vehicle-id "$issue_vehicle"
+  write_bench writes transfer-lifecycle --concurrency "$CONCURRENCY" --channels "$CHANNELS"
+  stop_server
+  short_report "build=$(realpath "$BUILD_DIR")" \
+    "load average (1, 5, 15 min) at the end=$(cut -d' ' -f1-3 /proc/loadavg)"
+  exit 0
+fi
 if [ "$mode" = reads ]; then
   # The read ratios, side by side in one run, and GetBalances without its cache.
   for scenario in health organization list-models; do
@@ -247,13 +282,7 @@ if [ "$mode" = reads ]; then
   stream_token=""
   bench "read-cache-off" list-models --concurrency "$CONCURRENCY" --channels "$CHANNELS"
   stop_server
-  mkdir -p "$OUT"
-  "$bench_bin" report --results "$results" --out-dir "$OUT" "mode=reads" \
-    "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
-    "commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" \
-    "cores (nproc)=$(nproc)" "callers=$CONCURRENCY over $CHANNELS channels" \
-    "window=${WARMUP_MS} ms warm-up, ${DURATION_MS} ms measured"
-  cat "$OUT/results.md"
+  short_report
   exit 0
 fi
 for scenario in health organization model-details list-models transactions create-model \

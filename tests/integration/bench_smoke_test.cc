@@ -37,11 +37,16 @@ TEST_CASE("zeva-bench runs the mixed workload with no errors and reports it", "[
 
   zeva::testing::TempDir dir;
   std::ofstream results(dir.path() + "/results.jsonl");
-  for (const std::string scenario : {"mixed", "health"}) {
+  // mixed and health for a while; then 20 calls of each family that bench/run.sh --methods
+  // measures by a call with an empty request.
+  for (const std::string scenario :
+       {"mixed", "health", "current-user", "unread-notifications", "compliance-ratios"}) {
+    const bool timed = scenario == "mixed" || scenario == "health";
     auto run = zeva::testing::RunCommand(
         {ZEVA_BENCH_BINARY, "--target", fixture.server().address(), "--scenario", scenario,
-         "--label", "scenarios", "--concurrency", "4", "--channels", "2", "--warmup-ms", "200",
-         "--duration-ms", "1200", "--server-pid", std::to_string(fixture.server().pid())},
+         "--label", "scenarios", "--concurrency", "4", "--channels", "2", "--warmup-ms",
+         timed ? "200" : "0", timed ? "--duration-ms" : "--calls", timed ? "1200" : "20",
+         "--server-pid", std::to_string(fixture.server().pid())},
         env);
     INFO(run.output);
     REQUIRE(run.exit_code == 0);
@@ -49,6 +54,7 @@ TEST_CASE("zeva-bench runs the mixed workload with no errors and reports it", "[
     CHECK(result["scenario"] == scenario);
     CHECK(result["errors"] == 0);
     CHECK(result["calls"].get<int64_t>() > 0);
+    if (!timed) CHECK(result["calls"] == 20);
     CHECK(result["server_peak_rss_kib"].get<int64_t>() > 0);
     results << result.dump() << "\n";
   }
@@ -67,7 +73,7 @@ TEST_CASE("zeva-bench runs the mixed workload with no errors and reports it", "[
   std::ifstream json_file(dir.path() + "/results.json");
   const nlohmann::json document = nlohmann::json::parse(json_file);
   CHECK(document["ratios"]["organization_over_health_calls"].is_null());  // no organization run
-  CHECK(document["results"].size() == 2);
+  CHECK(document["results"].size() == 5);
 }
 
 TEST_CASE("zeva-bench refuses a scenario that needs a token when none is given", "[bench]") {
