@@ -61,11 +61,12 @@ OptionSet ServerOptions(ServerConfig* c) {
                  "RESOURCE_EXHAUSTED, so keep it well above the expected concurrency; the database "
                  "pool bounds the real work.",
                  &c->max_threads);
-  options.AddInt("min-pollers", "MIN_POLLERS", d.min_pollers, 1, 1024,
-                 "Call threads started at once and kept waiting for calls. Too few and threads "
-                 "are started and ended for many calls (measured at 16 callers on gRPC's "
-                 "synchronous server: GetMyOrganization 28% more calls/s than with 1).",
-                 &c->min_pollers);
+  options.AddInt(
+      "min-pollers", "MIN_POLLERS", d.min_pollers, 1, 1024,
+      "Call threads started at once and kept waiting for calls (also gRPC's pollers). Too "
+      "few and threads are started and ended for many calls (measured at 16 callers "
+      "on gRPC's synchronous server: GetMyOrganization 28% more calls/s than with 1).",
+      &c->min_pollers);
   options.AddInt("max-pollers", "MAX_POLLERS", d.max_pollers, 1, 4096,
                  "Most call threads waiting for calls at once; idle ones above it end. At least "
                  "--min-pollers, below --max-threads.",
