@@ -41,6 +41,11 @@ class SourceCollector : public prometheus::Collectable {
         sources_.pool_in_use);
     add("zeva_db_pool_waiting", "Calls waiting for a pool connection.", MetricType::Gauge,
         sources_.pool_waiting);
+    add("zeva_call_threads",
+        "Threads that run calls (busy and idle); a call beyond --max-threads is refused.",
+        MetricType::Gauge, sources_.call_threads);
+    add("zeva_call_threads_busy", "Threads running a call now.", MetricType::Gauge,
+        sources_.call_threads_busy);
     add("zeva_db_pool_broken_total", "Connections dropped as broken.", MetricType::Counter,
         sources_.pool_broken_total);
     add("zeva_db_pool_owner_refusals_total",

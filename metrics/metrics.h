@@ -41,6 +41,8 @@ struct Sources {
   std::function<int64_t()> read_cache_round_trips_total;
   std::function<int64_t()> db_transaction_retries_total;
   std::function<int64_t()> read_cache_server_changes_total;
+  std::function<int()> call_threads;       // services/blocking_pool: alive (busy and idle)
+  std::function<int()> call_threads_busy;  // running a call
 };
 
 class Metrics {

@@ -156,11 +156,13 @@ struct Stores {
 // METRICS_PORT is 0.
 absl::StatusOr<std::unique_ptr<metrics::Metrics>> ServeMetrics(const config::ServerConfig& config,
                                                                Stores& stores,
-                                                               auth::Authenticator& keys) {
+                                                               auth::Authenticator& keys,
+                                                               services::BlockingPool& calls) {
   if (config.metrics_port == 0) return std::unique_ptr<metrics::Metrics>();
   db::ConnectionPool* const pool = &stores.pool;  // pointers copied into the sources below
   db::FreshReads* const r = stores.fresh_reads.get();
   auth::Authenticator* const k = &keys;
+  services::BlockingPool* const c = &calls;
   auto served = metrics::Metrics::Serve(
       absl::StrCat(config.listen_address, ":", config.metrics_port),
       metrics::Sources{
@@ -173,7 +175,8 @@ absl::StatusOr<std::unique_ptr<metrics::Metrics>> ServeMetrics(const config::Ser
           [r] { return r->balance_stats().bypassed; }, [r] { return r->model_stats().hits; },
           [r] { return r->model_stats().misses; }, [r] { return r->model_stats().bypassed; },
           [r] { return r->listening() ? 1 : 0; }, [r] { return r->round_trips(); },
-          [pool] { return pool->Stats().retries; }, [r] { return r->server_changes(); }},
+          [pool] { return pool->Stats().retries; }, [r] { return r->server_changes(); },
+          [c] { return c->Threads(); }, [c] { return c->Busy(); }},
       ZEVA_VERSION);
   if (!served.ok()) return served.status();
   spdlog::info("metrics on http://{}:{}/metrics", config.listen_address, (*served)->port());
@@ -299,16 +302,16 @@ int RunServer(const config::ServerConfig& config) {
     return 2;
   }
   auth::Authenticator* keys = authenticator->get();
-  auto metrics = ServeMetrics(config, stores, *keys);
+  // Every call's waiting (database statements, user lookups, slow stream readers) happens
+  // here, one thread per call in flight, up to --max-threads.
+  services::BlockingPool blocking(
+      services::BlockingPoolLimits{config.min_pollers, config.max_pollers, config.max_threads});
+  auto metrics = ServeMetrics(config, stores, *keys, blocking);
   if (!metrics.ok()) {
     spdlog::critical("{}", std::string(metrics.status().message()));
     return 1;
   }
   const services::CallObserver observer = ObserverFor(metrics->get());
-  // Every call's waiting (database statements, user lookups, slow stream readers) happens
-  // here, one thread per call in flight, up to --max-threads.
-  services::BlockingPool blocking(
-      services::BlockingPoolLimits{config.min_pollers, config.max_pollers, config.max_threads});
   services::CallGuard guard(*keys, observer, std::chrono::milliseconds(config.default_deadline_ms),
                             blocking);
   Handlers handlers(guard, stores);

@@ -42,6 +42,11 @@ int BlockingPool::Threads() const {
   return static_cast<int>(live_.size());
 }
 
+int BlockingPool::Busy() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return static_cast<int>(live_.size()) - idle_;
+}
+
 void BlockingPool::StartThreadLocked() {
   // The thread takes mu_ before it looks at its handle, which is set before mu_ is released.
   live_.emplace_back();

@@ -43,8 +43,9 @@ class BlockingPool {
   // Whether the calling thread is one of a pool's (work there may wait without a hand-over).
   static bool OnPoolThread();
 
-  // Threads alive now (busy and idle), for tests and metrics.
+  // Threads alive now (busy and idle), and those running work, for tests and metrics.
   int Threads() const;
+  int Busy() const;
 
  private:
   using Handle = std::list<std::thread>::iterator;

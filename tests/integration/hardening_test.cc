@@ -398,6 +398,9 @@ TEST_CASE(
     refused = MyOrganization(service, "test_vs_1", std::chrono::seconds(10));
     refused_after = SecondsSince(start);
     health_meanwhile = service.server().Health();
+    const std::string held_metrics = ScrapeMetrics(service.server().metrics_port());
+    CHECK(MetricValue(held_metrics, "zeva_call_threads") == 16);
+    CHECK(MetricValue(held_metrics, "zeva_call_threads_busy") == 16);
     lock.reset();  // the sixteen go on
     for (auto& caller : callers) caller.join();
   }
@@ -408,4 +411,12 @@ TEST_CASE(
   CHECK(health_meanwhile == "SERVING");
   for (const grpc::Status& status : held) CHECK(status.ok());
   CHECK(MyOrganization(service, "test_vs_1").ok());
+  // Idle threads above --max-pollers end.
+  CHECK(WaitUntil(
+      [&] {
+        const std::string now = ScrapeMetrics(service.server().metrics_port());
+        return MetricValue(now, "zeva_call_threads_busy") == 0 &&
+               MetricValue(now, "zeva_call_threads") <= 3;
+      },
+      std::chrono::seconds(10)));
 }
