@@ -25,6 +25,19 @@ absl::Status Unhandled(const std::exception* e) {
                                           : std::string("unhandled non-standard exception"));
 }
 
+// Runs `f` with any exception turned into INTERNAL (nothing a client sends may crash the
+// process). `Result` is absl::Status or a type made from one.
+template <typename Result, typename F>
+Result Guarded(F&& f) {
+  try {
+    return f();
+  } catch (const std::exception& e) {
+    return Result(Unhandled(&e));
+  } catch (...) {
+    return Result(Unhandled(nullptr));
+  }
+}
+
 // Every thread of the blocking pool (--max-threads) is busy with a call. Said to the client
 // as it is: not this caller's share (the fixed RESOURCE_EXHAUSTED text) but the replica's.
 absl::Status AtCapacity() {
@@ -104,17 +117,7 @@ grpc::ServerUnaryReactor* CallGuard::RunLater(grpc::CallbackServerContext* conte
 }
 
 void CallGuard::Later(const Answer& answer, std::function<absl::Status()> work) {
-  auto run = [answer, work = std::move(work)] {
-    absl::Status status;
-    try {
-      status = work();
-    } catch (const std::exception& e) {
-      status = Unhandled(&e);
-    } catch (...) {
-      status = Unhandled(nullptr);
-    }
-    answer(std::move(status));
-  };
+  auto run = [answer, work = std::move(work)] { answer(Guarded<absl::Status>(work)); };
   if (BlockingPool::OnPoolThread()) return run();
   if (!blocking_.Run(run)) answer(AtCapacity());
 }
@@ -144,41 +147,31 @@ void CallGuard::Begin(grpc::CallbackServerContext* context, const char* method,
     gate_.Leave();
     pending->finish(End(pending->context, pending->started, std::move(status)));
   };
+  // Answers a refused caller or a body that threw; otherwise the body answers.
   auto run = [pending, body = std::move(body), answer](absl::StatusOr<auth::Caller> caller) {
-    try {
-      if (!caller.ok()) return answer(caller.status());
+    absl::Status failed = Guarded<absl::Status>([&] {
+      if (!caller.ok()) return caller.status();
       pending->started.caller_id = caller->user_id;
       pending->caller = *std::move(caller);
       body(Call{*pending->caller, db::Budget{pending->started.deadline, pending->caller->user_id}},
            answer);
-    } catch (const std::exception& e) {
-      answer(Unhandled(&e));
-    } catch (...) {
-      answer(Unhandled(nullptr));
-    }
+      return absl::OkStatus();
+    });
+    if (!failed.ok()) answer(std::move(failed));
   };
   bool has_header = false;
   std::string header = Metadata(*context, "authorization", &has_header);
-  std::optional<absl::StatusOr<auth::Caller>> known;
-  try {
-    known = authenticator_.AuthenticateWithoutWaiting(has_header ? &header : nullptr);
-  } catch (const std::exception& e) {
-    known = absl::StatusOr<auth::Caller>(Unhandled(&e));
-  }
+  std::optional<absl::StatusOr<auth::Caller>> known =
+      Guarded<std::optional<absl::StatusOr<auth::Caller>>>([&] {
+        return authenticator_.AuthenticateWithoutWaiting(has_header ? &header : nullptr);
+      });
   if (known) return run(*std::move(known));
   // The lookup may wait: on the pool, which runs the body there too.
   const bool queued = blocking_.Run([this, pending, run = std::move(run), has_header,
                                      header = std::move(header)]() mutable {
-    absl::StatusOr<auth::Caller> caller = absl::UnknownError("not authenticated");
-    try {
-      caller =
-          authenticator_.Authenticate(has_header ? &header : nullptr, pending->started.deadline);
-    } catch (const std::exception& e) {
-      caller = Unhandled(&e);
-    } catch (...) {
-      caller = Unhandled(nullptr);
-    }
-    run(std::move(caller));
+    run(Guarded<absl::StatusOr<auth::Caller>>([&] {
+      return authenticator_.Authenticate(has_header ? &header : nullptr, pending->started.deadline);
+    }));
   });
   if (!queued) answer(AtCapacity());
 }
